@@ -1,0 +1,113 @@
+// Package testenv gives integration tests the real services that `make test`
+// starts (PostgreSQL, MinIO, the Temporal dev server). A test that needs a
+// service it cannot find is skipped on a developer's machine but fails when
+// CI=true, so a broken service script can never turn CI green by skipping.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for creating throwaway databases
+)
+
+// Environment variables set by scripts/services.sh.
+const (
+	EnvPostgres    = "VKYC_TEST_DATABASE_URL"
+	EnvS3Endpoint  = "VKYC_TEST_S3_ENDPOINT"
+	EnvS3AccessKey = "VKYC_TEST_S3_ACCESS_KEY"
+	EnvS3SecretKey = "VKYC_TEST_S3_SECRET_KEY"
+	EnvTemporal    = "VKYC_TEST_TEMPORAL_ADDRESS"
+)
+
+// InCI reports whether the tests run under CI, where missing services are failures.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+func need(t testing.TB, env, what string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v != "" {
+		return v
+	}
+	msg := fmt.Sprintf("%s not set: %s is not running (start it with `make services` or run `make test`)", env, what)
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// RandomName returns prefix followed by 12 random hex characters.
+func RandomName(prefix string) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + hex.EncodeToString(b)
+}
+
+// Postgres creates a fresh database on the test PostgreSQL server, drops it when
+// the test ends, and returns its URL. Each test gets a clean schema.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	admin := need(t, EnvPostgres, "PostgreSQL")
+	name := RandomName("t_")
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatalf("open admin connection: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		db.Close()
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("parse %s: %v", EnvPostgres, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// PostgresAdminURL returns the URL of the server's maintenance database, for
+// tests that stop and start the server or need their own setup.
+func PostgresAdminURL(t testing.TB) string {
+	t.Helper()
+	return need(t, EnvPostgres, "PostgreSQL")
+}
+
+// S3 describes the test MinIO server.
+type S3 struct {
+	Endpoint  string // host:port, no scheme
+	AccessKey string
+	SecretKey string
+}
+
+// MinIO returns the test MinIO server's endpoint and credentials.
+func MinIO(t testing.TB) S3 {
+	t.Helper()
+	ep := need(t, EnvS3Endpoint, "MinIO")
+	ep = strings.TrimPrefix(strings.TrimPrefix(ep, "http://"), "https://")
+	return S3{Endpoint: ep, AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey)}
+}
+
+// Temporal returns the host:port of the test Temporal dev server.
+func Temporal(t testing.TB) string {
+	t.Helper()
+	return need(t, EnvTemporal, "the Temporal dev server")
+}
