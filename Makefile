@@ -1,0 +1,31 @@
+# The README's two commands are `make dev` and `make test`.
+.PHONY: dev test services sim tools vet fuzz clean
+
+# Run the whole system locally: Temporal dev server + Web UI, embedded SQLite and
+# S3, the 100ms simulator, the worker and the API.
+dev:
+	@scripts/dev.sh
+
+# Every test against real PostgreSQL, MinIO and the Temporal dev server, which
+# this command builds (once) and starts.
+test:
+	@scripts/services.sh run -- scripts/test.sh
+
+# Start the real services and keep them running (variables in .run/services.env).
+services:
+	@scripts/services.sh up
+
+# Run the 100ms simulator alone.
+sim:
+	@go run ./simulator
+
+# Build the pinned Temporal CLI and MinIO once.
+tools:
+	@scripts/tools.sh all
+
+# Run each fuzz target for FUZZTIME (default 5m).
+fuzz:
+	@scripts/fuzz.sh
+
+clean:
+	rm -rf .run

@@ -1,0 +1,276 @@
+package hms
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Webhook event types the engine knows. Other types are decoded and kept.
+const (
+	EventSessionOpen      = "session.open.success"
+	EventSessionClose     = "session.close.success"
+	EventPeerJoin         = "peer.join.success"
+	EventPeerLeave        = "peer.leave.success"
+	EventPeerJoinFailure  = "peer.join.failure"
+	EventRoomEnd          = "room.end.success"
+	EventBeamStarted      = "beam.started.success"
+	EventBeamStopped      = "beam.stopped.success"
+	EventBeamRecording    = "beam.recording.success"
+	EventBeamFailure      = "beam.failure"
+	EventRecordingSuccess = "recording.success" // SFU recording
+	EventRecordingFailed  = "recording.failed"  // SFU recording; not "recording.failure"
+)
+
+// KnownEventTypes lists the event types above.
+var KnownEventTypes = []string{
+	EventSessionOpen, EventSessionClose, EventPeerJoin, EventPeerLeave, EventPeerJoinFailure,
+	EventRoomEnd, EventBeamStarted, EventBeamStopped, EventBeamRecording, EventBeamFailure,
+	EventRecordingSuccess, EventRecordingFailed,
+}
+
+// ErrInvalidEvent marks a webhook body that is not an event at all.
+var ErrInvalidEvent = errors.New("hms: invalid webhook event")
+
+// Event is a 100ms webhook event. Delivery is at least once: duplicates
+// share the same ID.
+type Event struct {
+	Version   string
+	ID        string
+	AppID     string // missing in some events
+	AccountID string
+	Timestamp time.Time // second precision; zero if absent or unreadable
+	Type      string
+	IsReplay  bool
+	Data      EventData
+	// RawData is data exactly as received. When set, it is what MarshalJSON
+	// writes, so a decoded event is forwarded without losing fields the
+	// engine does not model.
+	RawData json.RawMessage
+}
+
+// EventData is the union of the data fields of the events the engine reads.
+// Sizes in bytes, durations in seconds, times in UTC (zero when absent).
+// RecordingPresignedURL is a bearer URL: never log it.
+type EventData struct {
+	RoomID                    string `json:"room_id,omitempty"`
+	RoomName                  string `json:"room_name,omitempty"`
+	SessionID                 string `json:"session_id,omitempty"`
+	TemplateID                string `json:"template_id,omitempty"`
+	PeerID                    string `json:"peer_id,omitempty"`
+	UserID                    string `json:"user_id,omitempty"`
+	UserName                  string `json:"user_name,omitempty"`
+	UserData                  string `json:"user_data,omitempty"`
+	Role                      string `json:"role,omitempty"`
+	PeerType                  string `json:"type,omitempty"` // regular | sip
+	Reason                    string `json:"reason,omitempty"`
+	Message                   string `json:"message,omitempty"`
+	Error                     string `json:"error,omitempty"` // recording.failed
+	ErrorMessage              string `json:"error_message,omitempty"`
+	ErrorType                 string `json:"error_type,omitempty"`
+	ErrorCode                 int64  `json:"error_code,omitempty"`
+	Source                    string `json:"source,omitempty"`
+	BeamID                    string `json:"beam_id,omitempty"`
+	JobID                     string `json:"job_id,omitempty"`
+	RecordingID               string `json:"recording_id,omitempty"`
+	RecordingEnabled          bool   `json:"recording_enabled,omitempty"`
+	RecordingPath             string `json:"recording_path,omitempty"`
+	RecordingPresignedURL     string `json:"recording_presigned_url,omitempty"`
+	ChatRecordingPath         string `json:"chat_recording_path,omitempty"`
+	ChatRecordingPresignedURL string `json:"chat_recording_presigned_url,omitempty"`
+	MeetingURL                string `json:"meeting_url,omitempty"`
+	LockRoom                  bool   `json:"lock_room,omitempty"`
+
+	Size            int64 `json:"size,omitempty"`
+	Duration        int64 `json:"duration,omitempty"`
+	SessionDuration int64 `json:"session_duration,omitempty"`
+	MaxWidth        int64 `json:"max_width,omitempty"`
+	MaxHeight       int64 `json:"max_height,omitempty"`
+
+	JoinedAt         time.Time `json:"joined_at,omitzero"`
+	LeftAt           time.Time `json:"left_at,omitzero"`
+	SessionStartedAt time.Time `json:"session_started_at,omitzero"`
+	SessionStoppedAt time.Time `json:"session_stopped_at,omitzero"`
+	CreatedAt        time.Time `json:"created_at,omitzero"`
+	StartedAt        time.Time `json:"started_at,omitzero"`
+	StoppedAt        time.Time `json:"stopped_at,omitzero"`
+}
+
+// DecodeEvent decodes a webhook body. It is tolerant of everything 100ms has
+// been seen to send (see EventData.UnmarshalJSON) and fails only, with
+// ErrInvalidEvent, for a body that is not a JSON object, has no id or no
+// type, or whose data is not an object. Unknown event types are kept.
+func DecodeEvent(body []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(body, &e); err != nil {
+		if errors.Is(err, ErrInvalidEvent) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+	}
+	if strings.TrimSpace(e.ID) == "" {
+		return nil, fmt.Errorf("%w: no id", ErrInvalidEvent)
+	}
+	if strings.TrimSpace(e.Type) == "" {
+		return nil, fmt.Errorf("%w: no type", ErrInvalidEvent)
+	}
+	return &e, nil
+}
+
+// Known reports whether the event's type is one of KnownEventTypes.
+func (e *Event) Known() bool {
+	for _, t := range KnownEventTypes {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// UnmarshalJSON decodes the envelope tolerantly; only data that is present
+// and not an object (or null) is an error.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("%w: not a JSON object: %v", ErrInvalidEvent, err)
+	}
+	if m == nil {
+		return fmt.Errorf("%w: null", ErrInvalidEvent)
+	}
+	ev := Event{
+		Version:   flexString(m["version"]),
+		ID:        scalarString(m["id"]),
+		AppID:     flexString(m["app_id"]),
+		AccountID: flexString(m["account_id"]),
+		Timestamp: flexTime(m["timestamp"]),
+		Type:      scalarString(m["type"]),
+		IsReplay:  flexBool(m["is_replay"]),
+	}
+	if raw := bytes.TrimSpace(m["data"]); len(raw) > 0 && string(raw) != "null" {
+		if raw[0] != '{' {
+			return fmt.Errorf("%w: data is not an object", ErrInvalidEvent)
+		}
+		if err := ev.Data.UnmarshalJSON(raw); err != nil {
+			return fmt.Errorf("%w: data: %v", ErrInvalidEvent, err)
+		}
+		ev.RawData = append(json.RawMessage(nil), raw...)
+	}
+	*e = ev
+	return nil
+}
+
+// eventWire is the envelope as 100ms sends it.
+type eventWire struct {
+	Version   string          `json:"version,omitempty"`
+	ID        string          `json:"id"`
+	AppID     string          `json:"app_id,omitempty"`
+	AccountID string          `json:"account_id,omitempty"`
+	Timestamp time.Time       `json:"timestamp"`
+	Type      string          `json:"type"`
+	IsReplay  bool            `json:"is_replay,omitempty"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// MarshalJSON writes the envelope as 100ms sends it, with RawData as data
+// when set and Data otherwise.
+func (e Event) MarshalJSON() ([]byte, error) {
+	data := e.RawData
+	if len(data) == 0 {
+		d, err := json.Marshal(e.Data)
+		if err != nil {
+			return nil, err
+		}
+		data = d
+	}
+	return json.Marshal(eventWire{
+		Version:   e.Version,
+		ID:        e.ID,
+		AppID:     e.AppID,
+		AccountID: e.AccountID,
+		Timestamp: e.Timestamp,
+		Type:      e.Type,
+		IsReplay:  e.IsReplay,
+		Data:      data,
+	})
+}
+
+// UnmarshalJSON reads every field tolerantly: numbers may be JSON numbers,
+// floats or numeric strings; booleans may be strings or 0/1; strings may be
+// objects (kept as JSON text); times are RFC3339 with any fractional
+// precision, Go's zero time included. Unknown fields are ignored and a
+// field that cannot mean anything is left zero.
+func (d *EventData) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*d = EventData{}
+	for key, dst := range map[string]*string{
+		"room_id":                      &d.RoomID,
+		"room_name":                    &d.RoomName,
+		"session_id":                   &d.SessionID,
+		"template_id":                  &d.TemplateID,
+		"peer_id":                      &d.PeerID,
+		"user_id":                      &d.UserID,
+		"user_name":                    &d.UserName,
+		"user_data":                    &d.UserData,
+		"role":                         &d.Role,
+		"type":                         &d.PeerType,
+		"reason":                       &d.Reason,
+		"message":                      &d.Message,
+		"error":                        &d.Error,
+		"error_message":                &d.ErrorMessage,
+		"error_type":                   &d.ErrorType,
+		"source":                       &d.Source,
+		"beam_id":                      &d.BeamID,
+		"job_id":                       &d.JobID,
+		"recording_id":                 &d.RecordingID,
+		"recording_path":               &d.RecordingPath,
+		"recording_presigned_url":      &d.RecordingPresignedURL,
+		"chat_recording_path":          &d.ChatRecordingPath,
+		"chat_recording_presigned_url": &d.ChatRecordingPresignedURL,
+		"meeting_url":                  &d.MeetingURL,
+	} {
+		*dst = flexString(m[key])
+	}
+	for key, dst := range map[string]*int64{
+		"error_code":       &d.ErrorCode,
+		"size":             &d.Size,
+		"duration":         &d.Duration,
+		"session_duration": &d.SessionDuration,
+		"max_width":        &d.MaxWidth,
+		"max_height":       &d.MaxHeight,
+	} {
+		*dst = flexInt(m[key])
+	}
+	d.RecordingEnabled = flexBool(m["recording_enabled"])
+	d.LockRoom = flexBool(m["lock_room"])
+	for key, dst := range map[string]*time.Time{
+		"joined_at":          &d.JoinedAt,
+		"left_at":            &d.LeftAt,
+		"session_started_at": &d.SessionStartedAt,
+		"session_stopped_at": &d.SessionStoppedAt,
+		"created_at":         &d.CreatedAt,
+		"started_at":         &d.StartedAt,
+		"stopped_at":         &d.StoppedAt,
+	} {
+		*dst = flexTime(m[key])
+	}
+	return nil
+}
+
+// scalarString reads an identifier: a JSON string, or a number as its text.
+// Objects, arrays, booleans and null mean "absent".
+func scalarString(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	if raw[0] == '"' || raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
+		return flexString(raw)
+	}
+	return ""
+}

@@ -1,0 +1,62 @@
+package hms
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Session is one continuous call in a room. A peer who rejoins gets a new
+// peer id; user_id stays.
+type Session struct {
+	ID         string                 `json:"id"`
+	RoomID     string                 `json:"room_id"`
+	CustomerID string                 `json:"customer_id,omitempty"`
+	Active     bool                   `json:"active"`
+	Peers      map[string]SessionPeer `json:"peers"` // by peer id
+	CreatedAt  time.Time              `json:"created_at"`
+	UpdatedAt  time.Time              `json:"updated_at"`
+}
+
+// SessionPeer is a peer of a session; LeftAt is nil while the peer is in.
+type SessionPeer struct {
+	ID        string     `json:"id"`
+	SessionID string     `json:"session_id"`
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	UserID    string     `json:"user_id"`
+	JoinedAt  time.Time  `json:"joined_at"`
+	LeftAt    *time.Time `json:"left_at,omitempty"`
+}
+
+// SessionFilter narrows ListSessions.
+type SessionFilter struct {
+	RoomID string
+	Active *bool
+}
+
+// ListSessions returns every session matching f, following all pages.
+func (c *Client) ListSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
+	q := url.Values{}
+	if f.RoomID != "" {
+		q.Set("room_id", f.RoomID)
+	}
+	if f.Active != nil {
+		q.Set("active", strconv.FormatBool(*f.Active))
+	}
+	return listAll[Session](ctx, c, "/sessions", q)
+}
+
+// GetSession fetches a session with its peers.
+func (c *Client) GetSession(ctx context.Context, id string) (*Session, error) {
+	if err := validID("session id", id); err != nil {
+		return nil, err
+	}
+	var s Session
+	if err := c.do(ctx, http.MethodGet, "/sessions/"+id, nil, nil, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}

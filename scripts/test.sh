@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The checks behind `make test`; scripts/services.sh has started the services
+# and exported their VKYC_TEST_* variables.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "workflowcheck (determinism of workflow code)"
+go tool workflowcheck ./workflows/...
+
+step "go test"
+# -count=1: integration tests depend on live services, never on cached results.
+go test -count=1 -timeout 25m ./...
