@@ -148,7 +148,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	token, err := c.ManagementToken(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("hms: %s %s: %w", method, path, err)
 	}
 	resp, err := c.send(ctx, method, path, query, body, token)
 	if err != nil {
@@ -162,7 +162,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			slog.String("method", method), slog.String("path", path), slog.Int("status", resp.StatusCode))
 		token, err = c.resignManagementToken(token)
 		if err != nil {
-			return err
+			return fmt.Errorf("hms: %s %s: %w", method, path, err)
 		}
 		resp, err = c.send(ctx, method, path, query, body, token)
 		if err != nil {

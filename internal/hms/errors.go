@@ -166,7 +166,10 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return min(d.Round(time.Second), maxRetryAfterSeconds*time.Second)
+			// Whole seconds, rounded up: waiting a fraction longer than asked
+			// is harmless, coming back early is not.
+			d = (d + time.Second - 1).Truncate(time.Second)
+			return min(d, maxRetryAfterSeconds*time.Second)
 		}
 	}
 	return 0

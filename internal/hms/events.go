@@ -53,8 +53,11 @@ type Event struct {
 }
 
 // EventData is the union of the data fields of the events the engine reads.
-// Sizes in bytes, durations in seconds, times in UTC (zero when absent).
-// RecordingPresignedURL is a bearer URL: never log it.
+// Sizes in bytes, durations in seconds, times in UTC (zero when absent or
+// unreadable). A string field sent as a JSON object (user_data, at times)
+// holds that object as canonical JSON text. RecordingPresignedURL and
+// ChatRecordingPresignedURL are bearer URLs, UserName and UserData may be
+// personal data: never log them.
 type EventData struct {
 	RoomID                    string `json:"room_id,omitempty"`
 	RoomName                  string `json:"room_name,omitempty"`

@@ -30,12 +30,22 @@ func flexString(raw json.RawMessage) string {
 		return ""
 	case '{', '[':
 		// user_data, for one, is documented as a string holding JSON but is
-		// an object in some payloads: keep it as JSON text.
-		var b bytes.Buffer
-		if err := json.Compact(&b, raw); err != nil {
+		// an object in some payloads: keep it as JSON text, in a canonical
+		// form (sorted keys, no HTML escaping, numbers as sent) so that the
+		// same value reads the same however it was escaped or ordered.
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
 			return ""
 		}
-		return b.String()
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return ""
+		}
+		return strings.TrimSuffix(b.String(), "\n")
 	}
 	if !json.Valid(raw) {
 		return ""

@@ -3,6 +3,7 @@ package hms
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -99,7 +100,8 @@ func (f *fakeHMS) requests() []seenRequest {
 
 func (f *fakeHMS) client(t *testing.T) *Client {
 	t.Helper()
-	c, err := New(Config{BaseURL: f.base(), AccessKey: testAccessKey, AppSecret: testSecret, Now: f.clock.Now})
+	c, err := New(Config{BaseURL: f.base(), AccessKey: testAccessKey, AppSecret: testSecret, Now: f.clock.Now,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

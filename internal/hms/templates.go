@@ -211,9 +211,8 @@ func (c *Client) CreateTemplate(ctx context.Context, t Template) (*Template, err
 	if err := checkTemplate(t); err != nil {
 		return nil, err
 	}
-	t.ID = ""
 	var out Template
-	if err := c.do(ctx, http.MethodPost, "/templates", nil, t, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/templates", nil, wireTemplate(t), &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -240,9 +239,8 @@ func (c *Client) UpdateTemplate(ctx context.Context, id string, t Template) (*Te
 	if err := checkTemplate(t); err != nil {
 		return nil, err
 	}
-	t.ID = ""
 	var out Template
-	if err := c.do(ctx, http.MethodPost, "/templates/"+id, nil, t, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/templates/"+id, nil, wireTemplate(t), &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -298,6 +296,26 @@ func (c *Client) SetTemplateRecordings(ctx context.Context, id string, recs []Re
 		return nil, err
 	}
 	return out, nil
+}
+
+// wireTemplate is t as sent: the id goes in the path, never the body, and
+// nil lists become empty ones, so that a role given no tracks or
+// subscriptions has none instead of 100ms's defaults (which include
+// screenshare).
+func wireTemplate(t Template) Template {
+	t.ID = ""
+	roles := make(map[string]Role, len(t.Roles))
+	for k, r := range t.Roles {
+		if r.PublishParams.Allowed == nil {
+			r.PublishParams.Allowed = []string{}
+		}
+		if r.SubscribeParams.SubscribeToRoles == nil {
+			r.SubscribeParams.SubscribeToRoles = []string{}
+		}
+		roles[k] = r
+	}
+	t.Roles = roles
+	return t
 }
 
 func checkTemplate(t Template) error {

@@ -94,7 +94,7 @@ func (c *Client) AuthToken(p AuthTokenParams) (token string, expiresAt time.Time
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("hms: sign auth token: %w", err)
 	}
-	return tok, time.Unix(exp.Unix(), 0), nil
+	return tok, time.Unix(exp.Unix(), 0).UTC(), nil
 }
 
 func (c *Client) sign(claims jwt.MapClaims, now, exp time.Time) (string, error) {

@@ -21,6 +21,7 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 //
 //	{"actor_id":S,"actor_role":S,"at":S,"case_id":S,"data":D,"seq":N,"type":S}
 //
+// The rules:
 //   - keys in exactly that order (byte order of the key names), no whitespace;
 //   - at is the time in UTC, truncated to microseconds, formatted as RFC 3339
 //     with the fraction's trailing zeros dropped (no fraction if zero) and a

@@ -89,17 +89,23 @@ func (s *Store) CreateCase(ctx context.Context, nc NewCase) (*CaseRecord, bool, 
 		Columns:   []clause.Column{{Name: "created_by"}, {Name: "idempotency_key"}},
 		DoNothing: true,
 	}).Create(&row)
-	if res.Error != nil {
+	// A duplicate id is a retry that reused the case id as well as the key
+	// when the lookup below finds the key; otherwise it is ErrConflict.
+	if res.Error != nil && !errors.Is(res.Error, gorm.ErrDuplicatedKey) {
 		return nil, false, createError(nc.ID, res.Error)
 	}
-	if res.RowsAffected == 1 {
+	if res.Error == nil && res.RowsAffected == 1 {
 		rec, err := row.record()
 		return rec, true, err
 	}
 	// On PostgreSQL, ON CONFLICT DO NOTHING waited for the competing insert
 	// to commit, so the winner is visible now.
 	var existing caseRow
-	if err := db.Where("created_by = ? AND idempotency_key = ?", nc.CreatedBy, nc.IdempotencyKey).Take(&existing).Error; err != nil {
+	err = db.Where("created_by = ? AND idempotency_key = ?", nc.CreatedBy, nc.IdempotencyKey).Take(&existing).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) && res.Error != nil {
+		return nil, false, createError(nc.ID, res.Error)
+	}
+	if err != nil {
 		return nil, false, fmt.Errorf("store: create case: read the case of idempotency key: %w", err)
 	}
 	if existing.RequestHash != nc.RequestHash {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,12 +100,13 @@ func (s *Store) AppendEvents(ctx context.Context, events []NewEvent) error {
 		if len(fresh) == 0 {
 			return nil
 		}
-		if err := tx.Create(&fresh).Error; err != nil {
+		if err := tx.CreateInBatches(&fresh, 500).Error; err != nil {
 			return err
 		}
 		tail := fresh[len(fresh)-1]
-		return tx.Model(&caseRow{}).Where("id = ?", caseID).
-			UpdateColumns(map[string]any{"events_head_seq": tail.Seq, "events_head_hash": tail.Hash}).Error
+		// Raw SQL: the head columns are read-only in the gorm model so that
+		// no other write can move them.
+		return tx.Exec("UPDATE cases SET events_head_seq = ?, events_head_hash = ? WHERE id = ?", tail.Seq, tail.Hash, caseID).Error
 	})
 	if err != nil {
 		return fmt.Errorf("store: append events %d..%d of case %s: %w", first, last, caseID, err)
@@ -203,9 +205,15 @@ type ChainReport struct {
 // or a prev_hash mismatch) and a truncated tail (the chain head kept on the
 // case row). ErrNotFound if the case does not exist.
 func (s *Store) VerifyChain(ctx context.Context, caseID string) (ChainReport, error) {
+	// The head and the rows must come from one snapshot, or an append that
+	// commits between the two reads would look like tampering. SQLite
+	// transactions are snapshots already; PostgreSQL needs REPEATABLE READ.
+	var opts []*sql.TxOptions
+	if s.dialect == DialectPostgres {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	}
 	var report ChainReport
 	err := s.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// One transaction, so that the head and the rows are one snapshot.
 		var head caseRow
 		err := tx.Select("id", "events_head_seq", "events_head_hash").Where("id = ?", caseID).Take(&head).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -220,7 +228,7 @@ func (s *Store) VerifyChain(ctx context.Context, caseID string) (ChainReport, er
 		}
 		report = verifyRows(rows, head.EventsHeadSeq, head.EventsHeadHash)
 		return nil
-	})
+	}, opts...)
 	if err != nil {
 		return ChainReport{}, fmt.Errorf("store: verify chain of case %s: %w", caseID, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"gorm.io/gorm"
 )
 
 // CaseFilter selects cases for ListCases. Empty fields do not filter.
@@ -37,25 +38,12 @@ func (s *Store) ListCases(ctx context.Context, f CaseFilter) ([]CaseRecord, stri
 	case limit > MaxListLimit:
 		limit = MaxListLimit
 	}
-	q := s.read.WithContext(ctx).Model(&caseRow{})
-	if f.Status != "" {
-		q = q.Where("status = ?", string(f.Status))
-	}
-	if f.CustomerReference != "" {
-		q = q.Where("customer_reference = ?", f.CustomerReference)
-	}
-	if f.AgentID != "" {
-		q = q.Where("agent_id = ?", f.AgentID)
-	}
-	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Where("(created_at, id) < (?, ?)", at, id)
+	q, err := listQuery(s.read.WithContext(ctx), f, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	var rows []caseRow
-	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, "", fmt.Errorf("store: list cases: %w", err)
 	}
 	next := ""
@@ -73,6 +61,31 @@ func (s *Store) ListCases(ctx context.Context, f CaseFilter) ([]CaseRecord, stri
 		out = append(out, *rec)
 	}
 	return out, next, nil
+}
+
+// listQuery selects one page plus one row, which tells whether a next page exists.
+func listQuery(db *gorm.DB, f CaseFilter, limit int) (*gorm.DB, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, fmt.Errorf("store: list cases: status %q: %w", f.Status, ErrInvalid)
+	}
+	q := db.Model(&caseRow{})
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.CustomerReference != "" {
+		q = q.Where("customer_reference = ?", f.CustomerReference)
+	}
+	if f.AgentID != "" {
+		q = q.Where("agent_id = ?", f.AgentID)
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where("(created_at, id) < (?, ?)", at, id)
+	}
+	return q.Order("created_at DESC, id DESC").Limit(limit + 1), nil
 }
 
 // The cursor is base64url (no padding) of "<created_at RFC3339Nano UTC>|<id>".

@@ -84,7 +84,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s, err := connect(dsn, o)
+	s, err := connect(ctx, dsn, o)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-func connect(dsn string, o options) (*Store, error) {
+func connect(ctx context.Context, dsn string, o options) (*Store, error) {
 	cfg := func() *gorm.Config {
 		return &gorm.Config{
 			Logger:                 newSlowLogger(o.logger, o.slowThreshold),
@@ -151,7 +151,7 @@ func connect(dsn string, o options) (*Store, error) {
 		// timeout cover other processes (the API and the worker may share the
 		// file in `make dev`). Readers get their own read-only pool, which WAL
 		// lets run alongside the writer.
-		writer, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate", cfg())
+		writer, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate", cfg())
 		if err != nil {
 			return nil, err
 		}
@@ -159,6 +159,10 @@ func connect(dsn string, o options) (*Store, error) {
 		wDB.SetMaxOpenConns(1)
 		wDB.SetMaxIdleConns(1)
 		wDB.SetConnMaxLifetime(0)
+		if err := enableWAL(ctx, writer); err != nil {
+			wDB.Close()
+			return nil, err
+		}
 		reader, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)", cfg())
 		if err != nil {
 			wDB.Close()
@@ -173,6 +177,41 @@ func connect(dsn string, o options) (*Store, error) {
 		return nil, fmt.Errorf("store: unsupported dsn scheme (want postgres://, postgresql://, sqlite://<path> or sqlite::memory:): %w", ErrInvalid)
 	}
 	return s, nil
+}
+
+// enableWAL switches a SQLite file to write-ahead logging, which persists in
+// the file. Switching needs an exclusive lock and SQLite answers SQLITE_BUSY
+// at once, without waiting for busy_timeout, when another process opens the
+// same new file at that moment; so it retries for a while.
+func enableWAL(ctx context.Context, db *gorm.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var mode string
+		err := db.WithContext(ctx).Raw("PRAGMA journal_mode=WAL").Scan(&mode).Error
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("store: sqlite kept journal mode %q instead of WAL", mode)
+		case !sqliteBusy(err) || time.Now().After(deadline):
+			return fmt.Errorf("store: sqlite journal mode WAL: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: sqlite journal mode WAL: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func sqliteBusy(err error) bool {
+	const sqliteBusy, sqliteLocked = 5, 6 // primary result codes
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return false
+	}
+	code := coded.Code() & 0xff
+	return code == sqliteBusy || code == sqliteLocked
 }
 
 func openSQLite(dsn string, cfg *gorm.Config) (*gorm.DB, error) {

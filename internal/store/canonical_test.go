@@ -1,0 +1,81 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// TestCanonicalEventEncoding pins the documented encoding: changing it would
+// break every stored chain, so any change here must be deliberate.
+func TestCanonicalEventEncoding(t *testing.T) {
+	e := Event{
+		CaseID:    "7f1c",
+		Seq:       12,
+		Type:      "decision.recorded",
+		ActorID:   "agent \"7\"",
+		ActorRole: "agent",
+		At:        time.Date(2025, 3, 1, 15, 0, 0, 250_000_900, time.FixedZone("IST", 5*3600+1800)),
+		Data:      json.RawMessage("{ \"z\": [1.50, -0, 1e3, true, null],\n \"a\": {\"y\": \"x\\u0001\\n\u00e9<&>\u2028\", \"b\": {}} , \"A\": \"\\/\" }"),
+	}
+	want := `{"actor_id":"agent \"7\"","actor_role":"agent","at":"2025-03-01T09:30:00.25Z","case_id":"7f1c",` +
+		`"data":{"A":"/","a":{"b":{},"y":"x\u0001\n` + "\u00e9<&>\u2028" + `"},"z":[1.50,-0,1e3,true,null]},` +
+		`"seq":12,"type":"decision.recorded"}`
+	got := string(CanonicalEvent(e))
+	if got != want {
+		t.Fatalf("CanonicalEvent:\n got %s\nwant %s", got, want)
+	}
+	if !json.Valid([]byte(got)) {
+		t.Fatal("the canonical event is not JSON")
+	}
+
+	sum := sha256.Sum256([]byte(GenesisHash + want))
+	if h := chainHash(GenesisHash, []byte(want)); h != hex.EncodeToString(sum[:]) {
+		t.Fatalf("chainHash = %s, want hex(sha256(prev || canonical))", h)
+	}
+}
+
+func TestCanonicalJSON(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{in: "", want: "null"},
+		{in: "  ", want: "null"},
+		{in: `{"b":1,"a":2}`, want: `{"a":2,"b":1}`},
+		{in: `{"a":1,"a":2}`, want: `{"a":2}`},
+		{in: `{"é":1,"z":2,"Z":3}`, want: `{"Z":3,"z":2,"é":1}`},
+		{in: `[ {"b" : [ ] , "a" : "\t" } ]`, want: `[{"a":"\t","b":[]}]`},
+		{in: `"\u001f\u007f"`, want: "\"\\u001f\u007f\""},
+		{in: `12345678901234567890123`, want: `12345678901234567890123`},
+		{in: `{"a":`, wantErr: true},
+		{in: `{} []`, wantErr: true},
+		{in: `nul`, wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := canonicalJSON([]byte(tt.in))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("canonicalJSON(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if !tt.wantErr && string(got) != tt.want {
+			t.Errorf("canonicalJSON(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+		if !tt.wantErr {
+			again, _ := canonicalJSON(got)
+			if string(again) != string(got) {
+				t.Errorf("canonicalJSON is not idempotent on %s: %s", got, again)
+			}
+		}
+	}
+}
+
+func TestCanonicalEventOfInvalidData(t *testing.T) {
+	a := CanonicalEvent(Event{CaseID: "c", Seq: 1, Data: json.RawMessage(`{"a":`)})
+	b := CanonicalEvent(Event{CaseID: "c", Seq: 1, Data: json.RawMessage(`{"a":1}`)})
+	if string(a) == string(b) || !json.Valid(a) {
+		t.Fatalf("invalid data must encode deterministically and differently: %s", a)
+	}
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+)
+
+func inboxEvent(id string, receivedAt time.Time) InboxRow {
+	return InboxRow{
+		EventID:    id,
+		Type:       "peer.join.success",
+		RoomName:   "kyc-c1-a1",
+		CaseID:     "c1",
+		Body:       []byte(`{"id":"` + id + `","type":"peer.join.success"}`),
+		ReceivedAt: receivedAt,
+	}
+}
+
+func testInboxInsert(t *testing.T, s *Store) {
+	ctx := testContext(t)
+	ev := inboxEvent("ev-1", t0)
+	if ins, err := s.InboxInsert(ctx, ev); err != nil || !ins {
+		t.Fatalf("first insert = %v, %v", ins, err)
+	}
+	if ins, err := s.InboxInsert(ctx, ev); err != nil || ins {
+		t.Fatalf("redelivery = %v, %v; want false, nil", ins, err)
+	}
+	forged := ev
+	forged.Body = []byte(`{"id":"ev-1","type":"room.end.success"}`)
+	if ins, err := s.InboxInsert(ctx, forged); !errors.Is(err, ErrIdempotencyConflict) || ins {
+		t.Fatalf("replay with another body = %v, %v; want ErrIdempotencyConflict", ins, err)
+	}
+	got, err := s.InboxGet(ctx, "ev-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(ev.Body)
+	if string(got.Body) != string(ev.Body) || got.BodyHash != hex.EncodeToString(sum[:]) || got.State != InboxPending ||
+		got.Type != ev.Type || got.RoomName != ev.RoomName || got.CaseID != "c1" || !got.ReceivedAt.Equal(t0) || got.Attempts != 0 {
+		t.Fatalf("stored row = %+v", got)
+	}
+	if _, err := s.InboxInsert(ctx, InboxRow{EventID: "x"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("row without type: %v", err)
+	}
+	if _, err := s.InboxInsert(ctx, InboxRow{EventID: "x", Type: "t", State: "lost"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown state: %v", err)
+	}
+	ignored := inboxEvent("ev-foreign", t0)
+	ignored.State, ignored.CaseID = InboxIgnored, ""
+	if ins, err := s.InboxInsert(ctx, ignored); err != nil || !ins {
+		t.Fatalf("insert ignored row: %v, %v", ins, err)
+	}
+	if _, err := s.InboxGet(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("InboxGet(nope) = %v", err)
+	}
+}
+
+func testInboxDispatchLifecycle(t *testing.T, s *Store) {
+	ctx := testContext(t)
+	// Inserted out of order; received_at decides.
+	for _, ev := range []InboxRow{
+		inboxEvent("ev-c", t0.Add(3*time.Second)),
+		inboxEvent("ev-a", t0.Add(1*time.Second)),
+		inboxEvent("ev-d", t0.Add(4*time.Second)),
+		inboxEvent("ev-b", t0.Add(2*time.Second)),
+		inboxEvent("ev-e", t0.Add(5*time.Second)),
+	} {
+		if _, err := s.InboxInsert(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pendingIDs := func(limit int) []string {
+		t.Helper()
+		rows, err := s.InboxPending(ctx, limit)
+		if err != nil {
+			t.Fatalf("InboxPending: %v", err)
+		}
+		var ids []string
+		for _, r := range rows {
+			ids = append(ids, r.EventID)
+		}
+		return ids
+	}
+	if got := pendingIDs(3); !slices.Equal(got, []string{"ev-a", "ev-b", "ev-c"}) {
+		t.Fatalf("pending(3) = %v", got)
+	}
+
+	if err := s.InboxMark(ctx, "ev-a", InboxDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InboxMark(ctx, "ev-b", InboxIgnored, "room not ours"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.InboxRetry(ctx, "ev-c", "temporal unavailable"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.InboxRetry(ctx, "ev-d", "temporal unavailable"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InboxMark(ctx, "ev-d", InboxFailed, "workflow not found"); err != nil {
+		t.Fatal(err)
+	}
+	if got := pendingIDs(0); !slices.Equal(got, []string{"ev-c", "ev-e"}) {
+		t.Fatalf("pending after marks = %v", got)
+	}
+
+	for id, want := range map[string]struct {
+		state    InboxState
+		attempts int
+		lastErr  string
+	}{
+		"ev-a": {InboxDone, 0, ""},
+		"ev-b": {InboxIgnored, 0, "room not ours"},
+		"ev-c": {InboxPending, 2, "temporal unavailable"},
+		"ev-d": {InboxFailed, 2, "workflow not found"},
+	} {
+		got, err := s.InboxGet(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != want.state || got.Attempts != want.attempts || got.LastError != want.lastErr || !got.UpdatedAt.After(got.ReceivedAt) {
+			t.Fatalf("%s = %+v, want %+v", id, got, want)
+		}
+	}
+
+	stats, err := s.InboxStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[InboxState]int64{InboxPending: 2, InboxDone: 1, InboxIgnored: 1, InboxFailed: 1}
+	if !maps.Equal(stats, want) {
+		t.Fatalf("stats = %v, want %v", stats, want)
+	}
+
+	if err := s.InboxMark(ctx, "nope", InboxDone, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("mark unknown: %v", err)
+	}
+	if err := s.InboxRetry(ctx, "nope", "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("retry unknown: %v", err)
+	}
+	if err := s.InboxMark(ctx, "ev-c", "lost", ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("mark with unknown state: %v", err)
+	}
+}
+
+func testInboxStatsEmpty(t *testing.T, s *Store) {
+	stats, err := s.InboxStats(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stats) != len(AllInboxStates) {
+		t.Fatalf("stats = %v, want every state at 0", stats)
+	}
+	for st, n := range stats {
+		if n != 0 {
+			t.Fatalf("%s = %d", st, n)
+		}
+	}
+}
+
+// The subtests share one inbox, in this order: stats of the empty inbox, the
+// lifecycle (which checks exact stats), then insert semantics.
+func TestInbox(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		t.Run("empty stats", func(t *testing.T) { testInboxStatsEmpty(t, s) })
+		t.Run("dispatch lifecycle", func(t *testing.T) { testInboxDispatchLifecycle(t, s) })
+		t.Run("insert", func(t *testing.T) { testInboxInsert(t, s) })
+	})
+}
