@@ -19,8 +19,8 @@ MINIO_ROOT_PASSWORD=${MINIO_ROOT_PASSWORD:-vkycminio-secret}
 S3_BUCKET=${S3_BUCKET:-vkyc}
 TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 
-# The custom search attributes of a KYC case (see workflows/search.go).
-SEARCH_ATTRIBUTES=(KycStatus=Keyword KycCustomerRef=Keyword KycAgentId=Keyword KycAttempt=Int KycOverdue=Bool)
+# The custom search attributes of a KYC case, shared with scripts/dev.sh.
+mapfile -t SEARCH_ATTRIBUTES < <(grep -Ev '^[[:space:]]*(#|$)' "$root/scripts/search-attributes.txt")
 
 log() { printf '[services] %s\n' "$*" >&2; }
 

@@ -34,9 +34,10 @@ const (
 // as a presigned URL. Server-side encryption is refused (NotImplemented), as
 // MinIO without a KMS does.
 //
-// Limits that are fine for development: multipart parts are held in memory
-// until the upload completes, and a single PUT that fails midway can leave a
-// truncated file behind (this package's Put never sends such a PUT).
+// Upload bodies are verified and spooled to dir/spool before they are
+// stored, so a failed upload never leaves a truncated object. A limit that is
+// fine for development: multipart parts are held in memory until the upload
+// completes.
 func NewEmbeddedServer(dir string) (http.Handler, error) {
 	h, _, err := newEmbedded(dir)
 	return h, err
@@ -61,12 +62,21 @@ func newEmbedded(dir string) (http.Handler, gofakes3.Backend, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("blob: embedded store in %q: %w", abs, err)
 	}
+	// Leftovers of a crash are partial uploads: never objects, safe to drop.
+	// (One directory serves one embedded store at a time.)
+	spoolDir := filepath.Join(abs, "spool")
+	if err := os.RemoveAll(spoolDir); err != nil {
+		return nil, nil, fmt.Errorf("blob: embedded store spool %q: %w", spoolDir, err)
+	}
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("blob: embedded store spool %q: %w", spoolDir, err)
+	}
 	fake := gofakes3.New(backend,
 		gofakes3.WithIntegrityCheck(true),
 		gofakes3.WithLogger(slogAdapter{slog.Default().With("component", "blob-embedded")}),
 	)
 	v := &sigV4Verifier{accessKey: EmbeddedAccessKey, secretKey: EmbeddedSecretKey, now: time.Now}
-	return v.middleware(fake.Server()), backend, nil
+	return v.middleware(spoolBodies(spoolDir, fake.Server())), backend, nil
 }
 
 // ServeEmbedded runs the embedded store on addr until stop is called or ctx

@@ -13,7 +13,7 @@ import (
 // and a condition on a public statement (source IP, referer) is not a
 // guarantee we can check from here.
 func (s *Store) refusePublicPolicy(ctx context.Context) error {
-	doc, err := s.core.GetBucketPolicy(ctx, s.bucket)
+	doc, err := s.core.Client.GetBucketPolicy(ctx, s.bucket)
 	if err != nil {
 		return fmt.Errorf("blob: read policy of bucket %q: %w", s.bucket, err)
 	}

@@ -2,6 +2,7 @@ package hms
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -59,4 +60,24 @@ func (c *Client) GetSession(ctx context.Context, id string) (*Session, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// UnmarshalJSON maps the Go zero time that 100ms sends for a peer still in
+// the session ("0001-01-01T00:00:00Z") to a nil LeftAt, so that callers can
+// test LeftAt != nil without mistaking present peers for departed ones.
+func (p *SessionPeer) UnmarshalJSON(b []byte) error {
+	type plain SessionPeer
+	var raw struct {
+		plain
+		LeftAt json.RawMessage `json:"left_at"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*p = SessionPeer(raw.plain)
+	p.LeftAt = nil
+	if t := flexTime(raw.LeftAt); !t.IsZero() {
+		p.LeftAt = &t
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package hmssim
 
 import (
 	"encoding/json"
-	"slices"
 	"time"
 )
 
@@ -61,7 +60,6 @@ type recording struct {
 	MeetingURL                    string
 	Width, Height                 int
 	AudioOnly                     bool
-	AutoStarted                   bool
 	StartedBy, StoppedBy          string
 	CreatedAt, UpdatedAt          time.Time
 	StartedAt, StoppedAt          *time.Time
@@ -109,10 +107,9 @@ type roomJSON struct {
 	Active             bool            `json:"active"`
 }
 
-// roomWebhookOut never echoes header values: they are secrets.
+// roomWebhookOut never echoes the headers: their values are secrets.
 type roomWebhookOut struct {
-	URL     string   `json:"url"`
-	Headers []string `json:"headers,omitempty"`
+	URL string `json:"url"`
 }
 
 type sessionPeerJSON struct {
@@ -219,10 +216,6 @@ func (s *Server) roomView(r *room) roomJSON {
 	}
 	if r.Webhook != nil {
 		out.Webhook = &roomWebhookOut{URL: r.Webhook.URL}
-		for k := range r.Webhook.Headers {
-			out.Webhook.Headers = append(out.Webhook.Headers, k)
-		}
-		slices.Sort(out.Webhook.Headers)
 	}
 	return out
 }

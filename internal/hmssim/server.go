@@ -12,6 +12,7 @@ package hmssim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -220,7 +221,8 @@ func (s *Server) api(h apiHandler) http.Handler {
 		}
 		body, err := h(r)
 		if err != nil {
-			if ae, ok := err.(*apiError); ok {
+			var ae *apiError
+			if errors.As(err, &ae) {
 				status = ae.Code
 			} else {
 				status = http.StatusInternalServerError

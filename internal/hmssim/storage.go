@@ -33,6 +33,9 @@ func NewMinIOStore(endpoint, accessKey, secretKey string, secure bool) (Recordin
 	c, err := minio.New(endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(accessKey, secretKey, ""),
 		Secure: secure,
+		// A fixed region keeps presigning local: without it minio-go asks the
+		// server for the bucket's location, a network call.
+		Region: "us-east-1",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hmssim: minio client for %s: %w", endpoint, err)

@@ -19,6 +19,11 @@ type peerClaims struct {
 // parseToken checks signature (HS256 with the app secret), exp (required),
 // nbf and iat, the access key, the version and the type.
 func (s *Server) parseToken(raw, wantType string) (jwt.MapClaims, error) {
+	if unverified, _, err := jwt.NewParser().ParseUnverified(raw, jwt.MapClaims{}); err == nil {
+		if alg, _ := unverified.Header["alg"].(string); alg != jwt.SigningMethodHS256.Alg() {
+			return nil, errorf(http.StatusUnauthorized, tokenErrorMessage, "signing method must be HS256")
+		}
+	}
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims,
 		func(*jwt.Token) (any, error) { return []byte(s.cfg.AppSecret), nil },
@@ -60,8 +65,6 @@ func tokenError(err error) *apiError {
 		reason = "token is malformed"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		reason = "exp is required"
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		reason = "signing method must be HS256"
 	}
 	return errorf(http.StatusUnauthorized, tokenErrorMessage, reason)
 }

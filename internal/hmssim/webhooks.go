@@ -111,7 +111,8 @@ func newWebhooks(s *Server) *webhooks {
 	}
 }
 
-// Deliveries returns every webhook delivery attempt so far, in time order.
+// Deliveries returns every webhook delivery attempt so far, in the order the
+// attempts finished.
 func (s *Server) Deliveries() []Delivery {
 	s.hooks.mu.Lock()
 	defer s.hooks.mu.Unlock()
@@ -266,6 +267,8 @@ func (d *dispatcher) attempt(ev *event, duplicate bool, n int, drop bool) {
 		return
 	}
 	d.w.record(rec)
+	s.log.Debug("hmssim: webhook delivery failed, will retry", "event_id", ev.id, "type", ev.typ,
+		"attempt", n, "status", rec.Status, "err", rec.Error, "retry_in", schedule[n-1])
 	s.after(schedule[n-1], func() { d.attempt(ev, duplicate, n+1, false) })
 }
 

@@ -1,0 +1,85 @@
+package activities
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Application error types the activities return. They are stable names: the
+// workflow and the retry policies below match on them.
+const (
+	ErrHMSPermanent         = "HMSPermanent"         // 100ms refused the request itself (400, 404, 422)
+	ErrHMSTransient         = "HMSTransient"         // 100ms or the network failed; worth retrying
+	ErrRecordingBadPath     = "RecordingBadPath"     // not an s3://bucket/key we can read
+	ErrRecordingWrongBucket = "RecordingWrongBucket" // the recording is not in our bucket
+	ErrRecordingMissing     = "RecordingMissing"     // no object at the announced path
+	ErrRecordingEmpty       = "RecordingEmpty"       // the object has no bytes
+	ErrStorageTransient     = "StorageTransient"     // object storage failed; worth retrying
+	ErrCaseEventConflict    = "CaseEventConflict"    // the store holds a different event at a sequence number
+	ErrCaseInvalid          = "CaseInvalid"          // the store refuses the view or events as malformed
+	ErrStoreTransient       = "StoreTransient"       // the database failed; worth retrying
+)
+
+// HMSOptions are for CreateRoom, EndRoom, DisableRoom and FindRecording.
+// 100ms calls answer in well under a second; 30 s per try covers a slow
+// answer plus the client's own 15 s timeout. Transient failures are retried
+// for up to 30 minutes (the default join timeout: a room that cannot be made
+// by then is useless), honouring Retry-After through NextRetryDelay.
+func HMSOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{ErrHMSPermanent},
+		},
+	}
+}
+
+// RecordingMissingAttempts is how many tries VerifyRecording gives an object
+// that is not there yet (storage can lag 100ms's webhook); with StorageOptions'
+// backoff that is about three minutes before it gives up with a non-retryable
+// RecordingMissing.
+const RecordingMissingAttempts = 7
+
+// StorageOptions are for VerifyRecording. Reading a 30-minute recording
+// through SHA-256 takes seconds, so 10 minutes per try is generous. A storage
+// outage is our fault, not the customer's: it is retried without limit (the
+// workflow stops waiting when the attempt no longer needs the result), while
+// the verdicts about the object itself are final.
+func StorageOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        2 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty},
+		},
+	}
+}
+
+// SaveOptions are for SaveCase, run as a local activity: it is on the path of
+// every change the API reads back, and a local activity saves the two extra
+// history events and the task-queue round trip of a regular one. Failures
+// are retried for 10 minutes (a local activity's ScheduleToCloseTimeout
+// would otherwise default to its StartToCloseTimeout); retries with a backoff
+// above the workflow task timeout become workflow timers, which keeps the
+// worker's slot free while the database is down. The workflow starts over
+// after that, so the projection is never given up on.
+func SaveOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        500 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{ErrCaseEventConflict, ErrCaseInvalid},
+		},
+	}
+}

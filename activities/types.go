@@ -1,0 +1,80 @@
+package activities
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+)
+
+// The payloads below travel through Temporal histories, so their JSON names are
+// part of the replay contract: rename a Go field freely, never a tag.
+
+// CreateRoomInput names the attempt whose room is wanted.
+type CreateRoomInput struct {
+	CaseID  string `json:"case_id"`
+	Attempt int    `json:"attempt"`
+}
+
+// RoomInfo is the 100ms room of an attempt.
+type RoomInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// EndRoomInput ends the active session of a room, if there is one.
+type EndRoomInput struct {
+	RoomID string `json:"room_id"`
+	Reason string `json:"reason"`
+	Lock   bool   `json:"lock"`
+}
+
+// VerifyRecordingInput points at the recording 100ms announced for an attempt.
+type VerifyRecordingInput struct {
+	CaseID  string `json:"case_id"`
+	Attempt int    `json:"attempt"`
+	Path    string `json:"path"` // s3://bucket/key
+}
+
+// RecordingCheck is what our bucket actually holds for a recording.
+type RecordingCheck struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	ETag   string `json:"etag"`
+}
+
+// FindRecordingInput asks 100ms for the recording of a room's session.
+type FindRecordingInput struct {
+	RoomID    string `json:"room_id"`
+	SessionID string `json:"session_id,omitempty"`
+}
+
+// FoundRecording is the completed room-composite recording 100ms knows of.
+type FoundRecording struct {
+	Found    bool   `json:"found"`
+	ID       string `json:"id,omitempty"`
+	Status   string `json:"status,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Size     int64  `json:"size,omitempty"`
+	Duration int64  `json:"duration,omitempty"` // seconds
+}
+
+// CaseEvent is one entry of a case's event log as the workflow chose it: the
+// workflow owns Seq, so a retried save can never renumber or fork the log.
+type CaseEvent struct {
+	Seq       int64           `json:"seq"`
+	Type      string          `json:"type"`
+	ActorID   string          `json:"actor_id"`
+	ActorRole kyc.Role        `json:"actor_role"`
+	At        time.Time       `json:"at"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+// SaveCaseInput is a batch of new events (contiguous Seq, oldest first) and the
+// view after the last of them.
+type SaveCaseInput struct {
+	View   kyc.CaseView `json:"view"`
+	Events []CaseEvent  `json:"events"`
+}

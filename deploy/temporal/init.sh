@@ -1,0 +1,32 @@
+#!/bin/sh
+# Creates the namespace and registers the case search attributes (the list in
+# scripts/search-attributes.txt, mounted at $SEARCH_ATTRIBUTES_FILE), so the
+# worker can start cases and operators can filter them in the Web UI. Safe to
+# run again: existing namespace and attributes are left as they are.
+set -eu
+
+: "${TEMPORAL_ADDRESS:?}"
+ns=${TEMPORAL_NAMESPACE:-default}
+retention=${TEMPORAL_NAMESPACE_RETENTION:-30d}
+file=${SEARCH_ATTRIBUTES_FILE:-/etc/vkyc/search-attributes.txt}
+
+tries=0
+until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do
+	tries=$((tries + 1))
+	[ "$tries" -lt 120 ] || { echo "Temporal at $TEMPORAL_ADDRESS is not healthy"; exit 1; }
+	sleep 1
+done
+
+if ! temporal operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$ns" >/dev/null 2>&1; then
+	temporal operator namespace create --address "$TEMPORAL_ADDRESS" -n "$ns" --retention "$retention"
+fi
+
+existing=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" -n "$ns")
+grep -Ev '^[[:space:]]*(#|$)' "$file" | while IFS='=' read -r name type; do
+	if printf '%s\n' "$existing" | grep -qw "$name"; then
+		echo "search attribute $name exists"
+		continue
+	fi
+	temporal operator search-attribute create --address "$TEMPORAL_ADDRESS" -n "$ns" --name "$name" --type "$type"
+done
+echo "namespace $ns and search attributes ready"

@@ -1,0 +1,629 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/vkyc-engine/vkyc/internal/blob"
+)
+
+// env is a test environment: unset variables read as "".
+type env map[string]string
+
+func (e env) getenv(name string) string { return e[name] }
+
+func (e env) with(kv ...string) env {
+	out := env{}
+	for k, v := range e {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// isolate keeps the developer's own Temporal config file out of the tests.
+func isolate(t *testing.T) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+}
+
+func mustLoad(t *testing.T, e env) Config {
+	t.Helper()
+	c, err := LoadFrom(e.getenv)
+	if err != nil {
+		t.Fatalf("LoadFrom: %v", err)
+	}
+	return c
+}
+
+func TestDefaults(t *testing.T) {
+	isolate(t)
+	c := mustLoad(t, env{})
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"HTTPAddr", c.HTTPAddr, "127.0.0.1:8080"},
+		{"PublicBaseURL", c.PublicBaseURL, "http://127.0.0.1:8080"},
+		{"AuthSecret", c.AuthSecret, devAuthSecret},
+		{"DataDir", c.DataDir, ".run/dev"},
+		{"DatabaseURL", c.DatabaseURL, "sqlite://.run/dev/vkyc.db"},
+		{"LogLevel", c.LogLevel, "info"},
+		{"Production", c.Production, false},
+		{"S3.Endpoint", c.S3.Endpoint, "127.0.0.1:9000"},
+		{"S3.Embedded", c.S3.Embedded, true},
+		{"S3.AccessKey", c.S3.AccessKey, blob.EmbeddedAccessKey},
+		{"S3.SecretKey", c.S3.SecretKey, blob.EmbeddedSecretKey},
+		{"S3.Bucket", c.S3.Bucket, "vkyc"},
+		{"S3.Region", c.S3.Region, "us-east-1"},
+		{"S3.SSE", c.S3.SSE, "auto"},
+		{"S3.Secure", c.S3.Secure, false},
+		{"Temporal.Address", c.Temporal.Address, "127.0.0.1:7233"},
+		{"Temporal.Namespace", c.Temporal.Namespace, "default"},
+		{"Temporal.TaskQueue", c.Temporal.TaskQueue, "kyc-cases"},
+		{"HMS.BaseURL", c.HMS.BaseURL, "http://127.0.0.1:8090/v2"},
+		{"HMS.Simulated", c.HMS.Simulated, true},
+		{"HMS.AccessKey", c.HMS.AccessKey, "dev-access-key"},
+		{"HMS.AppSecret", c.HMS.AppSecret, "dev-app-secret-change-me"},
+		{"HMS.TemplateID", c.HMS.TemplateID, ""},
+		{"HMS.WebhookHeader", c.HMS.WebhookHeader, "X-Vkyc-Webhook-Secret"},
+		{"HMS.WebhookSecret", c.HMS.WebhookSecret, "dev-webhook-secret"},
+		{"HMS.WebhookHMACSecret", c.HMS.WebhookHMACSecret, ""},
+		{"Case.JoinTimeout", c.Case.JoinTimeout, 30 * time.Minute},
+		{"Case.MaxCallLength", c.Case.MaxCallLength, 30 * time.Minute},
+		{"Case.DecisionWindow", c.Case.DecisionWindow, 15 * time.Minute},
+		{"Case.RecordingGrace", c.Case.RecordingGrace, 10 * time.Minute},
+		{"Case.AuditSLA", c.Case.AuditSLA, 24 * time.Hour},
+		{"Case.CaseTTL", c.Case.CaseTTL, 72 * time.Hour},
+		{"Case.MaxAttempts", c.Case.MaxAttempts, 3},
+		{"Capture.MaxBytes", c.Capture.MaxBytes, int64(10 << 20)},
+		{"Capture.URLTTL", c.Capture.URLTTL, 5 * time.Minute},
+		{"JoinTokenTTL", c.JoinTokenTTL, 2 * time.Hour},
+	}
+	for _, ch := range checks {
+		if !reflect.DeepEqual(ch.got, ch.want) {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the defaults do not validate in development: %v", err)
+	}
+	wantInsecure := []string{EnvAuthSecret, EnvDatabaseURL, EnvS3Endpoint, EnvS3AccessKey, EnvS3SecretKey,
+		EnvHMSBaseURL, EnvHMSAccessKey, EnvHMSAppSecret, EnvHMSWebhookSecret}
+	if got := c.Insecure(); !slices.Equal(got, wantInsecure) {
+		t.Fatalf("Insecure() = %v, want %v", got, wantInsecure)
+	}
+}
+
+// production is a complete production environment.
+var production = env{
+	"VKYC_ENV":                "production",
+	"HTTP_ADDR":               "0.0.0.0:9090",
+	"PUBLIC_BASE_URL":         "https://kyc.bank.example/",
+	"API_JWT_SECRET":          "0123456789abcdef0123456789abcdef-prod",
+	"DATABASE_URL":            "postgres://vkyc:pg-password-1@db.internal:5432/vkyc?sslmode=verify-full",
+	"VKYC_DATA_DIR":           "/var/lib/vkyc",
+	"LOG_LEVEL":               "WARN",
+	"S3_ENDPOINT":             "s3.bank.example:443",
+	"S3_ACCESS_KEY":           "AKIAPRODKEY",
+	"S3_SECRET_KEY":           "s3-secret-value-1",
+	"S3_BUCKET":               "kyc-evidence",
+	"S3_REGION":               "ap-south-1",
+	"S3_SSE":                  "on",
+	"S3_SECURE":               "true",
+	"TEMPORAL_ADDRESS":        "temporal.internal:7233",
+	"TEMPORAL_NAMESPACE":      "kyc-prod",
+	"TEMPORAL_TASK_QUEUE":     "kyc-prod-cases",
+	"HMS_BASE_URL":            "https://api.100ms.live/v2/",
+	"HMS_ACCESS_KEY":          "hms-access-1",
+	"HMS_APP_SECRET":          "hms-app-secret-1",
+	"HMS_TEMPLATE_ID":         "tmpl-123",
+	"HMS_WEBHOOK_HEADER":      "X-Bank-Hook",
+	"HMS_WEBHOOK_SECRET":      "hook-secret-1",
+	"HMS_WEBHOOK_HMAC_SECRET": "hmac-secret-1",
+	"CASE_JOIN_TIMEOUT":       "20m",
+	"CASE_MAX_CALL_LENGTH":    "45m",
+	"CASE_DECISION_WINDOW":    "10m",
+	"CASE_RECORDING_GRACE":    "5m",
+	"CASE_AUDIT_SLA":          "48h",
+	"CASE_TTL":                "96h",
+	"CASE_MAX_ATTEMPTS":       "5",
+	"CAPTURE_MAX_BYTES":       "8MiB",
+	"CAPTURE_URL_TTL":         "2m",
+	"JOIN_TOKEN_TTL":          "1h",
+}
+
+// secretValues must never appear in an error message.
+var secretValues = []string{"0123456789abcdef0123456789abcdef-prod", "pg-password-1", "s3-secret-value-1",
+	"hms-app-secret-1", "hook-secret-1", "hmac-secret-1", devAuthSecret, devHMSAppSecret, devWebhookSecret}
+
+func TestOverrides(t *testing.T) {
+	isolate(t)
+	c := mustLoad(t, production)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Production", c.Production, true},
+		{"HTTPAddr", c.HTTPAddr, "0.0.0.0:9090"},
+		{"PublicBaseURL (trailing slash dropped)", c.PublicBaseURL, "https://kyc.bank.example"},
+		{"AuthSecret", c.AuthSecret, production["API_JWT_SECRET"]},
+		{"DatabaseURL", c.DatabaseURL, production["DATABASE_URL"]},
+		{"DataDir", c.DataDir, "/var/lib/vkyc"},
+		{"LogLevel (case-insensitive)", c.LogLevel, "warn"},
+		{"S3.Endpoint", c.S3.Endpoint, "s3.bank.example:443"},
+		{"S3.Embedded", c.S3.Embedded, false},
+		{"S3.AccessKey", c.S3.AccessKey, "AKIAPRODKEY"},
+		{"S3.SecretKey", c.S3.SecretKey, "s3-secret-value-1"},
+		{"S3.Bucket", c.S3.Bucket, "kyc-evidence"},
+		{"S3.Region", c.S3.Region, "ap-south-1"},
+		{"S3.SSE", c.S3.SSE, "on"},
+		{"S3.Secure", c.S3.Secure, true},
+		{"Temporal.Address", c.Temporal.Address, "temporal.internal:7233"},
+		{"Temporal.Namespace", c.Temporal.Namespace, "kyc-prod"},
+		{"Temporal.TaskQueue", c.Temporal.TaskQueue, "kyc-prod-cases"},
+		{"HMS.BaseURL", c.HMS.BaseURL, "https://api.100ms.live/v2"},
+		{"HMS.Simulated", c.HMS.Simulated, false},
+		{"HMS.AccessKey", c.HMS.AccessKey, "hms-access-1"},
+		{"HMS.AppSecret", c.HMS.AppSecret, "hms-app-secret-1"},
+		{"HMS.TemplateID", c.HMS.TemplateID, "tmpl-123"},
+		{"HMS.WebhookHeader", c.HMS.WebhookHeader, "X-Bank-Hook"},
+		{"HMS.WebhookSecret", c.HMS.WebhookSecret, "hook-secret-1"},
+		{"HMS.WebhookHMACSecret", c.HMS.WebhookHMACSecret, "hmac-secret-1"},
+		{"Case.JoinTimeout", c.Case.JoinTimeout, 20 * time.Minute},
+		{"Case.MaxCallLength", c.Case.MaxCallLength, 45 * time.Minute},
+		{"Case.DecisionWindow", c.Case.DecisionWindow, 10 * time.Minute},
+		{"Case.RecordingGrace", c.Case.RecordingGrace, 5 * time.Minute},
+		{"Case.AuditSLA", c.Case.AuditSLA, 48 * time.Hour},
+		{"Case.CaseTTL", c.Case.CaseTTL, 96 * time.Hour},
+		{"Case.MaxAttempts", c.Case.MaxAttempts, 5},
+		{"Capture.MaxBytes", c.Capture.MaxBytes, int64(8 << 20)},
+		{"Capture.URLTTL", c.Capture.URLTTL, 2 * time.Minute},
+		{"JoinTokenTTL", c.JoinTokenTTL, time.Hour},
+	}
+	for _, ch := range checks {
+		if !reflect.DeepEqual(ch.got, ch.want) {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a complete production configuration does not validate: %v", err)
+	}
+	if got := c.Insecure(); len(got) != 0 {
+		t.Fatalf("Insecure() = %v for a production configuration", got)
+	}
+}
+
+func TestSmallerOverrides(t *testing.T) {
+	isolate(t)
+	cases := []struct {
+		name  string
+		env   env
+		check func(c Config) bool
+	}{
+		{"data dir moves the default database", env{"VKYC_DATA_DIR": "/tmp/vk/"}, func(c Config) bool {
+			return c.DataDir == "/tmp/vk" && c.DatabaseURL == "sqlite:///tmp/vk/vkyc.db"
+		}},
+		{"capture size in plain bytes", env{"CAPTURE_MAX_BYTES": "1234"}, func(c Config) bool { return c.Capture.MaxBytes == 1234 }},
+		{"capture size in KiB", env{"CAPTURE_MAX_BYTES": "512KiB"}, func(c Config) bool { return c.Capture.MaxBytes == 512<<10 }},
+		{"capture size in GiB", env{"CAPTURE_MAX_BYTES": "1 GiB"}, func(c Config) bool { return c.Capture.MaxBytes == 1<<30 }},
+		{"compound duration", env{"CASE_AUDIT_SLA": "1h30m"}, func(c Config) bool { return c.Case.AuditSLA == 90*time.Minute }},
+		{"S3 mode case-insensitive", env{"S3_SSE": "OFF"}, func(c Config) bool { return c.S3.SSE == "off" }},
+		{"S3 secure as 1", env{"S3_SECURE": "1"}, func(c Config) bool { return c.S3.Secure }},
+		{"explicit development", env{"VKYC_ENV": "Development"}, func(c Config) bool { return !c.Production }},
+		{"secrets keep their spaces", env{"API_JWT_SECRET": " spaced secret value 123 "}, func(c Config) bool {
+			return c.AuthSecret == " spaced secret value 123 "
+		}},
+		{"explicit default profile without a file", env{"TEMPORAL_PROFILE": "default"}, func(c Config) bool {
+			return c.Temporal.Address == "127.0.0.1:7233"
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if c := mustLoad(t, tc.env); !tc.check(c) {
+				t.Fatalf("unexpected configuration: %+v", c)
+			}
+		})
+	}
+}
+
+func TestInvalidValues(t *testing.T) {
+	isolate(t)
+	cases := []struct{ name, value string }{
+		{"VKYC_ENV", "prod"},
+		{"VKYC_ENV", "staging"},
+		{"LOG_LEVEL", "verbose"},
+		{"S3_SSE", "maybe"},
+		{"S3_SSE", "aws:kms"},
+		{"S3_SECURE", "yes"},
+		{"CASE_JOIN_TIMEOUT", "soon"},
+		{"CASE_JOIN_TIMEOUT", "-5m"},
+		{"CASE_JOIN_TIMEOUT", "0s"},
+		{"CASE_JOIN_TIMEOUT", "30"},
+		{"CASE_MAX_CALL_LENGTH", "1d"},
+		{"CASE_DECISION_WINDOW", "-1h"},
+		{"CASE_RECORDING_GRACE", "ten minutes"},
+		{"CASE_AUDIT_SLA", "0"},
+		{"CASE_TTL", "-72h"},
+		{"CASE_MAX_ATTEMPTS", "0"},
+		{"CASE_MAX_ATTEMPTS", "-1"},
+		{"CASE_MAX_ATTEMPTS", "three"},
+		{"CASE_MAX_ATTEMPTS", "2.5"},
+		{"CAPTURE_MAX_BYTES", "-1"},
+		{"CAPTURE_MAX_BYTES", "0"},
+		{"CAPTURE_MAX_BYTES", "10MB"},
+		{"CAPTURE_MAX_BYTES", "lots"},
+		{"CAPTURE_MAX_BYTES", "9999999999999GiB"},
+		{"CAPTURE_URL_TTL", "-5m"},
+		{"JOIN_TOKEN_TTL", "forever"},
+		{"TEMPORAL_TLS", "yes"},
+		{"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "sure"},
+		{"TEMPORAL_PROFILE", "missing"},
+		{"TEMPORAL_CONFIG_FILE", "/nonexistent/temporal.toml"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, err := LoadFrom(env{tc.name: tc.value}.getenv)
+			if err == nil {
+				t.Fatalf("LoadFrom accepted %s=%q", tc.name, tc.value)
+			}
+			if !strings.Contains(err.Error(), tc.name) {
+				t.Fatalf("error %q does not name %s", err, tc.name)
+			}
+		})
+	}
+	t.Run("every mistake is reported at once", func(t *testing.T) {
+		_, err := LoadFrom(env{"CASE_TTL": "x", "S3_SSE": "y", "CASE_MAX_ATTEMPTS": "-2"}.getenv)
+		for _, name := range []string{"CASE_TTL", "S3_SSE", "CASE_MAX_ATTEMPTS"} {
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("error %v does not name %s", err, name)
+			}
+		}
+	})
+	t.Run("a bad Temporal config file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "temporal.toml")
+		if err := os.WriteFile(file, []byte("[profile.default\naddress = "), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadFrom(env{"TEMPORAL_CONFIG_FILE": file}.getenv); err == nil || !strings.Contains(err.Error(), "TEMPORAL_CONFIG_FILE") {
+			t.Fatalf("LoadFrom with a broken TOML file = %v", err)
+		}
+	})
+}
+
+func TestValidate(t *testing.T) {
+	isolate(t)
+	s3 := env{"S3_ENDPOINT": "minio:9000", "S3_ACCESS_KEY": "k", "S3_SECRET_KEY": "s"}
+	cases := []struct {
+		name    string
+		env     env
+		wantVar string
+	}{
+		{"address without port", env{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
+		{"address with a bad port", env{"HTTP_ADDR": "127.0.0.1:http"}, "HTTP_ADDR"},
+		{"base URL with another scheme", env{"PUBLIC_BASE_URL": "ftp://kyc.example"}, "PUBLIC_BASE_URL"},
+		{"relative base URL", env{"PUBLIC_BASE_URL": "/kyc"}, "PUBLIC_BASE_URL"},
+		{"base URL with credentials", env{"PUBLIC_BASE_URL": "https://u:p@kyc.example"}, "PUBLIC_BASE_URL"},
+		{"base URL with a query", env{"PUBLIC_BASE_URL": "https://kyc.example/?x=1"}, "PUBLIC_BASE_URL"},
+		{"short JWT secret", env{"API_JWT_SECRET": "short"}, "API_JWT_SECRET"},
+		{"unsupported database", env{"DATABASE_URL": "mysql://root:pg-password-1@db/vkyc"}, "DATABASE_URL"},
+		{"sqlite URL with options", env{"DATABASE_URL": "sqlite:///tmp/x.db?mode=ro"}, "DATABASE_URL"},
+		{"S3 endpoint with a scheme", s3.with("S3_ENDPOINT", "http://minio:9000"), "S3_ENDPOINT"},
+		{"S3 endpoint without port", s3.with("S3_ENDPOINT", "minio"), "S3_ENDPOINT"},
+		{"S3 endpoint without access key", env{"S3_ENDPOINT": "minio:9000", "S3_SECRET_KEY": "s"}, "S3_ACCESS_KEY"},
+		{"S3 endpoint without secret key", env{"S3_ENDPOINT": "minio:9000", "S3_ACCESS_KEY": "k"}, "S3_SECRET_KEY"},
+		{"credentials for the embedded store", env{"S3_ACCESS_KEY": "mine"}, "S3_ACCESS_KEY"},
+		{"bad bucket name", env{"S3_BUCKET": "KYC_Bucket"}, "S3_BUCKET"},
+		{"bucket name like an IP", env{"S3_BUCKET": "10.0.0.1"}, "S3_BUCKET"},
+		{"Temporal address without port", env{"TEMPORAL_ADDRESS": "temporal"}, "TEMPORAL_ADDRESS"},
+		{"HMS URL that is not a URL", env{"HMS_BASE_URL": "api.100ms.live"}, "HMS_BASE_URL"},
+		{"webhook header with a space", env{"HMS_WEBHOOK_HEADER": "X Secret"}, "HMS_WEBHOOK_HEADER"},
+		{"case TTL shorter than a call", env{"CASE_TTL": "45m"}, "CASE_TTL"},
+		{"capture limit above the store's", env{"CAPTURE_MAX_BYTES": "6GiB"}, "CAPTURE_MAX_BYTES"},
+		{"capture URL TTL beyond 7 days", env{"CAPTURE_URL_TTL": "200h"}, "CAPTURE_URL_TTL"},
+		{"capture URL TTL under a second", env{"CAPTURE_URL_TTL": "500ms"}, "CAPTURE_URL_TTL"},
+		{"join token shorter than the join timeout", env{"JOIN_TOKEN_TTL": "10m"}, "JOIN_TOKEN_TTL"},
+		{"unreadable Temporal client certificate", env{"TEMPORAL_TLS_CLIENT_CERT_PATH": "/nonexistent.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/nonexistent.key"}, "TEMPORAL_TLS"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustLoad(t, tc.env)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
+				t.Fatalf("Validate = %v, want an error naming %s", err, tc.wantVar)
+			}
+			for _, s := range secretValues {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("Validate error repeats a secret: %v", err)
+				}
+			}
+		})
+	}
+	t.Run("a real S3 server with credentials", func(t *testing.T) {
+		if err := mustLoad(t, s3).Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestProductionValidation(t *testing.T) {
+	isolate(t)
+	t.Run("nothing set", func(t *testing.T) {
+		c := mustLoad(t, env{"VKYC_ENV": "production"})
+		err := c.Validate()
+		if err == nil {
+			t.Fatal("production with every development default validated")
+		}
+		for _, name := range append(c.Insecure(), EnvHMSTemplateID, EnvPublicBaseURL) {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("error does not name %s: %v", name, err)
+			}
+		}
+		for _, s := range secretValues {
+			if strings.Contains(err.Error(), s) {
+				t.Fatalf("error repeats a secret: %v", err)
+			}
+		}
+	})
+	// Each case spoils one thing in an otherwise complete production setup.
+	cases := []struct {
+		name    string
+		env     env
+		wantVar string
+	}{
+		{"development JWT secret", production.with("API_JWT_SECRET", ""), "API_JWT_SECRET"},
+		{"short JWT secret", production.with("API_JWT_SECRET", "0123456789abcdef0123"), "API_JWT_SECRET"},
+		{"default database", production.with("DATABASE_URL", ""), "DATABASE_URL"},
+		{"explicit SQLite", production.with("DATABASE_URL", "sqlite:///var/lib/vkyc/vkyc.db"), "DATABASE_URL"},
+		{"embedded object store", production.with("S3_ENDPOINT", "", "S3_ACCESS_KEY", "", "S3_SECRET_KEY", ""), "S3_ENDPOINT"},
+		{"embedded store's credentials on a real S3", production.with("S3_ACCESS_KEY", embeddedS3AccessKey, "S3_SECRET_KEY", embeddedS3SecretKey), "S3_SECRET_KEY"},
+		{"100ms simulator", production.with("HMS_BASE_URL", ""), "HMS_BASE_URL"},
+		{"development 100ms access key", production.with("HMS_ACCESS_KEY", ""), "HMS_ACCESS_KEY"},
+		{"development 100ms secret", production.with("HMS_APP_SECRET", ""), "HMS_APP_SECRET"},
+		{"development webhook secret", production.with("HMS_WEBHOOK_SECRET", ""), "HMS_WEBHOOK_SECRET"},
+		{"no template", production.with("HMS_TEMPLATE_ID", ""), "HMS_TEMPLATE_ID"},
+		{"plain-HTTP public URL", production.with("PUBLIC_BASE_URL", "http://kyc.bank.example"), "PUBLIC_BASE_URL"},
+		{"Temporal host verification off", production.with("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "true"), "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustLoad(t, tc.env)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
+				t.Fatalf("Validate = %v, want an error naming %s", err, tc.wantVar)
+			}
+			for _, s := range secretValues {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("Validate error repeats a secret: %v", err)
+				}
+			}
+			// The same configuration is acceptable in development, apart from
+			// the checks that apply everywhere.
+			dev := c
+			dev.Production = false
+			if err := dev.Validate(); err != nil {
+				t.Fatalf("the same settings fail in development too: %v", err)
+			}
+		})
+	}
+}
+
+// recorder is an environment that notes every name it is asked for.
+type recorder struct {
+	env  env
+	read map[string]bool
+}
+
+func (r *recorder) getenv(name string) string {
+	r.read[name] = true
+	return r.env[name]
+}
+
+func TestVariablesCoverEverythingLoadReads(t *testing.T) {
+	isolate(t)
+	documented := map[string]bool{}
+	for _, v := range Variables() {
+		if documented[v.Name] {
+			t.Errorf("%s is listed twice", v.Name)
+		}
+		documented[v.Name] = true
+		if v.Default == "" || v.Meaning == "" {
+			t.Errorf("%s has no default or no meaning", v.Name)
+		}
+	}
+	read := map[string]bool{}
+	for _, e := range []env{{}, production, {"S3_ENDPOINT": "minio:9000"}, {"TEMPORAL_PROFILE": "default", "TEMPORAL_TLS": "true"}} {
+		r := &recorder{env: e, read: read}
+		if _, err := LoadFrom(r.getenv); err != nil {
+			t.Fatalf("LoadFrom: %v", err)
+		}
+	}
+	for name := range read {
+		if !documented[name] {
+			t.Errorf("Load reads %s, which Variables does not list", name)
+		}
+	}
+	for name := range documented {
+		if strings.HasPrefix(name, TemporalGRPCMetaPrefix) {
+			continue // found by listing the environment, not by name
+		}
+		if !read[name] {
+			t.Errorf("Variables lists %s, which Load never reads", name)
+		}
+	}
+}
+
+// TestDocumentedDefaultsAreTheDefaults sets each variable to the default the
+// table shows and checks nothing changes.
+func TestDocumentedDefaultsAreTheDefaults(t *testing.T) {
+	isolate(t)
+	base := mustLoad(t, env{})
+	for _, v := range Variables() {
+		if strings.HasPrefix(v.Default, "(") || strings.Contains(v.Default, "<") {
+			continue // a description, not a value
+		}
+		c := mustLoad(t, env{v.Name: v.Default})
+		if !reflect.DeepEqual(public(c), public(base)) {
+			t.Errorf("%s=%s changes the configuration: the documented default is wrong", v.Name, v.Default)
+		}
+	}
+}
+
+// public drops the unexported bookkeeping fields.
+func public(c Config) Config {
+	c.set = nil
+	c.temporalProfile = envconfig.ClientConfigProfile{}
+	return c
+}
+
+func TestTemporalClientOptions(t *testing.T) {
+	isolate(t)
+	t.Run("defaults: plain connection", func(t *testing.T) {
+		opts, err := mustLoad(t, env{}).TemporalClientOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.HostPort != "127.0.0.1:7233" || opts.Namespace != "default" || opts.ConnectionOptions.TLS != nil || opts.Credentials != nil {
+			t.Fatalf("options = %+v", opts)
+		}
+	})
+	t.Run("API key turns TLS on", func(t *testing.T) {
+		opts, err := mustLoad(t, env{"TEMPORAL_API_KEY": "key", "TEMPORAL_ADDRESS": "ns.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "ns.acct"}).TemporalClientOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.HostPort != "ns.tmprl.cloud:7233" || opts.Namespace != "ns.acct" || opts.Credentials == nil || opts.ConnectionOptions.TLS == nil {
+			t.Fatalf("options = %+v", opts)
+		}
+	})
+	t.Run("TLS can be turned off explicitly", func(t *testing.T) {
+		opts, err := mustLoad(t, env{"TEMPORAL_API_KEY": "key", "TEMPORAL_TLS": "false"}).TemporalClientOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !opts.ConnectionOptions.TLSDisabled {
+			t.Fatalf("options = %+v", opts)
+		}
+	})
+	t.Run("config file profile, environment on top", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "temporal.toml")
+		toml := "[profile.default]\naddress = \"file-host:7233\"\nnamespace = \"file-ns\"\n" +
+			"[profile.bank]\naddress = \"bank-host:7233\"\nnamespace = \"bank-ns\"\n[profile.bank.tls]\nserver_name = \"temporal.bank\"\n"
+		if err := os.WriteFile(file, []byte(toml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := mustLoad(t, env{"TEMPORAL_CONFIG_FILE": file})
+		if c.Temporal.Address != "file-host:7233" || c.Temporal.Namespace != "file-ns" {
+			t.Fatalf("from the file: %+v", c.Temporal)
+		}
+		c = mustLoad(t, env{"TEMPORAL_CONFIG_FILE": file, "TEMPORAL_PROFILE": "bank", "TEMPORAL_NAMESPACE": "env-ns"})
+		opts, err := c.TemporalClientOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.HostPort != "bank-host:7233" || opts.Namespace != "env-ns" || opts.ConnectionOptions.TLS == nil || opts.ConnectionOptions.TLS.ServerName != "temporal.bank" {
+			t.Fatalf("profile bank with TEMPORAL_NAMESPACE: %+v", opts)
+		}
+	})
+	t.Run("gRPC metadata from the process environment", func(t *testing.T) {
+		t.Setenv("TEMPORAL_GRPC_META_X_TENANT", "bank")
+		c, err := Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, err := c.TemporalClientOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.HeadersProvider == nil {
+			t.Fatal("no headers provider")
+		}
+		h, err := opts.HeadersProvider.GetHeaders(context.Background())
+		if err != nil || h["x-tenant"] != "bank" {
+			t.Fatalf("headers = %v, %v", h, err)
+		}
+	})
+}
+
+func TestLoadReadsTheProcessEnvironment(t *testing.T) {
+	isolate(t)
+	t.Setenv("CASE_MAX_ATTEMPTS", "7")
+	t.Setenv("S3_SSE", "nonsense")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "S3_SSE") {
+		t.Fatalf("Load = %v, want an error naming S3_SSE", err)
+	}
+	t.Setenv("S3_SSE", "off")
+	c, err := Load()
+	if err != nil || c.Case.MaxAttempts != 7 || c.S3.SSE != "off" {
+		t.Fatalf("Load = %+v, %v", c.Case, err)
+	}
+}
+
+func TestLogger(t *testing.T) {
+	isolate(t)
+	for _, tc := range []struct {
+		level          string
+		debug, info, w bool
+	}{
+		{"debug", true, true, true},
+		{"info", false, true, true},
+		{"warn", false, false, true},
+		{"error", false, false, false},
+	} {
+		t.Run(tc.level, func(t *testing.T) {
+			c := mustLoad(t, env{"LOG_LEVEL": tc.level})
+			var buf bytes.Buffer
+			log := c.logger(&buf)
+			log.Debug("d")
+			log.Info("i")
+			log.Warn("w")
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				if line == "" {
+					continue
+				}
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("not JSON: %q", line)
+				}
+				got = append(got, rec["msg"].(string))
+			}
+			var want []string
+			for _, m := range []struct {
+				on  bool
+				msg string
+			}{{tc.debug, "d"}, {tc.info, "i"}, {tc.w, "w"}} {
+				if m.on {
+					want = append(want, m.msg)
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("logged %v, want %v", got, want)
+			}
+		})
+	}
+	if c := mustLoad(t, env{}); c.Logger() == nil {
+		t.Fatal("Logger() returned nil")
+	}
+}
+
+func TestEmbeddedCredentialsMatchTheStore(t *testing.T) {
+	if embeddedS3AccessKey != blob.EmbeddedAccessKey || embeddedS3SecretKey != blob.EmbeddedSecretKey {
+		t.Fatal("config's embedded-store credentials differ from internal/blob's")
+	}
+}

@@ -1,0 +1,120 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+)
+
+// TemporalClientOptions returns the Temporal client options: the SDK's
+// profile (config file, TLS, API key, gRPC metadata, as read by Load) with our
+// address and namespace on top.
+func (c Config) TemporalClientOptions() (client.Options, error) {
+	opts, err := c.temporalProfile.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("config: Temporal client options (TEMPORAL_TLS_* / TEMPORAL_API_KEY): %w", err)
+	}
+	opts.HostPort = c.Temporal.Address
+	opts.Namespace = c.Temporal.Namespace
+	return opts, nil
+}
+
+// temporalLookup serves the SDK only the variables we document, read through
+// the same environment as everything else.
+type temporalLookup struct{ env environment }
+
+func (l temporalLookup) LookupEnv(name string) (string, bool) {
+	if !isTemporalSDKVariable(name) {
+		return "", false
+	}
+	v := l.env.get(name)
+	return v, v != ""
+}
+
+func (l temporalLookup) Environ() []string {
+	var out []string
+	for _, kv := range l.env.environ() {
+		if strings.HasPrefix(kv, TemporalGRPCMetaPrefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func isTemporalSDKVariable(name string) bool {
+	if name == EnvTemporalAddress || name == EnvTemporalNamespace {
+		return true
+	}
+	for _, v := range temporalSDKVariables {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// loadTemporal reads the Temporal profile the way the SDK's envconfig does
+// (config file, then the profile, then TEMPORAL_* variables over it), step by
+// step so each failure names its variable. An address or namespace from the
+// config file wins over our defaults; TEMPORAL_ADDRESS/NAMESPACE win over
+// both.
+func (r *reader) loadTemporal(c *Config) {
+	lookup := temporalLookup{env: r.env}
+	for _, name := range []string{"TEMPORAL_TLS", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"} {
+		// The SDK silently ignores a value it cannot parse; a typo in a TLS
+		// switch must not go unnoticed.
+		if v := r.str(name, ""); v != "" {
+			switch strings.ToLower(v) {
+			case "1", "0", "true", "false":
+			default:
+				r.fail(name, "%q is not a boolean (use true or false)", v)
+			}
+		}
+	}
+	file := r.str("TEMPORAL_CONFIG_FILE", "")
+	if file != "" {
+		// The SDK treats a missing file as no file; a path given explicitly
+		// that does not exist is a mistake.
+		if _, err := os.Stat(file); err != nil {
+			r.fail("TEMPORAL_CONFIG_FILE", "%v", err)
+			return
+		}
+	}
+	conf, err := envconfig.LoadClientConfig(envconfig.LoadClientConfigOptions{ConfigFilePath: file, EnvLookup: lookup})
+	if err != nil {
+		r.fail("TEMPORAL_CONFIG_FILE", "%v", err)
+		return
+	}
+	var prof envconfig.ClientConfigProfile
+	name := r.str("TEMPORAL_PROFILE", "")
+	if p := conf.Profiles[profileOrDefault(name)]; p != nil {
+		prof = *p
+	} else if name != "" && name != envconfig.DefaultConfigFileProfile {
+		r.fail("TEMPORAL_PROFILE", "profile %q is not in the Temporal config file", name)
+		return
+	}
+	if err := prof.ApplyEnvVars(lookup); err != nil {
+		r.fail("TEMPORAL_*", "%v", err)
+		return
+	}
+	c.temporalProfile = prof
+	c.Temporal.Address = prof.Address
+	if c.Temporal.Address == "" {
+		c.Temporal.Address = "127.0.0.1:7233"
+	}
+	c.Temporal.Namespace = prof.Namespace
+	if c.Temporal.Namespace == "" {
+		c.Temporal.Namespace = "default"
+	}
+	c.Temporal.TaskQueue = r.str(EnvTemporalTaskQueue, "kyc-cases")
+}
+
+func profileOrDefault(name string) string {
+	if name == "" {
+		return envconfig.DefaultConfigFileProfile
+	}
+	return name
+}

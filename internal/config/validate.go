@@ -1,0 +1,240 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits that other parts impose on the configuration.
+const (
+	// maxCaptureBytes is the largest object internal/blob's Put accepts.
+	maxCaptureBytes = 5 << 30
+	// Presigned URLs: S3 refuses more than 7 days; a second is the smallest
+	// lifetime a signature can express.
+	minURLTTL = time.Second
+	maxURLTTL = 7 * 24 * time.Hour
+	// minAuthSecret is internal/auth's minimum; production asks for a full
+	// 256-bit HMAC key.
+	minAuthSecret           = 16
+	minProductionAuthSecret = 32
+)
+
+// Insecure names the variables whose development defaults (or
+// development-only backends: SQLite, the embedded object store, the 100ms
+// simulator) are in use. Only names: never values.
+func (c Config) Insecure() []string {
+	var names []string
+	add := func(cond bool, name string) {
+		if cond {
+			names = append(names, name)
+		}
+	}
+	add(c.AuthSecret == devAuthSecret, EnvAuthSecret)
+	add(strings.HasPrefix(c.DatabaseURL, "sqlite:"), EnvDatabaseURL)
+	add(c.S3.Embedded, EnvS3Endpoint)
+	add(c.S3.AccessKey == embeddedS3AccessKey, EnvS3AccessKey)
+	add(c.S3.SecretKey == embeddedS3SecretKey, EnvS3SecretKey)
+	add(c.HMS.Simulated, EnvHMSBaseURL)
+	add(c.HMS.AccessKey == devHMSAccessKey, EnvHMSAccessKey)
+	add(c.HMS.AppSecret == devHMSAppSecret, EnvHMSAppSecret)
+	add(c.HMS.WebhookSecret == devWebhookSecret, EnvHMSWebhookSecret)
+	return names
+}
+
+// Validate checks that the values make sense together, and in production
+// mode that no development default remains. Every message names its
+// variable; none repeats a secret or the database URL (it may hold a
+// password).
+func (c Config) Validate() error {
+	var errs []error
+	fail := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+
+	if err := checkHostPort(c.HTTPAddr); err != nil {
+		fail(EnvHTTPAddr, "%v", err)
+	}
+	if err := checkBaseURL(c.PublicBaseURL); err != nil {
+		fail(EnvPublicBaseURL, "%v", err)
+	}
+	if len(c.AuthSecret) < minAuthSecret {
+		fail(EnvAuthSecret, "must be at least %d bytes", minAuthSecret)
+	}
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		fail(EnvDatabaseURL, "%v", err)
+	}
+
+	if strings.Contains(c.S3.Endpoint, "://") {
+		fail(EnvS3Endpoint, "give host:port without a scheme (S3_SECURE=true selects HTTPS)")
+	} else if err := checkHostPort(c.S3.Endpoint); err != nil {
+		fail(EnvS3Endpoint, "%v", err)
+	}
+	if err := checkBucketName(c.S3.Bucket); err != nil {
+		fail(EnvS3Bucket, "%v", err)
+	}
+	if c.S3.Embedded {
+		if c.set[EnvS3AccessKey] || c.set[EnvS3SecretKey] {
+			fail(EnvS3AccessKey+"/"+EnvS3SecretKey, "the embedded object store only accepts its built-in credentials; unset them, or set %s to use another S3 server", EnvS3Endpoint)
+		}
+	} else {
+		if c.S3.AccessKey == "" {
+			fail(EnvS3AccessKey, "required when %s is set", EnvS3Endpoint)
+		}
+		if c.S3.SecretKey == "" {
+			fail(EnvS3SecretKey, "required when %s is set", EnvS3Endpoint)
+		}
+	}
+
+	if err := checkHostPort(c.Temporal.Address); err != nil {
+		fail(EnvTemporalAddress, "%v", err)
+	}
+	if c.Temporal.Namespace == "" {
+		fail(EnvTemporalNamespace, "must not be empty")
+	}
+	if c.Temporal.TaskQueue == "" {
+		fail(EnvTemporalTaskQueue, "must not be empty")
+	}
+	if _, err := c.TemporalClientOptions(); err != nil {
+		fail("TEMPORAL_TLS_*", "%v", err)
+	}
+
+	if err := checkBaseURL(c.HMS.BaseURL); err != nil {
+		fail(EnvHMSBaseURL, "%v", err)
+	}
+	if !isHeaderName(c.HMS.WebhookHeader) {
+		fail(EnvHMSWebhookHeader, "%q is not a valid HTTP header name", c.HMS.WebhookHeader)
+	}
+
+	if c.Case.CaseTTL <= c.Case.JoinTimeout+c.Case.MaxCallLength {
+		fail(EnvCaseTTL, "%s must be longer than %s + %s (%s), or a case could expire during its first call",
+			c.Case.CaseTTL, EnvCaseJoinTimeout, EnvCaseMaxCallLength, c.Case.JoinTimeout+c.Case.MaxCallLength)
+	}
+	if c.Capture.MaxBytes > maxCaptureBytes {
+		fail(EnvCaptureMaxBytes, "at most %d bytes (5 GiB), the object store's limit for one capture", int64(maxCaptureBytes))
+	}
+	if c.Capture.URLTTL < minURLTTL || c.Capture.URLTTL > maxURLTTL {
+		fail(EnvCaptureURLTTL, "%s is out of range (%s to %s, the limits of presigned URLs)", c.Capture.URLTTL, minURLTTL, maxURLTTL)
+	}
+	if c.JoinTokenTTL < c.Case.JoinTimeout {
+		fail(EnvJoinTokenTTL, "%s is shorter than %s (%s): a participant's token could expire before the join deadline",
+			c.JoinTokenTTL, EnvCaseJoinTimeout, c.Case.JoinTimeout)
+	}
+
+	if c.Production {
+		errs = append(errs, c.productionErrors()...)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (c Config) productionErrors() []error {
+	var errs []error
+	for _, name := range c.Insecure() {
+		errs = append(errs, fmt.Errorf("%s: a development default or development-only backend is in use; %s=production needs a real value", name, EnvEnv))
+	}
+	if len(c.AuthSecret) < minProductionAuthSecret && c.AuthSecret != devAuthSecret {
+		errs = append(errs, fmt.Errorf("%s: must be at least %d bytes in production", EnvAuthSecret, minProductionAuthSecret))
+	}
+	if u, err := url.Parse(c.PublicBaseURL); err == nil && u.Scheme != "https" {
+		errs = append(errs, fmt.Errorf("%s: must be an https URL in production (100ms delivers webhooks to it)", EnvPublicBaseURL))
+	}
+	if c.HMS.TemplateID == "" {
+		errs = append(errs, fmt.Errorf("%s: required in production", EnvHMSTemplateID))
+	}
+	if c.temporalProfile.TLS != nil && c.temporalProfile.TLS.DisableHostVerification {
+		errs = append(errs, errors.New("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: must not be true in production"))
+	}
+	return errs
+}
+
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has an invalid port", addr)
+	}
+	if strings.ContainsAny(host, "/?#@ ") {
+		return fmt.Errorf("%q has an invalid host", addr)
+	}
+	return nil
+}
+
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q must not carry credentials, a query or a fragment", raw)
+	}
+	return nil
+}
+
+// checkDatabaseURL accepts what internal/store opens. The URL may hold a
+// password, so messages never repeat it.
+func checkDatabaseURL(dsn string) error {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if _, err := url.Parse(dsn); err != nil {
+			return errors.New("not a valid PostgreSQL URL")
+		}
+		return nil
+	case dsn == "sqlite::memory:":
+		return nil
+	case strings.HasPrefix(dsn, "sqlite://"):
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		if path == "" || strings.ContainsAny(path, "?#") {
+			return errors.New("sqlite:// needs a plain file path")
+		}
+		return nil
+	}
+	return errors.New("want postgres://…, postgresql://…, sqlite://<path> or sqlite::memory:")
+}
+
+// checkBucketName applies the S3 bucket naming rules.
+func checkBucketName(name string) error {
+	if len(name) < 3 || len(name) > 63 {
+		return fmt.Errorf("%q must be 3 to 63 characters", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if !alnum && c != '.' && c != '-' {
+			return fmt.Errorf("%q: only lower-case letters, digits, '.' and '-'", name)
+		}
+		if !alnum && (i == 0 || i == len(name)-1) {
+			return fmt.Errorf("%q must start and end with a letter or digit", name)
+		}
+	}
+	if strings.Contains(name, "..") {
+		return fmt.Errorf("%q must not contain \"..\"", name)
+	}
+	if net.ParseIP(name) != nil {
+		return fmt.Errorf("%q must not be an IP address", name)
+	}
+	return nil
+}
+
+func isHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,109 @@
+package hmssim
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+)
+
+func TestChanceIsUniformAndDeterministic(t *testing.T) {
+	const n = 20000
+	var buckets [10]int
+	for i := range uint64(n) {
+		c := chance(1, "kind", i)
+		if c != chance(1, "kind", i) {
+			t.Fatal("chance is not deterministic")
+		}
+		if c < 0 || c >= 1 {
+			t.Fatalf("chance %v outside [0,1)", c)
+		}
+		buckets[int(c*10)]++
+	}
+	for i, b := range buckets {
+		if b < n/10*8/10 || b > n/10*12/10 {
+			t.Fatalf("bucket %d has %d of %d draws: %v", i, b, n, buckets)
+		}
+	}
+	if chance(1, "a", 5) == chance(1, "b", 5) || chance(1, "a", 5) == chance(2, "a", 5) {
+		t.Fatal("kind and seed do not change the draw")
+	}
+	if hit(1, "x", 0, 0) || !hit(1, "x", 0, 1) {
+		t.Fatal("shares 0 and 1 must never and always hit")
+	}
+}
+
+func TestEndpointFaultMatching(t *testing.T) {
+	f := Faults{Endpoints: map[string]EndpointFault{
+		"get /v2/rooms/{id}": {Status: 501},
+		"POST /v2/rooms/abc": {Status: 502},
+		"*":                  {Status: 503},
+		"POST /v2/recordings/room/{room_id}/start": {Status: 504},
+	}}
+	tests := []struct {
+		pattern, method, path string
+		want                  int
+	}{
+		{"GET /v2/rooms/{room_id}", "GET", "/v2/rooms/x", 501},
+		{"POST /v2/rooms/{room_id}", "POST", "/v2/rooms/abc", 502},
+		{"POST /v2/rooms/{room_id}", "POST", "/v2/rooms/def", 503},
+		{"POST /v2/recordings/room/{room_id}/start", "POST", "/v2/recordings/room/r/start", 504},
+	}
+	for _, tc := range tests {
+		if _, ef, ok := f.endpointFault(tc.pattern, tc.method, tc.path); !ok || ef.Status != tc.want {
+			t.Errorf("%s %s: %+v %v, want status %d", tc.method, tc.path, ef, ok, tc.want)
+		}
+	}
+	if _, _, ok := (Faults{}).endpointFault("GET /v2/rooms", "GET", "/v2/rooms"); ok {
+		t.Error("no faults configured, yet one matched")
+	}
+}
+
+func TestRecordingFile(t *testing.T) {
+	a, b := recordingFile("rec-1", 3), recordingFile("rec-1", 3)
+	if string(a) != string(b) {
+		t.Fatal("recording bytes are not deterministic")
+	}
+	if string(a[4:8]) != "ftyp" || len(a) != 32+8+(8+3)<<10 {
+		t.Fatalf("file: %d bytes, header % x", len(a), a[:8])
+	}
+	mdat := a[32:]
+	if string(mdat[4:8]) != "mdat" || int(binary.BigEndian.Uint32(mdat[:4])) != len(mdat) {
+		t.Fatalf("mdat box size %d for %d bytes", binary.BigEndian.Uint32(mdat[:4]), len(mdat))
+	}
+	if string(recordingFile("rec-2", 3)) == string(a) {
+		t.Fatal("different recordings have the same bytes")
+	}
+	if len(recordingFile("long", 1_000_000)) != 32+8+256<<10 {
+		t.Fatal("file size is not capped")
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{
+		EnvAppSecret:           "s3cr3t",
+		EnvWebhookSecret:       "hook-secret",
+		EnvRecordingReadyDelay: "1500ms",
+		EnvFaults:              `{"webhook_duplicate":true,"endpoints":{"*":{"error_rate":0.1,"latency":"20ms"}}}`,
+		EnvS3Bucket:            "recordings",
+	}
+	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AccessKey != "dev-access-key" || cfg.AppSecret != "s3cr3t" || cfg.WebhookURL != "http://127.0.0.1:8080/v1/webhooks/100ms" ||
+		cfg.WebhookHeaders["X-Vkyc-Webhook-Secret"] != "hook-secret" || cfg.RecordingReadyDelay != 1500*time.Millisecond ||
+		cfg.RecordingStartDelay != 0 || cfg.Bucket != "recordings" || cfg.Storage == nil ||
+		!cfg.Faults.WebhookDuplicate || cfg.Faults.Endpoints["*"].Latency != 20*time.Millisecond {
+		t.Fatalf("config %+v", cfg)
+	}
+	for k, v := range map[string]string{EnvAbnormalLeaveDelay: "a minute", EnvS3Secure: "sometimes", EnvFaults: `{"webhook_reorder":-1}`} {
+		if _, err := ConfigFromEnv(func(name string) string {
+			if name == k {
+				return v
+			}
+			return ""
+		}); err == nil {
+			t.Errorf("%s=%q accepted", k, v)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+// Package workerapp is what a Temporal worker of the case engine registers
+// and how it is sized, shared by the worker program and by tests that run a
+// worker in-process.
+package workerapp
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/workflows"
+)
+
+// Register registers the case workflow under its stable name and every
+// activity method of a (by method name, which is how the workflow calls them).
+func Register(w worker.Registry, a *activities.Activities) {
+	workflows.Register(w)
+	w.RegisterActivity(a)
+}
+
+// Limits of one worker process. The workflow's side effects are short calls
+// to 100ms, the database and object storage, except VerifyRecording, which
+// streams a whole recording through SHA-256; the activity limit keeps a burst
+// of recordings from starving the database pool (10 connections by default)
+// and the network.
+const (
+	MaxConcurrentActivities      = 32
+	MaxConcurrentLocalActivities = 32 // SaveCase; each holds a database connection for a few ms
+	MaxConcurrentWorkflowTasks   = 32
+	// StopTimeout is how long Stop lets running activities finish before
+	// cancelling them; a cancelled activity is retried by another worker, so
+	// this only shortens a deploy, it never loses work. Container platforms
+	// must allow more than this between SIGTERM and SIGKILL.
+	StopTimeout = 30 * time.Second
+)
+
+// Options are the worker options of the case engine.
+func Options() worker.Options {
+	return worker.Options{
+		MaxConcurrentActivityExecutionSize:      MaxConcurrentActivities,
+		MaxConcurrentLocalActivityExecutionSize: MaxConcurrentLocalActivities,
+		MaxConcurrentWorkflowTaskExecutionSize:  MaxConcurrentWorkflowTasks,
+		WorkerStopTimeout:                       StopTimeout,
+	}
+}

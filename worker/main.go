@@ -1,0 +1,121 @@
+// Command worker runs the Temporal worker of the case engine: the KYC case
+// workflow and its activities (100ms, the database, object storage) on the
+// configured task queue. Configuration is environment variables only (see
+// internal/config). SIGTERM or SIGINT stops polling and lets running
+// activities finish for up to workerapp.StopTimeout.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	temporallog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/internal/blob"
+	"github.com/vkyc-engine/vkyc/internal/config"
+	"github.com/vkyc-engine/vkyc/internal/hms"
+	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/workerapp"
+)
+
+func main() {
+	if err := run(); err != nil {
+		// The logger may not exist yet (bad configuration), so the last word
+		// goes to standard error as plain text.
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+// startupTimeout bounds connecting to the database, the bucket and Temporal:
+// a dependency that does not answer by then is reported instead of waited on
+// forever, and the supervisor (compose, Kubernetes, make dev) restarts us.
+const startupTimeout = time.Minute
+
+func run() error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger().With("program", "worker")
+	slog.SetDefault(log)
+	if insecure := cfg.Insecure(); len(insecure) > 0 {
+		log.Warn("development defaults in use; never run like this in production", "variables", insecure)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+
+	st, err := store.Open(startCtx, cfg.DatabaseURL, store.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+
+	bs, err := blob.New(startCtx, blob.Config{
+		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, Secure: cfg.S3.Secure, SSE: cfg.S3.SSE,
+		// In production the bucket, its encryption and its policies are
+		// infrastructure, made by the people who own them; only a
+		// development stack creates its own.
+		CreateBucket: !cfg.Production,
+	})
+	if err != nil {
+		return fmt.Errorf("object storage: %w", err)
+	}
+
+	hc, err := hms.New(hms.Config{
+		BaseURL: cfg.HMS.BaseURL, AccessKey: cfg.HMS.AccessKey, AppSecret: cfg.HMS.AppSecret, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("100ms client: %w", err)
+	}
+
+	opts, err := cfg.TemporalClientOptions()
+	if err != nil {
+		return err
+	}
+	opts.Logger = temporallog.NewStructuredLogger(log.With("component", "temporal"))
+	tc, err := client.DialContext(startCtx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
+	}
+	defer tc.Close()
+
+	w := worker.New(tc, cfg.Temporal.TaskQueue, workerapp.Options())
+	workerapp.Register(w, &activities.Activities{
+		HMS: hc, Store: st, Blob: bs, TemplateID: cfg.HMS.TemplateID, Logger: log,
+	})
+
+	log.Info("worker starting",
+		"temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", cfg.Temporal.TaskQueue,
+		"database", st.Dialect(), "bucket", bs.Bucket(), "sse", bs.SSEEnabled(),
+		"hms", hc.BaseURL(), "hms_simulated", cfg.HMS.Simulated, "template_id", cfg.HMS.TemplateID)
+
+	// Run returns when interrupt closes (after Stop has drained the running
+	// tasks) or when the worker fails for good, e.g. an unknown namespace.
+	interrupt := make(chan any)
+	go func() {
+		<-ctx.Done()
+		log.Info("stop signal received; draining running activities", "timeout", workerapp.StopTimeout)
+		close(interrupt)
+	}()
+	if err := w.Run(interrupt); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	log.Info("worker stopped")
+	return nil
+}

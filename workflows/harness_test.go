@@ -1,0 +1,464 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+)
+
+const (
+	testCase    = "0f8e2b8a-5c1d-4d53-9a55-3c1f0e6d7a21"
+	testAgent   = "agent-7"
+	testAuditor = "auditor-3"
+	testBucket  = "vkyc-recordings"
+)
+
+// harness runs one case workflow in the SDK's test environment with the
+// activities mocked (env.OnActivity), and records what the workflow asked of
+// them, the search attributes it upserted and the answers to its updates.
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+
+	mu       sync.Mutex
+	created  []activities.CreateRoomInput
+	ended    []activities.EndRoomInput
+	disabled []string
+	verified []activities.VerifyRecordingInput
+	finds    []activities.FindRecordingInput
+	saves    []activities.SaveCaseInput
+	search   map[string]any
+	updates  map[string]updateOutcome
+	queries  map[string]kyc.CaseView
+	details  map[string]string
+	eventSeq int
+
+	createErr error
+	saveErr   func(call int) error // nil: every save succeeds
+	saveCalls int
+	verify    func(activities.VerifyRecordingInput) (activities.RecordingCheck, error)
+	find      func(activities.FindRecordingInput) (activities.FoundRecording, error)
+}
+
+type updateOutcome struct {
+	accepted bool
+	rejected error
+	view     kyc.CaseView
+	err      error
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	h := &harness{t: t, env: env, search: map[string]any{}, updates: map[string]updateOutcome{}, queries: map[string]kyc.CaseView{}, details: map[string]string{}}
+	h.verify = func(in activities.VerifyRecordingInput) (activities.RecordingCheck, error) {
+		return activities.RecordingCheck{Bucket: testBucket, Key: "rec.mp4", Size: 7 << 20, SHA256: sha(9), ETag: "etag"}, nil
+	}
+	h.find = func(activities.FindRecordingInput) (activities.FoundRecording, error) {
+		return activities.FoundRecording{}, nil
+	}
+	env.RegisterWorkflowWithOptions(KYCCase, workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterActivity(&activities.Activities{})
+	h.mockActivities()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for k, v := range sa.GetUntypedValues() {
+			h.search[k.GetName()] = v
+		}
+	}).Return()
+	return h
+}
+
+func (h *harness) mockActivities() {
+	h.env.OnActivity(acts.CreateRoom, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CreateRoomInput) (activities.RoomInfo, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.created = append(h.created, in)
+			if h.createErr != nil {
+				return activities.RoomInfo{}, h.createErr
+			}
+			return activities.RoomInfo{ID: roomID(in.Attempt), Name: kyc.RoomName(in.CaseID, in.Attempt)}, nil
+		})
+	h.env.OnActivity(acts.EndRoom, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EndRoomInput) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.ended = append(h.ended, in)
+			return nil
+		})
+	h.env.OnActivity(acts.DisableRoom, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, id string) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.disabled = append(h.disabled, id)
+			return nil
+		})
+	h.env.OnActivity(acts.VerifyRecording, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.VerifyRecordingInput) (activities.RecordingCheck, error) {
+			h.mu.Lock()
+			h.verified = append(h.verified, in)
+			h.mu.Unlock()
+			return h.verify(in)
+		})
+	h.env.OnActivity(acts.FindRecording, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FindRecordingInput) (activities.FoundRecording, error) {
+			h.mu.Lock()
+			h.finds = append(h.finds, in)
+			h.mu.Unlock()
+			return h.find(in)
+		})
+	h.env.OnActivity(acts.SaveCase, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SaveCaseInput) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.saveCalls++
+			if h.saveErr != nil {
+				if err := h.saveErr(h.saveCalls); err != nil {
+					return err
+				}
+			}
+			h.saves = append(h.saves, in)
+			return nil
+		})
+}
+
+func roomID(attempt int) string { return fmt.Sprintf("66a0c0ffee00000000000a%02d", attempt) }
+
+func sha(n int) string {
+	s := strconv.Itoa(n)
+	out := ""
+	for len(out) < 64 {
+		out += s
+	}
+	return out[:64]
+}
+
+func input() CaseInput {
+	return CaseInput{
+		CaseID:          testCase,
+		CustomerRef:     "CUST-0042",
+		AuditRejections: true,
+		CreatedBy:       "svc-onboarding",
+		CreatedAt:       time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+	}
+}
+
+// at runs fn when the workflow clock reaches start+d.
+func (h *harness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
+
+func (h *harness) signal(d time.Duration, events ...HMSEvent) {
+	h.at(d, func() {
+		for _, ev := range events {
+			h.env.SignalWorkflow(SignalHMSEvent, ev)
+		}
+	})
+}
+
+// update sends an update with the given id at start+d and keeps its outcome.
+func (h *harness) update(d time.Duration, name, id string, arg any) {
+	h.at(d, func() { h.sendUpdate(name, id, arg) })
+}
+
+func (h *harness) sendUpdate(name, id string, arg any) {
+	h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+		OnAccept: func() { h.setOutcome(id, func(o *updateOutcome) { o.accepted = true }) },
+		OnReject: func(err error) { h.setOutcome(id, func(o *updateOutcome) { o.rejected = err }) },
+		OnComplete: func(result any, err error) {
+			h.setOutcome(id, func(o *updateOutcome) { o.view, o.err = h.decodeView(result), err })
+		},
+	}, arg)
+}
+
+func (h *harness) setOutcome(id string, f func(*updateOutcome)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o := h.updates[id]
+	f(&o)
+	h.updates[id] = o
+}
+
+func (h *harness) decodeView(result any) kyc.CaseView {
+	switch r := result.(type) {
+	case kyc.CaseView:
+		return r
+	case converter.EncodedValue:
+		var v kyc.CaseView
+		if err := r.Get(&v); err != nil {
+			h.t.Errorf("decode update result: %v", err)
+		}
+		return v
+	case nil:
+		return kyc.CaseView{}
+	}
+	h.t.Errorf("update result of type %T", result)
+	return kyc.CaseView{}
+}
+
+// snapshot queries the case at start+d under a label.
+func (h *harness) snapshot(d time.Duration, label string) {
+	h.at(d, func() {
+		enc, err := h.env.QueryWorkflow(QueryCase)
+		if err != nil {
+			h.t.Errorf("query %s: %v", label, err)
+			return
+		}
+		var v kyc.CaseView
+		if err := enc.Get(&v); err != nil {
+			h.t.Errorf("decode query %s: %v", label, err)
+		}
+		h.mu.Lock()
+		h.queries[label] = v
+		h.mu.Unlock()
+	})
+}
+
+// currentDetails reads, at start+d, the markdown the Web UI shows.
+func (h *harness) currentDetails(d time.Duration, label string) {
+	h.at(d, func() {
+		enc, err := h.env.QueryWorkflow("__temporal_workflow_metadata")
+		if err != nil {
+			h.t.Errorf("metadata query %s: %v", label, err)
+			return
+		}
+		var md sdkpb.WorkflowMetadata
+		if err := enc.Get(&md); err != nil {
+			h.t.Errorf("decode metadata %s: %v", label, err)
+		}
+		h.mu.Lock()
+		h.details[label] = md.GetCurrentDetails()
+		h.mu.Unlock()
+	})
+}
+
+func (h *harness) view(label string) kyc.CaseView {
+	h.t.Helper()
+	v, ok := h.queries[label]
+	if !ok {
+		h.t.Fatalf("no snapshot %q", label)
+	}
+	return v
+}
+
+func (h *harness) outcome(id string) updateOutcome {
+	h.t.Helper()
+	o, ok := h.updates[id]
+	if !ok {
+		h.t.Fatalf("update %s never answered", id)
+	}
+	return o
+}
+
+func (h *harness) mustAccept(id string) kyc.CaseView {
+	h.t.Helper()
+	o := h.outcome(id)
+	if !o.accepted || o.rejected != nil || o.err != nil {
+		h.t.Fatalf("update %s: accepted=%v rejected=%v err=%v", id, o.accepted, o.rejected, o.err)
+	}
+	return o.view
+}
+
+// mustReject checks that the validator refused the update (so it never
+// reached the history) with the given type and message.
+func (h *harness) mustReject(id, errType, msg string) {
+	h.t.Helper()
+	o := h.outcome(id)
+	if o.accepted || o.rejected == nil {
+		h.t.Fatalf("update %s: want rejected, got accepted=%v err=%v", id, o.accepted, o.err)
+	}
+	var app *temporal.ApplicationError
+	if !errors.As(o.rejected, &app) || app.Type() != errType || app.Message() != msg {
+		h.t.Fatalf("update %s rejected with %v, want %s %q", id, o.rejected, errType, msg)
+	}
+}
+
+// run executes the workflow to completion and returns its result.
+func (h *harness) run(in CaseInput) kyc.CaseView {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(WorkflowName, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow failed: %v", err)
+	}
+	var v kyc.CaseView
+	if err := h.env.GetWorkflowResult(&v); err != nil {
+		h.t.Fatalf("workflow result: %v", err)
+	}
+	h.checkLog(v)
+	return v
+}
+
+// events returns every saved event in save order.
+func (h *harness) events() []activities.CaseEvent {
+	var out []activities.CaseEvent
+	for _, s := range h.saves {
+		out = append(out, s.Events...)
+	}
+	return out
+}
+
+func (h *harness) eventTypes() []string {
+	var out []string
+	for _, e := range h.events() {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+// checkLog asserts the invariants of every run: events were saved exactly
+// once, in order, with contiguous sequence numbers from 1, each save's view
+// has the version of its last event, and the last save is the final view.
+func (h *harness) checkLog(final kyc.CaseView) {
+	h.t.Helper()
+	for i, e := range h.events() {
+		if e.Seq != int64(i+1) {
+			h.t.Fatalf("event %d (%s) has seq %d", i+1, e.Type, e.Seq)
+		}
+		if e.At.IsZero() || e.ActorRole == "" || e.ActorID == "" {
+			h.t.Fatalf("event %d (%s) lacks time or actor: %+v", e.Seq, e.Type, e)
+		}
+	}
+	for _, s := range h.saves {
+		if n := len(s.Events); n > 0 && s.View.Version != s.Events[n-1].Seq {
+			h.t.Fatalf("save with events up to %d carries view version %d", s.Events[n-1].Seq, s.View.Version)
+		}
+	}
+	last := h.saves[len(h.saves)-1].View
+	if last.Version != final.Version || last.Status != final.Status || final.Version != int64(len(h.events())) {
+		h.t.Fatalf("last save v%d %s, result v%d %s, %d events", last.Version, last.Status, final.Version, final.Status, len(h.events()))
+	}
+}
+
+// containsInOrder reports whether want appears in got as a subsequence.
+func containsInOrder(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func (h *harness) mustHaveEvents(want ...string) {
+	h.t.Helper()
+	if got := h.eventTypes(); !containsInOrder(got, want) {
+		h.t.Fatalf("events %v\ndo not contain in order %v", got, want)
+	}
+}
+
+func (h *harness) count(typ string) int {
+	n := 0
+	for _, t := range h.eventTypes() {
+		if t == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func (h *harness) roomsCreated() []int {
+	var out []int
+	for _, c := range h.created {
+		out = append(out, c.Attempt)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Webhook events. Each call makes a new event id; reuse a value to send a
+// duplicate.
+
+func (h *harness) hms(attempt int, typ string) HMSEvent {
+	h.eventSeq++
+	return HMSEvent{
+		ID: fmt.Sprintf("evt-%04d", h.eventSeq), Type: typ, RoomID: roomID(attempt),
+		RoomName: kyc.RoomName(testCase, attempt), SessionID: fmt.Sprintf("sess-a%d", attempt),
+		At: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+	}
+}
+
+func (h *harness) join(attempt int, role string) HMSEvent {
+	ev := h.hms(attempt, hmsPeerJoin)
+	ev.Role, ev.PeerID, ev.UserID = role, fmt.Sprintf("peer-%s-%d", role, attempt), role+"-user"
+	return ev
+}
+
+func (h *harness) leave(attempt int, role, reason string) HMSEvent {
+	ev := h.join(attempt, role)
+	ev.Type, ev.Reason = hmsPeerLeave, reason
+	return ev
+}
+
+func (h *harness) sessionClose(attempt int) HMSEvent { return h.hms(attempt, hmsSessionClose) }
+
+func (h *harness) recorded(attempt int) HMSEvent {
+	ev := h.hms(attempt, hmsBeamRecording)
+	ev.RecordingID = fmt.Sprintf("rec-%d", attempt)
+	ev.RecordingPath = h.recordedPath(attempt)
+	ev.Size, ev.Duration = 7<<20, 420
+	return ev
+}
+
+func (h *harness) beamFailure(attempt int) HMSEvent {
+	ev := h.hms(attempt, hmsBeamFailure)
+	ev.ErrorType = "UPLOAD_ERROR"
+	return ev
+}
+
+func capture(attempt int, kind kyc.CaptureKind) AddCaptureRequest {
+	id := fmt.Sprintf("cap-%d-%s", attempt, kind)
+	return AddCaptureRequest{
+		CaptureID: id, Kind: kind, Attempt: attempt, AgentID: testAgent, Size: 120_000, SHA256: sha(attempt),
+		ContentType: "image/jpeg", ObjectKey: fmt.Sprintf("cases/%s/attempt-%d/%s-%s.jpg", testCase, attempt, kind, id),
+	}
+}
+
+// callWithCaptures schedules, from start+d, a complete call of an attempt:
+// both join, the agent captures every default required kind. It returns the
+// time after the last step.
+func (h *harness) callWithCaptures(d time.Duration, attempt int) time.Duration {
+	h.signal(d, h.join(attempt, "customer"))
+	h.signal(d+time.Minute, h.join(attempt, "agent"))
+	for i, k := range kyc.DefaultRequiredCaptures {
+		h.update(d+2*time.Minute+time.Duration(i)*time.Second, UpdateAddCapture,
+			fmt.Sprintf("cap-%d-%s", attempt, k), capture(attempt, k))
+	}
+	return d + 3*time.Minute
+}
+
+func approve(reason string) AgentDecisionRequest {
+	return AgentDecisionRequest{AgentID: testAgent, Outcome: kyc.OutcomeApprove, Reason: reason}
+}
+
+func audit(outcome, reason string) AuditDecisionRequest {
+	return AuditDecisionRequest{AuditorID: testAuditor, Outcome: outcome, Reason: reason}
+}
+
+func (h *harness) recordedPath(attempt int) string {
+	return fmt.Sprintf("s3://%s/beam/%s/Rec-%d.mp4", testBucket, roomID(attempt), attempt)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
