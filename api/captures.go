@@ -1,0 +1,421 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/vkyc-engine/vkyc/internal/blob"
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/workflows"
+)
+
+const (
+	// multipartOverhead is what the form may add to the file: boundaries,
+	// part headers and the kind field.
+	multipartOverhead = 64 << 10
+	sniffLen          = 512
+	headerContentSHA  = "X-Content-SHA256"
+)
+
+// captureNamespace turns an Idempotency-Key into a capture id (UUID v5), so
+// that a retried upload registers the same capture once.
+var captureNamespace = uuid.MustParse("6f1f4f7e-3c55-4a4e-9d0b-2f8c6a1e5b90")
+
+// imageTypes are the capture formats we accept, with their extensions.
+var imageTypes = map[string]string{"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+// sniff names the image format from its first bytes; the client's claimed
+// Content-Type is never trusted.
+func sniff(head []byte) string {
+	if len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP" {
+		return "image/webp"
+	}
+	ct, _, _ := strings.Cut(http.DetectContentType(head), ";")
+	return ct
+}
+
+// uploadCapture streams an image of the call into object storage and
+// registers it in the workflow. The form must send the field "kind" before
+// the field "file": the file is streamed as it arrives, never buffered, so
+// its kind (part of the object key) must be known when it starts.
+func (s *Server) uploadCapture(c *gin.Context) {
+	if !s.allow(c, kyc.RoleAgent) {
+		return
+	}
+	p := caller(c)
+	key, e := idempotencyKey(c)
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	if e := requireMediaType(c, "multipart/form-data"); e != nil {
+		s.abort(c, e)
+		return
+	}
+	wantSHA := strings.ToLower(strings.TrimSpace(c.GetHeader(headerContentSHA)))
+	if wantSHA != "" && !isSHA256Hex(wantSHA) {
+		s.abort(c, invalidField(headerContentSHA, "must be the hex SHA-256 of the file (64 characters)"))
+		return
+	}
+	limit := s.d.Config.Capture.MaxBytes
+	if c.Request.ContentLength > limit+multipartOverhead {
+		s.abort(c, tooLarge(limit))
+		return
+	}
+	ctx := c.Request.Context()
+	rec, e := s.record(ctx, c.Param("id"))
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	scope := idempotencyScope(workflows.UpdateAddCapture, p, rec.ID)
+	var saved *savedResponse
+	if key != "" {
+		if saved, e = s.savedResponse(ctx, scope, key); e != nil {
+			s.abort(c, e)
+			return
+		}
+	}
+	view := s.freshView(ctx, rec)
+	switch {
+	case saved != nil:
+		// A retry of an upload that was answered gets that answer, even
+		// after the case moved on.
+	case view.AgentID != p.Sub:
+		s.abort(c, forbidden("case %s is not assigned to you", rec.ID))
+		return
+	case view.Status != kyc.StatusInCall && view.Status != kyc.StatusAwaitingDecision:
+		// The workflow decides; this only spares an upload it would refuse.
+		s.abort(c, newError(http.StatusConflict, codeInvalidState, "case is %s; captures are taken during the call and until the decision", view.Status))
+		return
+	}
+
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit+multipartOverhead)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		s.abort(c, malformed("the body is not a multipart form: %v", err))
+		return
+	}
+	kind, e := readKind(mr, limit)
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	file, e := nextFile(mr, limit)
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(file, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		s.abort(c, readFailure(err, limit))
+		return
+	}
+	head = head[:n]
+	if n == 0 {
+		s.abort(c, newError(http.StatusUnprocessableEntity, codeEmptyFile, "file: is empty"))
+		return
+	}
+	contentType := sniff(head)
+	ext, ok := imageTypes[contentType]
+	if !ok {
+		s.abort(c, newError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "file: is %s; send a JPEG, PNG or WebP image", contentType))
+		return
+	}
+	body := io.MultiReader(bytes.NewReader(head), file)
+
+	u := captureUpload{
+		rec: rec, p: p, key: key, kind: kind, attempt: view.Attempt, contentType: contentType,
+		captureID: uuid.NewString(), scope: scope,
+	}
+	if key != "" {
+		u.captureID = uuid.NewSHA1(captureNamespace, []byte(rec.ID+"\x00"+string(p.Role)+":"+p.Sub+"\x00"+key)).String()
+	}
+	u.objectKey = blob.CaptureKey(rec.ID, u.attempt, kind, u.captureID, ext)
+	s.storeCapture(c, &u, body, wantSHA, saved)
+}
+
+type captureUpload struct {
+	rec         *store.CaseRecord
+	p           principal
+	key, scope  string
+	kind        kyc.CaptureKind
+	attempt     int
+	captureID   string
+	objectKey   string
+	contentType string
+}
+
+type captureHash struct {
+	Kind   kyc.CaptureKind `json:"kind"`
+	SHA256 string          `json:"sha256"`
+}
+
+func (s *Server) storeCapture(c *gin.Context, u *captureUpload, body io.Reader, wantSHA string, saved *savedResponse) {
+	ctx := c.Request.Context()
+	limit := s.d.Config.Capture.MaxBytes
+	if saved != nil {
+		// Compare what was sent without storing it again.
+		sum, _, e := hashStream(body, limit)
+		if e != nil {
+			s.abort(c, e)
+			return
+		}
+		if saved.hash != requestHash(workflows.UpdateAddCapture, captureHash{u.kind, sum}) {
+			s.abort(c, newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different upload; use a new key for a new capture"))
+			return
+		}
+		c.Data(saved.status, "application/json; charset=utf-8", saved.body)
+		return
+	}
+
+	obj, fresh, e := s.putCapture(ctx, u, body, limit)
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	if wantSHA != "" && obj.SHA256 != wantSHA {
+		if fresh {
+			s.deleteObject(ctx, obj.Key)
+		}
+		s.abort(c, newError(http.StatusUnprocessableEntity, codeChecksumMismatch, "%s does not match the file received (sha256 %s); nothing was stored", headerContentSHA, obj.SHA256))
+		return
+	}
+
+	req := workflows.AddCaptureRequest{
+		CaptureID: u.captureID, Kind: u.kind, ObjectKey: obj.Key, Size: obj.Size, SHA256: obj.SHA256,
+		ContentType: u.contentType, Attempt: u.attempt, AgentID: u.p.Sub,
+	}
+	id := workflows.UpdateAddCapture + "-" + u.captureID
+	if u.key != "" {
+		id = updateID(workflows.UpdateAddCapture, u.p, u.key, u.attempt, nil)
+	}
+	view, e := s.update(ctx, u.rec, workflows.UpdateAddCapture, id, req)
+	if e != nil {
+		// A refused capture must not stay in the bucket. An unanswered
+		// update may still be applied, so its object stays for the retry.
+		if e.Status < 500 {
+			s.deleteObject(ctx, obj.Key)
+			if e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusConflict {
+				e.Status, e.Code = http.StatusConflict, codeInvalidState
+			}
+		}
+		s.abort(c, e)
+		return
+	}
+	var capture *kyc.Capture
+	for i := range view.Captures {
+		if view.Captures[i].ID == u.captureID {
+			capture = &view.Captures[i]
+		}
+	}
+	if capture == nil {
+		s.abort(c, internalError(errors.New("the workflow accepted the capture but its view lacks it")))
+		return
+	}
+	body2, err := json.Marshal(capture)
+	if err != nil {
+		s.abort(c, internalError(err))
+		return
+	}
+	if u.key != "" {
+		hash := requestHash(workflows.UpdateAddCapture, captureHash{u.kind, capture.SHA256})
+		if !s.saveResponse(c, u.scope, u.key, hash, http.StatusCreated, body2) {
+			return
+		}
+	}
+	c.Header("Location", "/v1/cases/"+u.rec.ID+"/captures/"+capture.ID)
+	c.Data(http.StatusCreated, "application/json; charset=utf-8", body2)
+}
+
+// putCapture stores the upload under its key. With an Idempotency-Key the
+// object may already be there from an earlier try whose answer was lost: it
+// is then kept if the new bytes are the same (fresh=false), and the request
+// refused if they differ, so a registered capture is never overwritten.
+func (s *Server) putCapture(ctx context.Context, u *captureUpload, body io.Reader, limit int64) (blob.Object, bool, *apiError) {
+	if u.key != "" {
+		info, err := s.d.Blob.Stat(ctx, u.objectKey)
+		switch {
+		case err == nil:
+			sum, size, e := hashStream(body, limit)
+			if e != nil {
+				return blob.Object{}, false, e
+			}
+			if sum != info.SHA256 || size != info.Size {
+				return blob.Object{}, false, newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different upload; use a new key for a new capture")
+			}
+			return blob.Object{Key: u.objectKey, Size: size, SHA256: sum, ETag: info.ETag, ContentType: u.contentType}, false, nil
+		case !errors.Is(err, blob.ErrNotFound):
+			return blob.Object{}, false, unavailable("object storage", err)
+		}
+	}
+	obj, err := s.d.Blob.Put(ctx, u.objectKey, body, limit, u.contentType)
+	if err != nil {
+		return blob.Object{}, false, putFailure(err, limit)
+	}
+	return obj, true, nil
+}
+
+func putFailure(err error, limit int64) *apiError {
+	var tooBig *http.MaxBytesError
+	var mpErr multipartError
+	switch {
+	case errors.Is(err, blob.ErrTooLarge), errors.As(err, &tooBig):
+		return tooLarge(limit)
+	case errors.As(err, &mpErr):
+		return malformed("the multipart body is broken: %v", mpErr.err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.Canceled):
+		return malformed("the upload ended early")
+	}
+	return unavailable("object storage", err)
+}
+
+func (s *Server) deleteObject(ctx context.Context, key string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.d.Blob.Delete(ctx, key); err != nil {
+		s.log.ErrorContext(ctx, "could not delete a refused capture; remove it by hand", "key", key, "error", err)
+	}
+}
+
+func tooLarge(limit int64) *apiError {
+	return newError(http.StatusRequestEntityTooLarge, codeTooLarge, "file: larger than %d bytes; nothing was stored", limit)
+}
+
+func readFailure(err error, limit int64) *apiError {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return tooLarge(limit)
+	}
+	return malformed("the multipart body could not be read")
+}
+
+// hashStream reads an upload to its end through SHA-256, refusing more than
+// limit bytes.
+func hashStream(r io.Reader, limit int64) (string, int64, *apiError) {
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(r, limit+1))
+	if err != nil {
+		return "", 0, readFailure(err, limit)
+	}
+	if n > limit {
+		return "", 0, tooLarge(limit)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// multipartError marks a broken form (as opposed to a storage failure) when
+// it surfaces from inside blob.Put.
+type multipartError struct{ err error }
+
+func (e multipartError) Error() string { return "multipart: " + e.err.Error() }
+func (e multipartError) Unwrap() error { return e.err }
+
+// formPart wraps a part so read errors other than EOF are marked as the
+// client's.
+type formPart struct{ p *multipart.Part }
+
+func (f formPart) Read(b []byte) (int, error) {
+	n, err := f.p.Read(b)
+	if err != nil && err != io.EOF {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return n, err
+		}
+		return n, multipartError{err}
+	}
+	return n, err
+}
+
+func readKind(mr *multipart.Reader, limit int64) (kyc.CaptureKind, *apiError) {
+	part, err := mr.NextPart()
+	switch {
+	case err == io.EOF:
+		return "", invalidField("kind", "is required")
+	case err != nil:
+		return "", readFailure(err, limit)
+	}
+	switch part.FormName() {
+	case "kind":
+	case "file":
+		return "", malformed("send the form field kind before the field file")
+	default:
+		return "", malformed("unexpected form field %q; send kind, then file", truncate(part.FormName(), 40))
+	}
+	b, err := io.ReadAll(io.LimitReader(part, 65))
+	if err != nil {
+		return "", readFailure(err, limit)
+	}
+	k := kyc.CaptureKind(strings.TrimSpace(string(b)))
+	if len(b) > 64 || !k.Valid() {
+		return "", invalidField("kind", "must be one of %s", kindList(kyc.AllCaptureKinds))
+	}
+	return k, nil
+}
+
+func nextFile(mr *multipart.Reader, limit int64) (io.Reader, *apiError) {
+	part, err := mr.NextPart()
+	switch {
+	case err == io.EOF:
+		return nil, invalidField("file", "is required")
+	case err != nil:
+		return nil, readFailure(err, limit)
+	}
+	if part.FormName() != "file" {
+		return nil, malformed("unexpected form field %q; send kind, then file", truncate(part.FormName(), 40))
+	}
+	return formPart{part}, nil
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// getCapture redirects to a short-lived presigned URL of the image. The URL
+// is a bearer secret, so neither the answer nor any cache may keep it.
+func (s *Server) getCapture(c *gin.Context) {
+	if !s.allow(c, kyc.RoleAgent, kyc.RoleAuditor, kyc.RoleAdmin) {
+		return
+	}
+	p := caller(c)
+	_, view, ok := s.loadCase(c, p)
+	if !ok {
+		return
+	}
+	if p.Role == kyc.RoleAgent && view.AgentID != p.Sub {
+		s.abort(c, forbidden("case %s is not assigned to you", view.ID))
+		return
+	}
+	id := c.Param("capture_id")
+	for _, cp := range view.Captures {
+		if cp.ID != id {
+			continue
+		}
+		u, err := s.d.Blob.PresignGet(c.Request.Context(), cp.ObjectKey, s.d.Config.Capture.URLTTL)
+		if err != nil {
+			s.abort(c, unavailable("object storage", err))
+			return
+		}
+		c.Header("Cache-Control", "no-store")
+		c.Header("Referrer-Policy", "no-referrer")
+		c.Redirect(http.StatusFound, u.String())
+		return
+	}
+	s.abort(c, newError(http.StatusNotFound, codeCaptureNotFound, "case %s has no capture %q", view.ID, truncate(id, 64)))
+}

@@ -1,0 +1,292 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+)
+
+func TestCaptureUploads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1", kyc.CaptureFace, kyc.CaptureIDFront)
+	prefix := "cases/" + v.ID + "/"
+	agent := e.agent("agent-1")
+
+	t.Run("formats", func(t *testing.T) {
+		for _, tt := range []struct {
+			name, ct, ext string
+			data          []byte
+		}{
+			{"png", "image/png", ".png", pngImage(t, 4, 4)},
+			{"jpeg", "image/jpeg", ".jpg", jpegImage(t)},
+			{"webp", "image/webp", ".webp", webpImage()},
+		} {
+			r := e.upload(v.ID, agent, kyc.CaptureOther, tt.data, nil)
+			wantStatus(t, r, http.StatusCreated)
+			var c kyc.Capture
+			r.decode(t, &c)
+			if c.ContentType != tt.ct || c.SHA256 != sha(tt.data) || c.Size != int64(len(tt.data)) || c.Kind != kyc.CaptureOther {
+				t.Fatalf("%s capture %+v", tt.name, c)
+			}
+			if want := prefix + "attempt-1/other-" + c.ID + tt.ext; c.ObjectKey != want {
+				t.Fatalf("object key %q, want %q", c.ObjectKey, want)
+			}
+			if r.header.Get("Location") != casePath(v.ID, "/captures/", c.ID) {
+				t.Fatalf("Location %q", r.header.Get("Location"))
+			}
+		}
+	})
+
+	before := len(e.objects(prefix))
+	big := pngImage(t, 200, 200) // far above the 64 KiB test limit
+	if len(big) <= testCaptureLimit {
+		t.Fatalf("test image of %d bytes is not over the limit", len(big))
+	}
+	refused := []struct {
+		name    string
+		body    func() ([]byte, string)
+		headers map[string]string
+		status  int
+		code    string
+	}{
+		{"not an image", func() ([]byte, string) { return captureForm(t, kyc.CaptureFace, []byte("%PDF-1.7 not an image")) }, nil, 415, "unsupported_media_type"},
+		{"html claiming to be png", func() ([]byte, string) {
+			return multipartBody(t, formField{name: "kind", data: []byte("face")},
+				formField{name: "file", filename: "x.png", contentType: "image/png", data: []byte("<html><script>alert(1)</script></html>")})
+		}, nil, 415, "unsupported_media_type"},
+		{"too large", func() ([]byte, string) { return captureForm(t, kyc.CaptureFace, big) }, nil, 413, "payload_too_large"},
+		{"empty file", func() ([]byte, string) { return captureForm(t, kyc.CaptureFace, nil) }, nil, 422, "empty_file"},
+		{"checksum mismatch", func() ([]byte, string) { return captureForm(t, kyc.CaptureFace, pngImage(t, 3, 3)) },
+			map[string]string{"X-Content-SHA256": sha([]byte("something else"))}, 422, "checksum_mismatch"},
+		{"checksum not hex", func() ([]byte, string) { return captureForm(t, kyc.CaptureFace, pngImage(t, 3, 3)) },
+			map[string]string{"X-Content-SHA256": "abc"}, 422, "invalid_field"},
+		{"file before kind", func() ([]byte, string) {
+			return multipartBody(t, formField{name: "file", filename: "f.png", data: pngImage(t, 2, 2)}, formField{name: "kind", data: []byte("face")})
+		}, nil, 400, "malformed_request"},
+		{"unknown kind", func() ([]byte, string) { return captureForm(t, "selfie", pngImage(t, 2, 2)) }, nil, 422, "invalid_field"},
+		{"no file", func() ([]byte, string) { return multipartBody(t, formField{name: "kind", data: []byte("face")}) }, nil, 422, "invalid_field"},
+		{"no fields", func() ([]byte, string) { return multipartBody(t) }, nil, 422, "invalid_field"},
+		{"other field", func() ([]byte, string) { return multipartBody(t, formField{name: "note", data: []byte("x")}) }, nil, 400, "malformed_request"},
+		{"broken multipart", func() ([]byte, string) {
+			return []byte("--b\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nface\r\n--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n\x89PNG\r\n\x1a\n" + strings.Repeat("z", 2000)), "multipart/form-data; boundary=b"
+		}, nil, 400, "malformed_request"},
+		{"JSON instead of a form", func() ([]byte, string) { return []byte(`{"kind":"face"}`), "application/json" }, nil, 415, "unsupported_media_type"},
+		{"multipart without boundary", func() ([]byte, string) { return []byte("x"), "multipart/form-data" }, nil, 400, "malformed_request"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			body, ct := tt.body()
+			r := e.call(req{method: "POST", path: casePath(v.ID, "/captures"), token: agent, raw: body, contentType: ct, headers: tt.headers})
+			wantError(t, r, tt.status, tt.code)
+			if n := len(e.objects(prefix)); n != before {
+				t.Fatalf("a refused upload left objects: %d, before %d: %v", n, before, e.objects(prefix))
+			}
+		})
+	}
+	if n := len(e.view(v.ID).Captures); n != 3 {
+		t.Fatalf("%d captures registered, want the 3 accepted ones", n)
+	}
+
+	t.Run("not the assigned agent", func(t *testing.T) {
+		r := e.upload(v.ID, e.agent("agent-2"), kyc.CaptureFace, pngImage(t, 2, 2), nil)
+		wantError(t, r, http.StatusForbidden, "forbidden")
+	})
+	t.Run("case not in the call", func(t *testing.T) {
+		c := e.createCase()
+		e.joinToken(c.ID, e.agent("agent-1"), "agent")
+		r := e.upload(c.ID, agent, kyc.CaptureFace, pngImage(t, 2, 2), nil)
+		wantError(t, r, http.StatusConflict, "invalid_state")
+		if !strings.Contains(string(r.body), "waiting_for_participants") {
+			t.Fatalf("409 does not name the status: %s", r.body)
+		}
+		if n := len(e.objects("cases/" + c.ID + "/")); n != 0 {
+			t.Fatalf("objects stored for a refused capture: %d", n)
+		}
+	})
+	t.Run("unknown case", func(t *testing.T) {
+		wantError(t, e.upload(uuid.NewString(), agent, kyc.CaptureFace, pngImage(t, 2, 2), nil), http.StatusNotFound, "case_not_found")
+	})
+}
+
+func TestCaptureIdempotentRetry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1")
+	agent := e.agent("agent-1")
+	img := pngImage(t, 5, 5)
+	key := map[string]string{"Idempotency-Key": "cap-" + uuid.NewString()}
+
+	first := e.upload(v.ID, agent, kyc.CaptureFace, img, key)
+	wantStatus(t, first, http.StatusCreated)
+	second := e.upload(v.ID, agent, kyc.CaptureFace, img, key)
+	wantStatus(t, second, http.StatusCreated)
+	var c1, c2 kyc.Capture
+	first.decode(t, &c1)
+	second.decode(t, &c2)
+	if c1.ID != c2.ID || c1.ObjectKey != c2.ObjectKey {
+		t.Fatalf("retry registered %s, first %s", c2.ID, c1.ID)
+	}
+	// Other content under the same key is refused and changes nothing.
+	other := pngImage(t, 6, 6)
+	wantError(t, e.upload(v.ID, agent, kyc.CaptureFace, other, key), http.StatusConflict, "idempotency_key_reused")
+	if caps := e.view(v.ID).Captures; len(caps) != 1 || caps[0].SHA256 != sha(img) {
+		t.Fatalf("captures after retries: %+v", caps)
+	}
+	if objs := e.objects("cases/" + v.ID + "/"); len(objs) != 1 {
+		t.Fatalf("objects after retries: %v", objs)
+	}
+	got, err := e.s3.GetObject(context.Background(), e.bucket, c1.ObjectKey, minioGet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := io.ReadAll(got)
+	if !bytes.Equal(stored, img) {
+		t.Fatal("the stored object is not the first upload")
+	}
+
+	// A retry after a lost answer: the object is stored and registered but
+	// the saved response is gone (as if saving it had failed). The retry
+	// finds the object, checks it holds the same bytes, and gets the same
+	// capture from the workflow's deduplicated update.
+	if _, err := e.st.PurgeIdempotentResponses(context.Background(), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	r := e.upload(v.ID, agent, kyc.CaptureFace, img, key)
+	wantStatus(t, r, http.StatusCreated)
+	var c3 kyc.Capture
+	r.decode(t, &c3)
+	if c3.ID != c1.ID {
+		t.Fatalf("retry after a lost answer registered %s, want %s", c3.ID, c1.ID)
+	}
+	if _, err := e.st.PurgeIdempotentResponses(context.Background(), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// Other bytes under that key never overwrite the registered object.
+	wantError(t, e.upload(v.ID, agent, kyc.CaptureFace, other, key), http.StatusConflict, "idempotency_key_reused")
+	if caps := e.view(v.ID).Captures; len(caps) != 1 {
+		t.Fatalf("captures: %+v", caps)
+	}
+	got, err = e.s3.GetObject(context.Background(), e.bucket, c1.ObjectKey, minioGet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ = io.ReadAll(got)
+	if !bytes.Equal(stored, img) {
+		t.Fatal("the registered object was overwritten")
+	}
+
+	// A keyed retry is answered even after the case moved on.
+	key2 := map[string]string{"Idempotency-Key": "cap-" + uuid.NewString()}
+	img2 := pngImage(t, 7, 7)
+	r = e.upload(v.ID, agent, kyc.CaptureIDFront, img2, key2)
+	wantStatus(t, r, http.StatusCreated)
+	var c4 kyc.Capture
+	r.decode(t, &c4)
+	wantStatus(t, e.post(v.ID, "/decision", agent, map[string]string{"outcome": "reject", "reason": "blurred"}, nil), http.StatusOK)
+	r = e.upload(v.ID, agent, kyc.CaptureIDFront, img2, key2)
+	wantStatus(t, r, http.StatusCreated)
+	var c5 kyc.Capture
+	r.decode(t, &c5)
+	if c5.ID != c4.ID {
+		t.Fatalf("late retry answered %s, want %s", c5.ID, c4.ID)
+	}
+	// Without the key, the same upload now is refused: captures are closed.
+	wantError(t, e.upload(v.ID, agent, kyc.CaptureIDFront, img2, nil), http.StatusConflict, "invalid_state")
+}
+
+// TestCaptureRefusedByTheWorkflowIsDeleted fills the attempt to the
+// workflow's limit of captures: the next upload is stored, refused by the
+// workflow's validator, and deleted again.
+func TestCaptureRefusedByTheWorkflowIsDeleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1")
+	agent := e.agent("agent-1")
+	img := pngImage(t, 2, 2)
+	const limit = 50 // workflows.maxCapturesPerAttempt
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	errs := make(chan string, limit)
+	for range limit {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := e.upload(v.ID, agent, kyc.CaptureOther, img, nil)
+			if r.status != http.StatusCreated {
+				errs <- string(r.body)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Fatalf("upload below the limit refused: %s", msg)
+	}
+	prefix := "cases/" + v.ID + "/"
+	if n := len(e.objects(prefix)); n != limit {
+		t.Fatalf("%d objects, want %d", n, limit)
+	}
+	r := e.upload(v.ID, agent, kyc.CaptureOther, img, nil)
+	wantError(t, r, http.StatusConflict, "invalid_state")
+	if !strings.Contains(string(r.body), "already has 50 captures") {
+		t.Fatalf("409 without the validator's reason: %s", r.body)
+	}
+	if n := len(e.objects(prefix)); n != limit {
+		t.Fatalf("the refused capture stayed in the bucket: %d objects", n)
+	}
+}
+
+func TestCaptureDownload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1")
+	img := jpegImage(t)
+	r := e.upload(v.ID, e.agent("agent-1"), kyc.CaptureFace, img, nil)
+	wantStatus(t, r, http.StatusCreated)
+	var c kyc.Capture
+	r.decode(t, &c)
+	path := casePath(v.ID, "/captures/", c.ID)
+
+	r = e.call(req{method: "GET", path: path, token: e.agent("agent-1")})
+	wantStatus(t, r, http.StatusFound)
+	if r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("Cache-Control %q", r.header.Get("Cache-Control"))
+	}
+	loc := r.header.Get("Location")
+	if !strings.Contains(loc, "X-Amz-Signature=") || !strings.Contains(loc, "X-Amz-Expires=120") {
+		t.Fatalf("Location is not a presigned URL valid for CAPTURE_URL_TTL: %s", loc)
+	}
+	resp, err := http.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, img) {
+		t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(got))
+	}
+	if strings.Contains(e.logs.String(), "X-Amz-Signature") {
+		t.Fatal("a presigned URL reached the log")
+	}
+
+	wantStatus(t, e.call(req{method: "GET", path: path, token: e.admin()}), http.StatusFound)
+	wantError(t, e.call(req{method: "GET", path: path, token: e.agent("agent-2")}), http.StatusForbidden, "forbidden")
+	// An auditor sees captures of cases awaiting audit, not of calls.
+	wantError(t, e.call(req{method: "GET", path: path, token: e.auditor("aud-1")}), http.StatusForbidden, "forbidden")
+	wantError(t, e.call(req{method: "GET", path: casePath(v.ID, "/captures/", uuid.NewString()), token: e.admin()}), http.StatusNotFound, "capture_not_found")
+
+	wantStatus(t, e.call(req{method: "POST", path: casePath(v.ID, "/decision"), token: e.agent("agent-1"),
+		json: map[string]string{"outcome": "reject", "reason": "document unreadable"}}), http.StatusOK)
+	e.waitFor(v.ID, "awaiting_audit", func(v kyc.CaseView) bool { return v.Status == kyc.StatusAwaitingAudit })
+	wantStatus(t, e.call(req{method: "GET", path: path, token: e.auditor("aud-1")}), http.StatusFound)
+}

@@ -1,0 +1,428 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/workflows"
+)
+
+type customerInput struct {
+	Reference string `json:"reference"`
+	Name      string `json:"name"`
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+}
+
+type createCaseRequest struct {
+	Customer         *customerInput    `json:"customer"`
+	RequiredCaptures []kyc.CaptureKind `json:"required_captures"`
+	AuditRejections  *bool             `json:"audit_rejections"`
+}
+
+// Limits of the customer fields. The name allows the longest names seen in
+// national ID schemes; email follows RFC 5321; phone numbers are E.164 (15
+// digits) with room for separators.
+const (
+	maxReferenceLen = 128
+	maxNameLen      = 200
+	maxEmailLen     = 254
+	maxPhoneLen     = 32
+)
+
+// normalizedCase is a validated create request: the hash of its JSON tells a
+// retry from a different request under the same Idempotency-Key, whatever
+// the field order or the defaults the client spelled out.
+type normalizedCase struct {
+	Customer         kyc.Customer      `json:"customer"`
+	RequiredCaptures []kyc.CaptureKind `json:"required_captures"`
+	AuditRejections  bool              `json:"audit_rejections"`
+}
+
+func (r createCaseRequest) validate() (normalizedCase, *apiError) {
+	var n normalizedCase
+	if r.Customer == nil {
+		return n, invalidField("customer", "is required")
+	}
+	c := r.Customer
+	if e := checkReference(c.Reference); e != nil {
+		return n, e
+	}
+	name := strings.TrimSpace(c.Name)
+	if e := checkText("customer.name", name, maxNameLen); e != nil {
+		return n, e
+	}
+	email := strings.TrimSpace(c.Email)
+	if email != "" {
+		if len(email) > maxEmailLen {
+			return n, invalidField("customer.email", "longer than %d bytes", maxEmailLen)
+		}
+		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" {
+			return n, invalidField("customer.email", "is not an email address like name@example.com")
+		}
+	}
+	phone := strings.TrimSpace(c.Phone)
+	if phone != "" && !validPhone(phone) {
+		return n, invalidField("customer.phone", "must be a phone number of 4 to 15 digits, optionally starting with + (spaces, dashes, dots and parentheses allowed), at most %d characters", maxPhoneLen)
+	}
+	n.Customer = kyc.Customer{Reference: c.Reference, Name: name, Email: email, Phone: phone}
+
+	switch {
+	case r.RequiredCaptures == nil:
+		n.RequiredCaptures = append([]kyc.CaptureKind(nil), kyc.DefaultRequiredCaptures...)
+	case len(r.RequiredCaptures) == 0:
+		return n, invalidField("required_captures", "must list at least one capture kind, or be left out for the default (%s)", kindList(kyc.DefaultRequiredCaptures))
+	default:
+		seen := map[kyc.CaptureKind]bool{}
+		for i, k := range r.RequiredCaptures {
+			field := "required_captures[" + strconv.Itoa(i) + "]"
+			if !k.Valid() {
+				return n, invalidField(field, "%q is not a capture kind (one of %s)", k, kindList(kyc.AllCaptureKinds))
+			}
+			if seen[k] {
+				return n, invalidField(field, "%q is listed twice", k)
+			}
+			seen[k] = true
+		}
+		// Canonical order, so that the same set hashes the same.
+		for _, k := range kyc.AllCaptureKinds {
+			if seen[k] {
+				n.RequiredCaptures = append(n.RequiredCaptures, k)
+			}
+		}
+	}
+	n.AuditRejections = workflows.DefaultAuditRejections
+	if r.AuditRejections != nil {
+		n.AuditRejections = *r.AuditRejections
+	}
+	return n, nil
+}
+
+func (n normalizedCase) hash() string {
+	b, _ := json.Marshal(n) // plain strings, bools and slices: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func checkReference(ref string) *apiError {
+	if ref == "" {
+		return invalidField("customer.reference", "is required")
+	}
+	if len(ref) > maxReferenceLen {
+		return invalidField("customer.reference", "longer than %d characters", maxReferenceLen)
+	}
+	for i := 0; i < len(ref); i++ {
+		ch := ref[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == ':' || ch == '-') {
+			return invalidField("customer.reference", "may contain only letters, digits, '.', '_', ':' and '-'")
+		}
+	}
+	return nil
+}
+
+// checkText refuses control characters and overlong values in free text
+// that ends up on an agent's screen.
+func checkText(field, v string, maxRunes int) *apiError {
+	if utf8.RuneCountInString(v) > maxRunes {
+		return invalidField(field, "longer than %d characters", maxRunes)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return invalidField(field, "contains a control character")
+		}
+	}
+	return nil
+}
+
+func validPhone(p string) bool {
+	if len(p) > maxPhoneLen {
+		return false
+	}
+	digits := 0
+	for i, r := range p {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0:
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return false
+		}
+	}
+	return digits >= 4 && digits <= 15
+}
+
+func kindList(kinds []kyc.CaptureKind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// idempotencyKey returns the Idempotency-Key header, "" when absent. Keys are
+// opaque to us but are logged and become part of update ids, so they are
+// limited to visible ASCII.
+func idempotencyKey(c *gin.Context) (string, *apiError) {
+	vals := c.Request.Header.Values("Idempotency-Key")
+	if len(vals) == 0 {
+		return "", nil
+	}
+	k := vals[0]
+	if len(vals) > 1 || k == "" || len(k) > 200 {
+		return "", malformed("Idempotency-Key must be given once, 1 to 200 characters")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return "", malformed("Idempotency-Key may contain only visible ASCII characters")
+		}
+	}
+	return k, nil
+}
+
+// createCase records the case (with the customer's PII, which stays in the
+// database) and starts its workflow. The workflow is started on every call,
+// replays included: its id is the case's and its conflict policy is
+// use-existing, so a client retrying after a crash between the insert and
+// the start repairs the case instead of getting a case without a workflow.
+func (s *Server) createCase(c *gin.Context) {
+	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
+		return
+	}
+	key, e := idempotencyKey(c)
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	var req createCaseRequest
+	if e := decodeJSON(c, &req); e != nil {
+		s.abort(c, e)
+		return
+	}
+	n, e := req.validate()
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	p := caller(c)
+	ctx := c.Request.Context()
+	rec, created, err := s.d.Store.CreateCase(ctx, store.NewCase{
+		ID:               uuid.NewString(),
+		Customer:         n.Customer,
+		RequiredCaptures: n.RequiredCaptures,
+		AuditRejections:  n.AuditRejections,
+		CreatedBy:        p.Sub,
+		IdempotencyKey:   key,
+		RequestHash:      n.hash(),
+		CreatedAt:        s.now(),
+	})
+	switch {
+	case errors.Is(err, store.ErrIdempotencyConflict):
+		s.abort(c, newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different case; use a new key for a new request"))
+		return
+	case err != nil:
+		s.abort(c, unavailable("the database", err))
+		return
+	}
+	if e := s.startCase(ctx, rec, p.Sub); e != nil {
+		s.abort(c, e)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+		s.log.InfoContext(ctx, "case created", "case_id", rec.ID, "request_id", requestID(c), "sub", p.Sub)
+	}
+	c.Header("Location", "/v1/cases/"+rec.ID)
+	c.JSON(code, withCustomer(p, rec.View, rec.Customer))
+}
+
+// startCase starts the case's workflow, or finds it running or finished.
+// Only the customer's reference enters it: name and contacts stay in the
+// database.
+func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy string) *apiError {
+	cc := s.d.Config.Case
+	in := workflows.CaseInput{
+		CaseID:           rec.ID,
+		CustomerRef:      rec.Customer.Reference,
+		RequiredCaptures: rec.View.RequiredCaptures,
+		AuditRejections:  rec.View.AuditRejections,
+		Timeouts: workflows.Timeouts{
+			JoinTimeout: cc.JoinTimeout, MaxCallLength: cc.MaxCallLength, DecisionWindow: cc.DecisionWindow,
+			RecordingGrace: cc.RecordingGrace, AuditSLA: cc.AuditSLA, CaseTTL: cc.CaseTTL, MaxAttempts: cc.MaxAttempts,
+		},
+		CreatedBy: createdBy,
+		CreatedAt: rec.CreatedAt,
+	}
+	if err := in.Validate(); err != nil {
+		return internalError(err)
+	}
+	opts := workflows.StartOptions(in)
+	opts.TaskQueue = s.taskQueue
+	ctx, cancel := context.WithTimeout(ctx, s.d.UpdateTimeout)
+	defer cancel()
+	_, err := s.d.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case err == nil, errors.As(err, &started):
+		// Already started and finished (the reuse policy forbids a second
+		// run): the case exists, which is all a replay needs.
+		return nil
+	case classifyTemporal(err) == temporalUnavailable:
+		return unavailable("the workflow service", err)
+	}
+	return internalError(err)
+}
+
+// loadCase reads the case and checks that p may see it; the view is the
+// freshest available and carries the customer fields p may see.
+func (s *Server) loadCase(c *gin.Context, p principal) (*store.CaseRecord, kyc.CaseView, bool) {
+	id := c.Param("id")
+	rec, e := s.record(c.Request.Context(), id)
+	if e != nil {
+		s.abort(c, e)
+		return nil, kyc.CaseView{}, false
+	}
+	view := s.freshView(c.Request.Context(), rec)
+	if !mayView(p, &view) {
+		s.abort(c, forbidden("case %s is not yours to see", id))
+		return nil, kyc.CaseView{}, false
+	}
+	return rec, withCustomer(p, view, rec.Customer), true
+}
+
+func (s *Server) record(ctx context.Context, id string) (*store.CaseRecord, *apiError) {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		// Case ids are UUIDs we made; anything else cannot exist.
+		return nil, newError(http.StatusNotFound, codeCaseNotFound, "no case %q", truncate(id, 64))
+	}
+	rec, err := s.d.Store.GetCase(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, newError(http.StatusNotFound, codeCaseNotFound, "no case %s", id)
+	case err != nil:
+		return nil, unavailable("the database", err)
+	}
+	return rec, nil
+}
+
+// freshView is the workflow's current view while the case runs (the
+// projection in the database trails it by a save), else the projection. A
+// workflow that does not answer in time (no worker, Temporal down) leaves
+// the projection, which is never more than one change behind.
+func (s *Server) freshView(ctx context.Context, rec *store.CaseRecord) kyc.CaseView {
+	if rec.Status.Terminal() {
+		return rec.View
+	}
+	v, err := s.queryView(ctx, rec.ID)
+	if err != nil {
+		s.log.DebugContext(ctx, "case query failed; using the projection", "case_id", rec.ID, "error", err)
+		return rec.View
+	}
+	if v.Version < rec.Version {
+		return rec.View
+	}
+	return v
+}
+
+func (s *Server) queryView(ctx context.Context, caseID string) (kyc.CaseView, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.d.QueryTimeout)
+	defer cancel()
+	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", workflows.QueryCase)
+	if err != nil {
+		return kyc.CaseView{}, err
+	}
+	var v kyc.CaseView
+	if err := resp.Get(&v); err != nil {
+		return kyc.CaseView{}, err
+	}
+	return v, nil
+}
+
+func (s *Server) getCase(c *gin.Context) {
+	_, view, ok := s.loadCase(c, caller(c))
+	if !ok {
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, view)
+}
+
+type listResponse struct {
+	Cases      []kyc.CaseView `json:"cases"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+// listCases pages through the projections in the database. Agents and
+// auditors get only the cases they may see, so a page can hold fewer than
+// limit cases while next_cursor still leads on.
+func (s *Server) listCases(c *gin.Context) {
+	p := caller(c)
+	q := c.Request.URL.Query()
+	f := store.CaseFilter{
+		Status:            kyc.Status(q.Get("status")),
+		CustomerReference: q.Get("customer_reference"),
+		AgentID:           q.Get("agent_id"),
+		Cursor:            q.Get("cursor"),
+		Limit:             store.DefaultListLimit,
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		s.abort(c, invalidField("status", "%q is not a case status", truncate(string(f.Status), 40)))
+		return
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxListLimit {
+			s.abort(c, invalidField("limit", "must be a whole number from 1 to %d", store.MaxListLimit))
+			return
+		}
+		f.Limit = n
+	}
+	if len(f.CustomerReference) > maxReferenceLen || len(f.AgentID) > 256 || len(f.Cursor) > 1024 {
+		s.abort(c, invalidField("query", "a filter or the cursor is too long"))
+		return
+	}
+	recs, next, err := s.d.Store.ListCases(c.Request.Context(), f)
+	switch {
+	case errors.Is(err, store.ErrBadCursor):
+		s.abort(c, invalidField("cursor", "is not a cursor this API returned; start again without it"))
+		return
+	case err != nil:
+		s.abort(c, unavailable("the database", err))
+		return
+	}
+	out := listResponse{Cases: make([]kyc.CaseView, 0, len(recs)), NextCursor: next}
+	for i := range recs {
+		if !mayView(p, &recs[i].View) {
+			continue
+		}
+		out.Cases = append(out.Cases, withCustomer(p, recs[i].View, recs[i].Customer))
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,212 @@
+// Command server runs the engine's HTTP API and the webhook inbox
+// dispatcher. Configuration is environment variables only (see
+// internal/config). SIGINT or SIGTERM stops accepting connections, lets
+// requests in flight finish for up to drainTimeout, then stops the
+// dispatcher; undelivered inbox rows wait in the database for the next start.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	temporallog "go.temporal.io/sdk/log"
+
+	"github.com/vkyc-engine/vkyc/api"
+	"github.com/vkyc-engine/vkyc/internal/blob"
+	"github.com/vkyc-engine/vkyc/internal/config"
+	"github.com/vkyc-engine/vkyc/internal/hms"
+	"github.com/vkyc-engine/vkyc/internal/inbox"
+	"github.com/vkyc-engine/vkyc/internal/store"
+)
+
+func main() {
+	if err := run(); err != nil {
+		// The logger may not exist yet (bad configuration): plain stderr.
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	// startupTimeout bounds connecting to the database and the bucket; a
+	// supervisor restarts us if they are not there. Temporal is not waited
+	// for: see connectTemporal.
+	startupTimeout = time.Minute
+	// drainTimeout is how long requests in flight may take after a stop
+	// signal. Container platforms must allow more between SIGTERM and
+	// SIGKILL.
+	drainTimeout = 20 * time.Second
+)
+
+func run() error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := cfg.Logger().With("program", "api")
+	slog.SetDefault(log)
+	if insecure := cfg.Insecure(); len(insecure) > 0 {
+		log.Warn("development defaults in use; never run like this in production", "variables", insecure)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+
+	st, err := store.Open(startCtx, cfg.DatabaseURL, store.WithLogger(log))
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+
+	bs, err := blob.New(startCtx, blob.Config{
+		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, Secure: cfg.S3.Secure, SSE: cfg.S3.SSE,
+		// As in the worker: only a development stack creates its bucket.
+		CreateBucket: !cfg.Production,
+	})
+	if err != nil {
+		return fmt.Errorf("object storage: %w", err)
+	}
+
+	hc, err := hms.New(hms.Config{
+		BaseURL: cfg.HMS.BaseURL, AccessKey: cfg.HMS.AccessKey, AppSecret: cfg.HMS.AppSecret, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("100ms client: %w", err)
+	}
+
+	tc, err := connectTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	disp := inbox.New(st, tc, log, inbox.Options{})
+	srv, err := api.New(api.Deps{
+		Config:    cfg,
+		Store:     st,
+		Blob:      bs,
+		Temporal:  tc,
+		HMS:       hc,
+		Verifier:  verifier(cfg),
+		Logger:    log,
+		WakeInbox: disp.Wake,
+	})
+	if err != nil {
+		return err
+	}
+
+	httpSrv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// Uploads of 10 MiB over a slow agent connection need time; the
+		// limit still frees a connection a client leaves hanging.
+		ReadTimeout:    2 * time.Minute,
+		WriteTimeout:   2 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+
+	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDispatcher()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := disp.Run(dispCtx); err != nil {
+			log.Error("inbox dispatcher stopped", "error", err)
+		}
+	})
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.Info("api listening", "addr", ln.Addr().String(), "public_url", cfg.PublicBaseURL,
+		"temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", cfg.Temporal.TaskQueue,
+		"database", st.Dialect(), "bucket", bs.Bucket(), "hms", hc.BaseURL(), "hms_simulated", cfg.HMS.Simulated)
+
+	var result error
+	select {
+	case err := <-serveErr:
+		result = fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+		log.Info("stop signal received; draining requests", "timeout", drainTimeout)
+		drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		if err := httpSrv.Shutdown(drainCtx); err != nil {
+			log.Warn("requests still running after the drain timeout were cut", "error", err)
+			_ = httpSrv.Close()
+		}
+		cancel()
+	}
+	stopDispatcher()
+	wg.Wait()
+	log.Info("api stopped")
+	return result
+}
+
+// verifier checks 100ms webhooks with the configured secret header and, when
+// configured, the HMAC signature of the body.
+func verifier(cfg config.Config) hms.Verifier {
+	v := hms.Verifier{HMACSecret: cfg.HMS.WebhookHMACSecret}
+	if cfg.HMS.WebhookHeader != "" && cfg.HMS.WebhookSecret != "" {
+		v.Headers = map[string]string{cfg.HMS.WebhookHeader: cfg.HMS.WebhookSecret}
+	}
+	return v
+}
+
+// connectTemporal returns a client that connects on first use and again
+// after every failure, so the API starts (and stores webhooks in the inbox)
+// while Temporal is down; /readyz reports it until it answers. A goroutine
+// logs when the connection is first established.
+func connectTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
+	opts, err := cfg.TemporalClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = temporallog.NewStructuredLogger(log.With("component", "temporal"))
+	tc, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("Temporal client for %s: %w", cfg.Temporal.Address, err)
+	}
+	go func() {
+		wait := time.Second
+		for {
+			hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := tc.CheckHealth(hctx, &client.CheckHealthRequest{})
+			cancel()
+			if err == nil {
+				log.Info("connected to Temporal", "address", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
+				return
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("Temporal not reachable yet; webhooks are kept in the inbox", "address", cfg.Temporal.Address, "retry_in", wait.String(), "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 30*time.Second)
+		}
+	}()
+	return tc, nil
+}

@@ -1,0 +1,309 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/workflows"
+)
+
+// maxReasonLen matches the workflow's limit, so that a long reason is refused
+// before it travels.
+const maxReasonLen = 2000
+
+type decisionRequest struct {
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason"`
+}
+
+type cancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+func checkOutcome(outcome string, allowed ...string) *apiError {
+	for _, a := range allowed {
+		if outcome == a {
+			return nil
+		}
+	}
+	if outcome == "" {
+		return invalidField("outcome", "is required (one of %s)", strings.Join(allowed, ", "))
+	}
+	return invalidField("outcome", "%q is not one of %s", truncate(outcome, 40), strings.Join(allowed, ", "))
+}
+
+func checkReasonField(reason string) *apiError {
+	if len(reason) > maxReasonLen {
+		return invalidField("reason", "longer than %d bytes", maxReasonLen)
+	}
+	return nil
+}
+
+// decision is the assigned agent's verdict.
+func (s *Server) decision(c *gin.Context) {
+	if !s.allow(c, kyc.RoleAgent) {
+		return
+	}
+	var req decisionRequest
+	if e := decodeJSON(c, &req); e != nil {
+		s.abort(c, e)
+		return
+	}
+	if e := checkOutcome(req.Outcome, kyc.OutcomeApprove, kyc.OutcomeReject); e != nil {
+		s.abort(c, e)
+		return
+	}
+	if e := checkReasonField(req.Reason); e != nil {
+		s.abort(c, e)
+		return
+	}
+	p := caller(c)
+	s.runUpdate(c, workflows.UpdateAgentDecision, workflows.AgentDecisionRequest{
+		AgentID: p.Sub, Outcome: req.Outcome, Reason: req.Reason,
+	})
+}
+
+// audit is an auditor's verdict; the workflow refuses the agent who decided.
+func (s *Server) audit(c *gin.Context) {
+	if !s.allow(c, kyc.RoleAuditor) {
+		return
+	}
+	var req decisionRequest
+	if e := decodeJSON(c, &req); e != nil {
+		s.abort(c, e)
+		return
+	}
+	if e := checkOutcome(req.Outcome, kyc.OutcomeApprove, kyc.OutcomeReject, kyc.OutcomeRecapture); e != nil {
+		s.abort(c, e)
+		return
+	}
+	if e := checkReasonField(req.Reason); e != nil {
+		s.abort(c, e)
+		return
+	}
+	p := caller(c)
+	s.runUpdate(c, workflows.UpdateAuditDecision, workflows.AuditDecisionRequest{
+		AuditorID: p.Sub, Outcome: req.Outcome, Reason: req.Reason,
+	})
+}
+
+// cancel stops a case for good, on the bank's request.
+func (s *Server) cancel(c *gin.Context) {
+	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
+		return
+	}
+	var req cancelRequest
+	if e := decodeJSON(c, &req); e != nil {
+		s.abort(c, e)
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		s.abort(c, invalidField("reason", "is required"))
+		return
+	}
+	if e := checkReasonField(req.Reason); e != nil {
+		s.abort(c, e)
+		return
+	}
+	p := caller(c)
+	s.runUpdate(c, workflows.UpdateCancel, workflows.CancelRequest{By: p.Sub, Role: string(p.Role), Reason: req.Reason})
+}
+
+// idempotencyScope names where an Idempotency-Key of a case update lives:
+// per caller, case and kind of update, so keys never collide across them.
+func idempotencyScope(kind string, p principal, caseID string) string {
+	return kind + " " + caseID + " " + string(p.Role) + ":" + p.Sub
+}
+
+// updateID derives the Temporal update id. With an Idempotency-Key it is the
+// key (under the caller's hash, so two callers' keys never collide); without
+// one it is a hash of what was asked, by whom and for which attempt, so that
+// an identical retry is deduplicated by Temporal while the same words in a
+// later attempt (after a recapture) are a new decision.
+func updateID(kind string, p principal, key string, attempt int, args any) string {
+	if key != "" {
+		return kind + "-" + key + "-" + shortHash(string(p.Role)+":"+p.Sub)
+	}
+	b, _ := json.Marshal(args)
+	return kind + "-" + shortHash(kind+"\x00"+string(p.Role)+":"+p.Sub+"\x00"+strconv.Itoa(attempt)+"\x00"+string(b))
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:12])
+}
+
+func requestHash(kind string, args any) string {
+	b, _ := json.Marshal(args)
+	sum := sha256.Sum256(append([]byte(kind+"\x00"), b...))
+	return hex.EncodeToString(sum[:])
+}
+
+// runUpdate sends a case update and answers with the case view. With an
+// Idempotency-Key the first definitive answer is saved and replayed to
+// retries (even after the case has finished), and the same key with another
+// body is refused.
+func (s *Server) runUpdate(c *gin.Context, kind string, args any) {
+	p := caller(c)
+	key, e := idempotencyKey(c)
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	ctx := c.Request.Context()
+	rec, e := s.record(ctx, c.Param("id"))
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	scope, hash := idempotencyScope(kind, p, rec.ID), requestHash(kind, args)
+	if key != "" && s.replay(c, scope, key, hash, rec) {
+		return
+	}
+	attempt := rec.Attempt
+	if v, err := s.queryView(ctx, rec.ID); err == nil {
+		attempt = v.Attempt
+	}
+	view, e := s.update(ctx, rec, kind, updateID(kind, p, key, attempt, args), args)
+	if e != nil {
+		s.abort(c, e)
+		return
+	}
+	if key != "" {
+		body, _ := json.Marshal(view) // the workflow's view: no PII to keep twice
+		if !s.saveResponse(c, scope, key, hash, http.StatusOK, body) {
+			return
+		}
+	}
+	c.JSON(http.StatusOK, withCustomer(p, view, rec.Customer))
+}
+
+// savedResponse is the answer saved for an Idempotency-Key.
+type savedResponse struct {
+	hash   string
+	status int
+	body   []byte
+}
+
+// savedResponse returns the answer saved under (scope, key), nil if none.
+func (s *Server) savedResponse(ctx context.Context, scope, key string) (*savedResponse, *apiError) {
+	hash, code, body, found, err := s.d.Store.IdempotentResponse(ctx, scope, key)
+	switch {
+	case err != nil:
+		return nil, unavailable("the database", err)
+	case !found:
+		return nil, nil
+	}
+	return &savedResponse{hash: hash, status: code, body: body}, nil
+}
+
+// replay answers a retried request from the saved response and reports
+// whether it did.
+func (s *Server) replay(c *gin.Context, scope, key, hash string, rec *store.CaseRecord) bool {
+	saved, e := s.savedResponse(c.Request.Context(), scope, key)
+	switch {
+	case e != nil:
+		s.abort(c, e)
+		return true
+	case saved == nil:
+		return false
+	case saved.hash != hash:
+		s.abort(c, newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different request; use a new key for a new request"))
+		return true
+	}
+	var view kyc.CaseView
+	if err := json.Unmarshal(saved.body, &view); err != nil {
+		s.abort(c, internalError(err))
+		return true
+	}
+	c.JSON(saved.status, withCustomer(caller(c), view, rec.Customer))
+	return true
+}
+
+func (s *Server) saveResponse(c *gin.Context, scope, key, hash string, code int, body []byte) bool {
+	err := s.d.Store.SaveIdempotentResponse(c.Request.Context(), scope, key, hash, code, body)
+	switch {
+	case errors.Is(err, store.ErrIdempotencyConflict):
+		// A concurrent request with the same key and another body won.
+		s.abort(c, newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different request; use a new key for a new request"))
+		return false
+	case err != nil:
+		// The update is done; a retry with the key will find the update
+		// by its id in the workflow, so failing here loses nothing.
+		s.abort(c, unavailable("the database", err))
+		return false
+	}
+	return true
+}
+
+// update sends one update to the case's workflow and waits for its result.
+func (s *Server) update(ctx context.Context, rec *store.CaseRecord, kind, id string, args any) (kyc.CaseView, *apiError) {
+	ctx, cancel := context.WithTimeout(ctx, s.d.UpdateTimeout)
+	defer cancel()
+	h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   kyc.WorkflowID(rec.ID),
+		UpdateName:   kind,
+		UpdateID:     id,
+		Args:         []any{args},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var view kyc.CaseView
+	if err == nil {
+		err = h.Get(ctx, &view)
+	}
+	if err == nil {
+		return view, nil
+	}
+	return kyc.CaseView{}, s.updateError(ctx, rec, kind, err)
+}
+
+func (s *Server) updateError(ctx context.Context, rec *store.CaseRecord, kind string, err error) *apiError {
+	switch classifyTemporal(err) {
+	case temporalRejected:
+		e := rejection(err)
+		if e.Status == http.StatusConflict {
+			e.Message = s.withStatus(ctx, rec, e.Message)
+		}
+		return e
+	case temporalNotFound:
+		// The workflow has finished (the projection then shows the final
+		// status) or was never started (a create that failed half-way; the
+		// client's retry of the create starts it).
+		fresh, gerr := s.d.Store.GetCase(context.WithoutCancel(ctx), rec.ID)
+		if gerr == nil {
+			rec = fresh
+		}
+		if rec.Status.Terminal() {
+			return newError(http.StatusConflict, codeInvalidState, "case is %s; it no longer changes", rec.Status)
+		}
+		return newError(http.StatusServiceUnavailable, codeWorkflowNotRunning, "the case's workflow is not running; if the create request failed, retry it with the same Idempotency-Key").withCause(err)
+	case temporalUnavailable:
+		return unavailable("the workflow service", err)
+	}
+	s.log.ErrorContext(ctx, "update failed", "case_id", rec.ID, "update", kind, "error", err)
+	return internalError(err)
+}
+
+// withStatus makes sure a 409 names the case's current status, as clients
+// are promised; the workflow's messages usually do already.
+func (s *Server) withStatus(ctx context.Context, rec *store.CaseRecord, msg string) string {
+	st := rec.Status
+	if v, err := s.queryView(context.WithoutCancel(ctx), rec.ID); err == nil {
+		st = v.Status
+	}
+	if st == "" || strings.Contains(msg, string(st)) {
+		return msg
+	}
+	return msg + " (case status: " + string(st) + ")"
+}

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/vkyc-engine/vkyc/internal/hms"
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/store"
+)
+
+// maxWebhookBody bounds a 100ms event; real ones are a few KiB.
+const maxWebhookBody = 1 << 20
+
+// webhookStoreTimeout bounds the inbox insert: 100ms gives up on a delivery
+// after a few seconds and retries, so waiting longer only holds connections.
+const webhookStoreTimeout = 5 * time.Second
+
+// Results of a webhook delivery, for the metrics.
+const (
+	webhookAccepted     = "accepted"
+	webhookDuplicate    = "duplicate"
+	webhookConflict     = "conflict"
+	webhookUnauthorized = "unauthorized"
+	webhookMalformed    = "malformed"
+	webhookTooLarge     = "too_large"
+	webhookStoreFailed  = "store_failed"
+)
+
+type webhookAnswer struct {
+	Status string `json:"status"`
+	ID     string `json:"id"`
+}
+
+// webhook takes a 100ms event into the inbox. It answers 200 only once the
+// event is durably stored (or already was), and 5xx only when it could not
+// be stored, so that 100ms retries exactly the deliveries we do not have.
+// Delivery to the case happens in the dispatcher, never here. The
+// Content-Type is not checked: the secret header authenticates the body, and
+// refusing an event over a header 100ms might vary would lose it.
+func (s *Server) webhook(c *gin.Context) {
+	body, e := readLimited(c, maxWebhookBody)
+	if e != nil {
+		result := webhookMalformed
+		if e.Status == http.StatusRequestEntityTooLarge {
+			result = webhookTooLarge
+		}
+		s.metrics.webhook(result)
+		s.abort(c, e)
+		return
+	}
+	if err := s.d.Verifier.Verify(c.Request.Header, body); err != nil {
+		s.metrics.webhook(webhookUnauthorized)
+		// Which check failed is for our logs only, and never a value.
+		s.log.WarnContext(c.Request.Context(), "webhook refused", "request_id", requestID(c), "reason", err.Error())
+		s.abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "webhook not authenticated"))
+		return
+	}
+	ev, err := hms.DecodeEvent(body)
+	if err != nil {
+		s.metrics.webhook(webhookMalformed)
+		s.abort(c, malformed("not a 100ms webhook event: %v", err))
+		return
+	}
+	caseID, _, ok := kyc.ParseRoomName(ev.Data.RoomName)
+	if !ok {
+		caseID = "" // not one of our rooms: kept, then marked ignored
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), webhookStoreTimeout)
+	defer cancel()
+	inserted, err := s.d.Store.InboxInsert(ctx, store.InboxRow{
+		EventID: ev.ID, Type: ev.Type, RoomName: ev.Data.RoomName, CaseID: caseID, Body: body, ReceivedAt: s.now(),
+	})
+	switch {
+	case errors.Is(err, store.ErrIdempotencyConflict):
+		s.metrics.webhook(webhookConflict)
+		// 100ms never changes an event; another body under a known id is a
+		// forgery or a corruption, worth a person's look.
+		s.log.WarnContext(c.Request.Context(), "webhook event id replayed with a different body; possible forgery",
+			"request_id", requestID(c), "event_id", ev.ID, "type", ev.Type, "room_name", ev.Data.RoomName)
+		s.abort(c, newError(http.StatusConflict, codeWebhookReplay, "event %s was already received with a different body", truncate(ev.ID, 128)))
+		return
+	case errors.Is(err, store.ErrInvalid):
+		s.metrics.webhook(webhookMalformed)
+		s.abort(c, malformed("the event cannot be stored: %v", err))
+		return
+	case err != nil:
+		s.metrics.webhook(webhookStoreFailed)
+		s.abort(c, unavailable("the webhook inbox", err))
+		return
+	}
+	result := webhookDuplicate
+	if inserted {
+		result = webhookAccepted
+		s.wake()
+	}
+	s.metrics.webhook(result)
+	s.log.InfoContext(c.Request.Context(), "webhook stored", "request_id", requestID(c),
+		"event_id", ev.ID, "type", ev.Type, "case_id", caseID, "result", result)
+	c.JSON(http.StatusOK, webhookAnswer{Status: result, ID: ev.ID})
+}

@@ -1,0 +1,264 @@
+// Package inbox delivers the 100ms webhook events that the API stored in the
+// webhook inbox table to their case workflows, as hms-event signals. The
+// table is the only state: a restarted dispatcher carries on where the last
+// one stopped, and a row leaves "pending" only once its event was delivered
+// (done) or cannot belong to a running case (ignored).
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/vkyc-engine/vkyc/internal/hms"
+	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/workflows"
+)
+
+// Options tune a Dispatcher; zero values take the defaults.
+type Options struct {
+	BatchSize     int           // rows read per round; default 100
+	PollInterval  time.Duration // safety-net poll besides Wake; default 1s
+	MinBackoff    time.Duration // first wait after a failure; default 500ms
+	MaxBackoff    time.Duration // cap of the doubling wait; default 30s
+	SignalTimeout time.Duration // one signal call; default 5s
+}
+
+func (o Options) withDefaults() Options {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 500 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = o.MinBackoff
+	}
+	if o.SignalTimeout <= 0 {
+		o.SignalTimeout = 5 * time.Second
+	}
+	return o
+}
+
+// Dispatcher delivers inbox rows. Run one per process; several processes may
+// run one each (every row is then delivered at least once, which the
+// workflow tolerates: it drops event ids it has seen).
+type Dispatcher struct {
+	st   *store.Store
+	tc   client.Client
+	log  *slog.Logger
+	opts Options
+	wake chan struct{}
+}
+
+// Reasons recorded on ignored and failed rows.
+const (
+	reasonNotOurRoom  = "room is not a KYC case room"
+	reasonNoWorkflow  = "case workflow not found or already completed"
+	reasonUndecodable = "stored body is not a 100ms event"
+)
+
+// New returns a dispatcher reading st and signalling through tc.
+func New(st *store.Store, tc client.Client, log *slog.Logger, opts Options) *Dispatcher {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Dispatcher{
+		st: st, tc: tc, log: log.With("component", "inbox"), opts: opts.withDefaults(),
+		wake: make(chan struct{}, 1),
+	}
+}
+
+// Wake makes Run look at the inbox now. It never blocks.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers rows until ctx ends, and then returns nil. Failures are
+// retried forever with a capped backoff: a row is never dropped because
+// Temporal or the database is down.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	backoff := time.Duration(0)
+	for {
+		more, err := d.round(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := d.opts.PollInterval
+		switch {
+		case err != nil:
+			backoff = min(max(2*backoff, d.opts.MinBackoff), d.opts.MaxBackoff)
+			wait = backoff
+			d.log.Warn("inbox delivery paused", "retry_in", wait.String(), "error", err)
+		case more:
+			backoff = 0
+			continue // a full batch: there may be more behind it
+		default:
+			backoff = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-d.wake:
+			// A new event does not cut a backoff short: if Temporal is down
+			// it is down for the new event too.
+			if err != nil {
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case <-t.C:
+				}
+			}
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// round delivers one batch, oldest first. Events of one case go in inbox
+// order: after a transient failure for a case, its later rows wait for the
+// next round. It reports whether another round should follow at once, and
+// the first error that should pause delivery.
+func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
+	rows, err := d.st.InboxPending(ctx, d.opts.BatchSize)
+	if err != nil {
+		return false, fmt.Errorf("read pending inbox rows: %w", err)
+	}
+	blocked := map[string]bool{}
+	settled := 0
+	var firstErr error
+	for _, row := range rows {
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		if blocked[row.CaseID] {
+			continue
+		}
+		if err := d.deliver(ctx, row); err != nil {
+			blocked[row.CaseID] = true
+			if firstErr == nil && !errors.Is(err, errRefused) {
+				firstErr = err
+			}
+			continue
+		}
+		settled++
+	}
+	if firstErr != nil {
+		return false, firstErr
+	}
+	// Only a full batch that moved is worth an immediate next round; a
+	// batch of rows that all wait would otherwise spin.
+	return len(rows) == d.opts.BatchSize && settled > 0, nil
+}
+
+// deliver settles one row; an error means it stays pending for a retry.
+func (d *Dispatcher) deliver(ctx context.Context, row store.InboxRow) error {
+	log := d.log.With("event_id", row.EventID, "type", row.Type, "case_id", row.CaseID)
+	caseID := row.CaseID
+	if caseID == "" {
+		// The API routes by room name; a row written without a case id is
+		// checked again so that a routing fix applies to stored rows too.
+		if id, _, ok := kyc.ParseRoomName(row.RoomName); ok {
+			caseID = id
+		}
+	}
+	if caseID == "" {
+		return d.mark(ctx, log, row, store.InboxIgnored, reasonNotOurRoom)
+	}
+	ev, err := hms.DecodeEvent(row.Body)
+	if err != nil {
+		// The API decoded it before storing; this is a bug or tampering.
+		log.Error("inbox row cannot be decoded; needs an operator", "error", err)
+		return d.mark(ctx, log, row, store.InboxFailed, reasonUndecodable)
+	}
+	sctx, cancel := context.WithTimeout(ctx, d.opts.SignalTimeout)
+	err = d.tc.SignalWorkflow(sctx, kyc.WorkflowID(caseID), "", workflows.SignalHMSEvent, Convert(ev))
+	cancel()
+	switch {
+	case err == nil:
+		return d.mark(ctx, log, row, store.InboxDone, "")
+	case isNotFound(err):
+		return d.mark(ctx, log, row, store.InboxIgnored, reasonNoWorkflow)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	if rerr := d.st.InboxRetry(ctx, row.EventID, truncate(err.Error(), 500)); rerr != nil {
+		log.Warn("could not record a failed delivery", "error", rerr)
+	}
+	if permanent(err) {
+		if row.Attempts+1 >= maxRefusals {
+			log.Error("signal refused for good; the row needs an operator", "attempts", row.Attempts+1, "error", err)
+			return d.mark(ctx, log, row, store.InboxFailed, truncate(err.Error(), 500))
+		}
+		log.Warn("signal refused; will retry", "attempts", row.Attempts+1, "error", err)
+		return errRefused
+	}
+	return fmt.Errorf("signal case %s: %w", caseID, err)
+}
+
+// maxRefusals is how many times Temporal may refuse one signal outright
+// before its row is marked failed for an operator; outages never count
+// towards it.
+const maxRefusals = 20
+
+// errRefused holds back the case's later rows without pausing the others.
+var errRefused = errors.New("signal refused")
+
+func (d *Dispatcher) mark(ctx context.Context, log *slog.Logger, row store.InboxRow, state store.InboxState, detail string) error {
+	if err := d.st.InboxMark(ctx, row.EventID, state, detail); err != nil {
+		// A delivered row left pending is delivered again later; the
+		// workflow drops the duplicate by event id.
+		return fmt.Errorf("mark inbox row %s %s: %w", row.EventID, state, err)
+	}
+	log.Debug("inbox row settled", "state", string(state), "detail", detail)
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
+
+// permanent reports whether Temporal refused the signal itself (its payload
+// or arguments), which a retry does not fix. Everything else, including
+// errors we do not recognise, is treated as an outage and retried without
+// limit: an event is never given up on because of a passing failure.
+func permanent(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) {
+		return true
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if st, ok := status.FromError(e); ok && st.Code() == codes.InvalidArgument {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
