@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/blob"
@@ -29,8 +30,18 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/internal/testenv"
+	"github.com/vkyc-engine/vkyc/internal/workerapp"
 	"github.com/vkyc-engine/vkyc/workflows"
-	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Histories the end-to-end tests record and TestReplayRecordedHistories
+// replays. To record them again, with the services running:
+//
+//	source .run/services.env
+//	VKYC_RECORD_HISTORY=1 go test -count=1 -run 'TestEndToEnd' ./workflows/
+const (
+	historyApproved    = "kyc-case-approved.json"
+	historyDroppedCall = "kyc-case-dropped-call.json"
 )
 
 // TestEndToEnd runs a case on the Temporal dev server with the real
@@ -42,16 +53,158 @@ import (
 func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	e := newE2E(ctx, t, "e2e0")
+	run, u := e.start(ctx)
+
+	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
+	v := u.waitFor(ctx, "room created", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
+	roomID := v.Attempts[0].RoomID
+
+	e.join(roomID, "agent")
+	e.join(roomID, "customer")
+	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	e.captureAll(ctx, u, 1)
+	time.Sleep(1100 * time.Millisecond) // a recording of at least a second
+	e.decideApprove(ctx, u)
+	e.auditApprove(ctx, u)
+
+	final := e.finishApproved(ctx, run)
+	if len(final.Attempts) != 1 || final.Attempts[0].Status != kyc.AttemptCompleted {
+		t.Fatalf("attempts %+v", final.Attempts)
+	}
+	e.recordHistory(ctx, run, historyApproved)
+}
+
+// TestEndToEndDroppedCall is the call that breaks: the customer's connection
+// drops mid-call, 100ms reports the leave with a network reason, and the case
+// must give up that attempt (its room ended and disabled) and complete on a
+// new attempt in a new room. The first room's late webhooks (session close,
+// recording) reach the workflow after the second attempt began, so the
+// recorded history also covers events of a room that is no longer current.
+func TestEndToEndDroppedCall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newE2E(ctx, t, "e2e1")
+	run, u := e.start(ctx)
+
+	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
+	v := u.waitFor(ctx, "room of attempt 1", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
+	first := v.Attempts[0]
+	e.join(first.RoomID, "agent")
+	customer := e.join(first.RoomID, "customer")
+	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	// A capture taken before the drop stays on record but must not count
+	// towards the second attempt.
+	e.capture(ctx, u, 1, kyc.CaptureFace)
+	e.leave(customer, hmssim.ReasonWebsocketClosed)
+
+	v = u.waitFor(ctx, "room of attempt 2", func(v kyc.CaseView) bool {
+		return v.Attempt == 2 && len(v.Attempts) == 2 && v.Attempts[1].RoomID != ""
+	})
+	if a := v.Attempts[0]; a.Status != kyc.AttemptAborted || a.EndReason != workflows.ReasonNetworkDrop {
+		t.Fatalf("attempt 1 after the drop: %+v", a)
+	}
+	second := v.Attempts[1]
+	if second.RoomID == first.RoomID || second.RoomName != kyc.RoomName(e.caseID, 2) {
+		t.Fatalf("attempt 2 room %s (%s), attempt 1 room %s", second.RoomID, second.RoomName, first.RoomID)
+	}
+	if v.Status != kyc.StatusWaitingForParticipants {
+		t.Fatalf("status after the drop: %s", v.Status)
+	}
+
+	agent := e.join(second.RoomID, "agent")
+	customer = e.join(second.RoomID, "customer")
+	u.waitFor(ctx, "in call again", func(v kyc.CaseView) bool { return v.Attempt == 2 && v.Status == kyc.StatusInCall })
+	e.captureAll(ctx, u, 2)
+	time.Sleep(1100 * time.Millisecond) // a recording of at least a second
+	e.decideApprove(ctx, u)
+	// The participants hang up themselves; the workflow ends the room at the
+	// decision too, and whichever comes second is a no-op.
+	e.leave(agent, hmssim.ReasonClientRequest)
+	e.leave(customer, hmssim.ReasonClientRequest)
+	e.auditApprove(ctx, u)
+
+	final := e.finishApproved(ctx, run)
+	if final.Attempt != 2 || len(final.Attempts) != 2 {
+		t.Fatalf("attempts %+v", final.Attempts)
+	}
+	if a := final.Attempts[0]; a.Status != kyc.AttemptAborted || a.EndReason != workflows.ReasonNetworkDrop {
+		t.Fatalf("attempt 1: %+v", a)
+	}
+	if a := final.Attempts[1]; a.Status != kyc.AttemptCompleted || a.RoomID != second.RoomID {
+		t.Fatalf("attempt 2: %+v", a)
+	}
+	// The approval rests on the second room's recording, not the first's.
+	if !strings.Contains(final.Recording.Path, second.RoomID) {
+		t.Fatalf("recording %s is not of room %s", final.Recording.Path, second.RoomID)
+	}
+	e.checkDropLogged(ctx, first.RoomID)
+	e.recordHistory(ctx, run, historyDroppedCall)
+}
+
+// checkDropLogged checks the case log: the customer's leave with 100ms's
+// reason, then the abort with ours, then the new attempt.
+func (e *e2e) checkDropLogged(ctx context.Context, firstRoom string) {
+	e.t.Helper()
+	events, err := e.st.Events(ctx, e.caseID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	want := []struct{ typ, reason string }{
+		{"hms.peer.leave.success", hmssim.ReasonWebsocketClosed},
+		{workflows.EventAttemptAborted, workflows.ReasonNetworkDrop},
+		{workflows.EventAttemptStarted, workflows.ReasonNetworkDrop},
+	}
+	i := 0
+	for _, ev := range events {
+		if i == len(want) {
+			break
+		}
+		var d struct {
+			Reason string `json:"reason"`
+			RoomID string `json:"room_id"`
+			Role   string `json:"role"`
+		}
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			e.t.Fatalf("event %d: %v", ev.Seq, err)
+		}
+		ofDrop := i > 0 || (d.RoomID == firstRoom && d.Role == string(kyc.RoleCustomer))
+		if ev.Type == want[i].typ && d.Reason == want[i].reason && ofDrop {
+			i++
+		}
+	}
+	if i != len(want) {
+		e.t.Fatalf("the log lacks %s (%s) in order after the drop", want[i].typ, want[i].reason)
+	}
+}
+
+// e2e is one case's world: a worker on its own task queue, its own simulator
+// (whose webhooks go to the case's workflow), database and bucket.
+type e2e struct {
+	t      *testing.T
+	tc     client.Client
+	st     *store.Store
+	hc     *hms.Client
+	simURL string
+	hook   *dispatcher
+	caseID string
+	queue  string
+}
+
+// newE2E sets up the services; tag makes the case id recognisable in the
+// Temporal UI and must be four hex digits.
+func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
+	t.Helper()
 	tc, err := client.Dial(client.Options{HostPort: testenv.Temporal(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tc.Close()
+	t.Cleanup(tc.Close)
 	st, err := store.Open(ctx, testenv.Postgres(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	s3 := testenv.MinIO(t)
 	bucket := testenv.RandomName("vkyc-e2e-")
 	bs, err := blob.New(ctx, blob.Config{Endpoint: s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey,
@@ -66,10 +219,10 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	suffix := testenv.RandomName("")
-	caseID := suffix[:8] + "-e2e0-4000-8000-" + suffix
+	caseID := suffix[:8] + "-" + tag + "-4000-8000-" + suffix
 	hook := &dispatcher{t: t, tc: tc, workflowID: kyc.WorkflowID(caseID)}
 	hookSrv := httptest.NewServer(hook)
-	defer hookSrv.Close()
+	t.Cleanup(hookSrv.Close)
 	sim, err := hmssim.New(hmssim.Config{
 		AccessKey: "e2e-access", AppSecret: "e2e-secret-0123456789", WebhookURL: hookSrv.URL,
 		Storage: recStore, Bucket: bucket, Prefix: "recordings", RetrySchedule: []time.Duration{},
@@ -80,119 +233,185 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	simSrv := httptest.NewServer(sim.Handler())
-	defer func() { simSrv.Close(); sim.Close() }()
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
 	hc, err := hms.New(hms.Config{BaseURL: simSrv.URL + "/v2", AccessKey: "e2e-access", AppSecret: "e2e-secret-0123456789"})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	queue := testenv.RandomName("kyc-e2e-")
-	w := worker.New(tc, queue, worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivity(&activities.Activities{HMS: hc, Store: st, Blob: bs})
+	w := worker.New(tc, queue, workerapp.Options())
+	workerapp.Register(w, &activities.Activities{HMS: hc, Store: st, Blob: bs})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	t.Cleanup(w.Stop)
+	return &e2e{t: t, tc: tc, st: st, hc: hc, simURL: simSrv.URL, hook: hook, caseID: caseID, queue: queue}
+}
 
-	in := workflows.CaseInput{CaseID: caseID, CustomerRef: "CUST-E2E", AuditRejections: true, CreatedBy: "e2e",
+// start creates the case as the API does, in the database and then on
+// Temporal, and checks that a retried create reaches the same run.
+func (e *e2e) start(ctx context.Context) (client.WorkflowRun, updater) {
+	e.t.Helper()
+	in := workflows.CaseInput{CaseID: e.caseID, CustomerRef: "CUST-E2E", AuditRejections: true, CreatedBy: "e2e",
 		CreatedAt: time.Now().UTC()}
-	if _, _, err := st.CreateCase(ctx, store.NewCase{ID: caseID, Customer: kyc.Customer{Reference: "CUST-E2E", Name: "Test Person"},
+	if _, _, err := e.st.CreateCase(ctx, store.NewCase{ID: e.caseID, Customer: kyc.Customer{Reference: "CUST-E2E", Name: "Test Person"},
 		RequiredCaptures: kyc.DefaultRequiredCaptures, AuditRejections: true, CreatedBy: "e2e", CreatedAt: in.CreatedAt}); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	opts := workflows.StartOptions(in)
-	opts.TaskQueue = queue
-	run, err := tc.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	opts.TaskQueue = e.queue
+	run, err := e.tc.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	// A retried create reaches the same run.
-	again, err := tc.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	again, err := e.tc.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	if err != nil || again.GetRunID() != run.GetRunID() {
-		t.Fatalf("second start: run %v, err %v", again, err)
+		e.t.Fatalf("second start: run %v, err %v", again, err)
 	}
+	return run, updater{t: e.t, tc: e.tc, id: run.GetID()}
+}
 
-	u := updater{t: t, tc: tc, id: run.GetID()}
-	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
-	v := u.waitFor(ctx, "room created", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
-	roomID := v.Attempts[0].RoomID
+func (e *e2e) capture(ctx context.Context, u updater, attempt int, k kyc.CaptureKind) {
+	e.t.Helper()
+	id := "cap-a" + string(rune('0'+attempt)) + "-" + string(k)
+	u.do(ctx, workflows.UpdateAddCapture, id, workflows.AddCaptureRequest{
+		CaptureID: id, Kind: k, Attempt: attempt, AgentID: "agent-e2e", Size: 1000, ContentType: "image/jpeg",
+		SHA256: strings.Repeat("ab", 32), ObjectKey: blob.CaptureKey(e.caseID, attempt, k, id, "jpg"),
+	})
+}
 
-	join(t, hc, simSrv.URL, roomID, "agent")
-	join(t, hc, simSrv.URL, roomID, "customer")
-	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+func (e *e2e) captureAll(ctx context.Context, u updater, attempt int) {
+	e.t.Helper()
 	for _, k := range kyc.DefaultRequiredCaptures {
-		id := "cap-" + string(k)
-		u.do(ctx, workflows.UpdateAddCapture, id, workflows.AddCaptureRequest{
-			CaptureID: id, Kind: k, Attempt: 1, AgentID: "agent-e2e", Size: 1000, ContentType: "image/jpeg",
-			SHA256: strings.Repeat("ab", 32), ObjectKey: blob.CaptureKey(caseID, 1, k, id, "jpg"),
-		})
+		e.capture(ctx, u, attempt, k)
 	}
-	time.Sleep(1100 * time.Millisecond) // a recording of at least a second
-	v = u.do(ctx, workflows.UpdateAgentDecision, "decide", workflows.AgentDecisionRequest{AgentID: "agent-e2e", Outcome: kyc.OutcomeApprove})
+}
+
+// decideApprove approves the call; the case then waits for its recording,
+// which the workflow verifies in our bucket.
+func (e *e2e) decideApprove(ctx context.Context, u updater) {
+	e.t.Helper()
+	v := u.do(ctx, workflows.UpdateAgentDecision, "decide", workflows.AgentDecisionRequest{AgentID: "agent-e2e", Outcome: kyc.OutcomeApprove})
 	if v.Status != kyc.StatusAwaitingRecording {
-		t.Fatalf("after the decision: %s", v.Status)
+		e.t.Fatalf("after the decision: %s", v.Status)
 	}
-	v = u.waitFor(ctx, "recording verified", func(v kyc.CaseView) bool { return v.Status == kyc.StatusAwaitingAudit })
+}
+
+func (e *e2e) auditApprove(ctx context.Context, u updater) {
+	e.t.Helper()
+	v := u.waitFor(ctx, "recording verified", func(v kyc.CaseView) bool { return v.Status == kyc.StatusAwaitingAudit })
 	if v.Recording.Status != kyc.RecordingVerified || v.Recording.SHA256 == "" || v.Recording.Size == 0 {
-		t.Fatalf("recording %+v", v.Recording)
+		e.t.Fatalf("recording %+v", v.Recording)
 	}
 	u.do(ctx, workflows.UpdateAuditDecision, "audit", workflows.AuditDecisionRequest{AuditorID: "auditor-e2e", Outcome: kyc.OutcomeApprove})
+}
 
+// finishApproved waits for the workflow's result and checks that the
+// database, the event chain and the search attributes agree with it.
+func (e *e2e) finishApproved(ctx context.Context, run client.WorkflowRun) kyc.CaseView {
+	e.t.Helper()
 	var final kyc.CaseView
 	if err := run.Get(ctx, &final); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	if final.Status != kyc.StatusApproved {
-		t.Fatalf("final %s", final.Status)
+		e.t.Fatalf("final %s", final.Status)
 	}
-	rec, err := st.GetCase(ctx, caseID)
+	rec, err := e.st.GetCase(ctx, e.caseID)
 	if err != nil || rec.Status != kyc.StatusApproved || rec.Version != final.Version {
-		t.Fatalf("projection %+v, %v", rec, err)
+		e.t.Fatalf("projection %+v, %v", rec, err)
 	}
-	report, err := st.VerifyChain(ctx, caseID)
+	report, err := e.st.VerifyChain(ctx, e.caseID)
 	if err != nil || !report.Valid || int64(report.Count) != final.Version {
-		t.Fatalf("chain %+v (version %d), %v", report, final.Version, err)
+		e.t.Fatalf("chain %+v (version %d), %v", report, final.Version, err)
 	}
-	desc, err := tc.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	desc, err := e.tc.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	var status string
 	if p := desc.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields()["KycStatus"]; p != nil {
 		_ = converter.GetDefaultDataConverter().FromPayload(p, &status)
 	}
 	if status != string(kyc.StatusApproved) {
-		t.Fatalf("KycStatus search attribute %q", status)
+		e.t.Fatalf("KycStatus search attribute %q", status)
 	}
-	if hook.signals.Load() == 0 {
-		t.Fatal("no webhook reached the workflow")
+	if e.hook.signals.Load() == 0 {
+		e.t.Fatal("no webhook reached the workflow")
 	}
-	recordHistory(ctx, t, tc, run)
+	return final
 }
 
-// recordHistory writes the run's history to testdata/ when
-// VKYC_RECORD_HISTORY=1, for replay tests that guard the workflow's
+// recordHistory writes the run's history to testdata/name when
+// VKYC_RECORD_HISTORY=1, for the replay test that guards the workflow's
 // determinism against later changes.
-func recordHistory(ctx context.Context, t *testing.T, tc client.Client, run client.WorkflowRun) {
+func (e *e2e) recordHistory(ctx context.Context, run client.WorkflowRun, name string) {
+	e.t.Helper()
 	if os.Getenv("VKYC_RECORD_HISTORY") != "1" {
 		return
 	}
 	var hist historypb.History
-	it := tc.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := e.tc.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			t.Fatal(err)
+			e.t.Fatal(err)
 		}
 		hist.Events = append(hist.Events, ev)
 	}
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&hist)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("testdata", "kyc-case-approved.json"), b, 0o644); err != nil {
-		t.Fatal(err)
+	if err := os.WriteFile(filepath.Join("testdata", name), b, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Logf("recorded %d history events in testdata/%s", len(hist.Events), name)
+}
+
+// join connects a participant through the simulator and returns the peer id.
+func (e *e2e) join(roomID, role string) string {
+	e.t.Helper()
+	token, _, err := e.hc.AuthToken(hms.AuthTokenParams{RoomID: roomID, Role: role, UserID: role + "-e2e"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out struct {
+		PeerID string `json:"peer_id"`
+	}
+	e.simPost("/sim/v1/join", map[string]string{"token": token}, &out)
+	if out.PeerID == "" {
+		e.t.Fatalf("join %s: no peer id", role)
+	}
+	return out.PeerID
+}
+
+// leave disconnects a peer with one of 100ms's leave reasons.
+func (e *e2e) leave(peerID, reason string) {
+	e.t.Helper()
+	e.simPost("/sim/v1/leave", map[string]string{"peer_id": peerID, "reason": reason}, nil)
+}
+
+func (e *e2e) simPost(path string, body, out any) {
+	e.t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := http.Post(e.simURL+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		e.t.Fatalf("%s: %s %s", path, resp.Status, msg)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			e.t.Fatalf("%s: %v", path, err)
+		}
 	}
 }
 
@@ -256,27 +475,6 @@ func (u updater) waitFor(ctx context.Context, what string, ok func(kyc.CaseView)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func join(t *testing.T, hc *hms.Client, simURL, roomID, role string) string {
-	t.Helper()
-	token, _, err := hc.AuthToken(hms.AuthTokenParams{RoomID: roomID, Role: role, UserID: role + "-e2e"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(map[string]string{"token": token})
-	resp, err := http.Post(simURL+"/sim/v1/join", "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		PeerID string `json:"peer_id"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil {
-		t.Fatalf("join %s: %s", role, resp.Status)
-	}
-	return out.PeerID
 }
 
 func emptyBucket(s3 testenv.S3, name string) {

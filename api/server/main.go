@@ -21,11 +21,10 @@ import (
 	temporallog "go.temporal.io/sdk/log"
 
 	"github.com/vkyc-engine/vkyc/api"
-	"github.com/vkyc-engine/vkyc/internal/blob"
+	"github.com/vkyc-engine/vkyc/internal/backends"
 	"github.com/vkyc-engine/vkyc/internal/config"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/inbox"
-	"github.com/vkyc-engine/vkyc/internal/store"
 )
 
 func main() {
@@ -48,17 +47,9 @@ const (
 )
 
 func run() error {
-	cfg, err := config.Load()
+	cfg, log, err := backends.Load("api")
 	if err != nil {
 		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	log := cfg.Logger().With("program", "api")
-	slog.SetDefault(log)
-	if insecure := cfg.Insecure(); len(insecure) > 0 {
-		log.Warn("development defaults in use; never run like this in production", "variables", insecure)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -66,28 +57,12 @@ func run() error {
 	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
 
-	st, err := store.Open(startCtx, cfg.DatabaseURL, store.WithLogger(log))
+	b, err := backends.Open(startCtx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
-	defer st.Close()
-
-	bs, err := blob.New(startCtx, blob.Config{
-		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
-		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, Secure: cfg.S3.Secure, SSE: cfg.S3.SSE,
-		// As in the worker: only a development stack creates its bucket.
-		CreateBucket: !cfg.Production,
-	})
-	if err != nil {
-		return fmt.Errorf("object storage: %w", err)
-	}
-
-	hc, err := hms.New(hms.Config{
-		BaseURL: cfg.HMS.BaseURL, AccessKey: cfg.HMS.AccessKey, AppSecret: cfg.HMS.AppSecret, Logger: log,
-	})
-	if err != nil {
-		return fmt.Errorf("100ms client: %w", err)
-	}
+	defer b.Close()
+	st, bs, hc := b.Store, b.Blob, b.HMS
 
 	tc, err := connectTemporal(ctx, cfg, log)
 	if err != nil {
