@@ -118,7 +118,8 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		s.abort(c, e)
 		return
 	}
-	head := make([]byte, sniffLen)
+	// More than the sniffer needs: checkImage reads the image's header.
+	head := make([]byte, min(headerWindow, limit+1))
 	n, err := io.ReadFull(file, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		s.abort(c, readFailure(err, limit))
@@ -129,10 +130,14 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		s.abort(c, newError(http.StatusUnprocessableEntity, codeEmptyFile, "file: is empty"))
 		return
 	}
-	contentType := sniff(head)
+	contentType := sniff(head[:min(n, sniffLen)])
 	ext, ok := imageTypes[contentType]
 	if !ok {
 		s.abort(c, newError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "file: is %s; send a JPEG, PNG or WebP image", contentType))
+		return
+	}
+	if err := checkImage(contentType, head, n < len(head)); err != nil {
+		s.abort(c, newError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "file: %v; send a JPEG, PNG or WebP image", err))
 		return
 	}
 	body := io.MultiReader(bytes.NewReader(head), file)

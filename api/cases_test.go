@@ -129,12 +129,12 @@ func TestCreateCaseDefaultsAndPIIStaysInTheDatabase(t *testing.T) {
 	// search attributes hold the reference but none of the PII.
 	e.waitFor(v.ID, "room", func(v kyc.CaseView) bool { return len(v.Attempts) == 1 && v.Attempts[0].RoomID != "" })
 	ctx := context.Background()
-	desc, err := e.tc.DescribeWorkflowExecution(ctx, kyc.WorkflowID(v.ID), "")
+	desc, err := e.tc.DescribeWorkflow(ctx, kyc.WorkflowID(v.ID), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if desc.WorkflowExecutionInfo.GetTaskQueue() != e.queue {
-		t.Fatalf("task queue %q", desc.WorkflowExecutionInfo.GetTaskQueue())
+	if desc.RawResponse.WorkflowExecutionInfo.GetTaskQueue() != e.queue {
+		t.Fatalf("task queue %q", desc.RawResponse.WorkflowExecutionInfo.GetTaskQueue())
 	}
 	var history strings.Builder
 	it := e.tc.GetWorkflowHistory(ctx, kyc.WorkflowID(v.ID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -145,7 +145,7 @@ func TestCreateCaseDefaultsAndPIIStaysInTheDatabase(t *testing.T) {
 		}
 		history.WriteString(ev.String())
 	}
-	history.WriteString(desc.String())
+	history.WriteString(desc.RawResponse.String())
 	h := history.String()
 	if !strings.Contains(h, "CUST:42.a_b-c") {
 		t.Fatal("the reference is not in the workflow (the check would prove nothing)")
@@ -235,7 +235,7 @@ func TestCreateRetryRepairsAMissingWorkflow(t *testing.T) {
 		t.Fatalf("%d rows after the failed start (%v)", len(recs), err)
 	}
 	id := recs[0].ID
-	if _, err := e.tc.DescribeWorkflowExecution(context.Background(), kyc.WorkflowID(id), ""); err == nil {
+	if _, err := e.tc.DescribeWorkflow(context.Background(), kyc.WorkflowID(id), ""); err == nil {
 		t.Fatal("the workflow exists before the retry")
 	}
 

@@ -89,6 +89,7 @@ func TestUpdateIDs(t *testing.T) {
 	p := principal{Sub: "agent-1", Role: "agent"}
 	q := principal{Sub: "agent-2", Role: "agent"}
 	args := map[string]string{"outcome": "reject", "reason": "x"}
+	//lint:ignore SA4000 two calls with the same arguments must give the same id: that is the property under test
 	if updateID("agent-decision", p, "", 1, args) != updateID("agent-decision", p, "", 1, args) {
 		t.Fatal("identical requests get different update ids")
 	}

@@ -147,8 +147,8 @@ func TestAudit(t *testing.T) {
 	// The workflow finishes; a keyed retry still gets its answer, an
 	// unkeyed new request gets the final status.
 	e.waitFor(v.ID, "workflow done", func(kyc.CaseView) bool {
-		d, err := e.tc.DescribeWorkflowExecution(context.Background(), kyc.WorkflowID(v.ID), "")
-		return err == nil && d.WorkflowExecutionInfo.CloseTime != nil
+		d, err := e.tc.DescribeWorkflow(context.Background(), kyc.WorkflowID(v.ID), "")
+		return err == nil && d.RawResponse.WorkflowExecutionInfo.CloseTime != nil
 	})
 	wantStatus(t, e.post(v.ID, "/audit", auditor, body, key), http.StatusOK)
 	r = e.post(v.ID, "/audit", e.auditor("aud-2"), map[string]string{"outcome": "reject", "reason": "me too"}, nil)
@@ -183,8 +183,8 @@ func TestCancel(t *testing.T) {
 	}
 	// After the workflow ended: decisions are 409 naming the status.
 	e.waitFor(v.ID, "workflow done", func(kyc.CaseView) bool {
-		d, err := e.tc.DescribeWorkflowExecution(context.Background(), kyc.WorkflowID(v.ID), "")
-		return err == nil && d.WorkflowExecutionInfo.CloseTime != nil
+		d, err := e.tc.DescribeWorkflow(context.Background(), kyc.WorkflowID(v.ID), "")
+		return err == nil && d.RawResponse.WorkflowExecutionInfo.CloseTime != nil
 	})
 	r = e.post(v.ID, "/cancel", e.service(), map[string]string{"reason": "again"}, nil)
 	wantError(t, r, http.StatusConflict, "invalid_state")

@@ -15,6 +15,16 @@ fi
 step "go vet"
 go vet ./...
 
+step "staticcheck"
+# Its default checks; a finding that is intended carries a //lint:ignore
+# comment saying why.
+go tool staticcheck ./...
+
+step "gosec"
+# Production code (gosec skips _test.go files by default). A finding that
+# is intended carries a "#nosec G### -- why" comment on its line or block.
+go tool gosec -quiet -exclude-generated ./...
+
 step "workflowcheck (determinism of workflow code)"
 go tool workflowcheck ./workflows/...
 

@@ -191,21 +191,23 @@ func (c *cli) caseList(ctx context.Context, args []string) error {
 	if err := json.Unmarshal(raw, &page); err != nil {
 		return fmt.Errorf("case list: decode answer: %w", err)
 	}
-	c.printCaseTable(page)
-	return nil
+	return c.printCaseTable(page)
 }
 
-func (c *cli) printCaseTable(page casePage) {
+func (c *cli) printCaseTable(page casePage) error {
 	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tCUSTOMER REF\tAGENT\tATTEMPT\tCREATED")
 	for _, v := range page.Cases {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.ID, v.Status, v.Customer.Reference,
 			orDash(v.AgentID), v.Attempt, v.CreatedAt.UTC().Format(time.RFC3339))
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print cases: %w", err)
+	}
 	if page.NextCursor != "" {
 		fmt.Fprintf(c.errOut, "more cases: add --cursor %s\n", page.NextCursor)
 	}
+	return nil
 }
 
 // printJSON indents the API's answer as it is, keeping its field order.

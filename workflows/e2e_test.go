@@ -326,12 +326,12 @@ func (e *e2e) finishApproved(ctx context.Context, run client.WorkflowRun) kyc.Ca
 	if err != nil || !report.Valid || int64(report.Count) != final.Version {
 		e.t.Fatalf("chain %+v (version %d), %v", report, final.Version, err)
 	}
-	desc, err := e.tc.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+	desc, err := e.tc.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	var status string
-	if p := desc.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields()["KycStatus"]; p != nil {
+	if p := desc.RawResponse.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields()["KycStatus"]; p != nil {
 		_ = converter.GetDefaultDataConverter().FromPayload(p, &status)
 	}
 	if status != string(kyc.StatusApproved) {

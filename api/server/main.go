@@ -159,7 +159,7 @@ func connectTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (
 	opts.Logger = temporallog.NewStructuredLogger(log.With("component", "temporal"))
 	tc, err := client.NewLazyClient(opts)
 	if err != nil {
-		return nil, fmt.Errorf("Temporal client for %s: %w", cfg.Temporal.Address, err)
+		return nil, fmt.Errorf("make the Temporal client for %s: %w", cfg.Temporal.Address, err)
 	}
 	go func() {
 		wait := time.Second

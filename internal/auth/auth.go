@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
@@ -58,6 +59,11 @@ func Mint(secret []byte, sub string, role kyc.Role, ttl time.Duration, now time.
 	}
 	if sub == "" {
 		return "", errors.New("mint token: subject is empty")
+	}
+	if !utf8.ValidString(sub) {
+		// JSON would carry it as U+FFFD, so two different subjects could
+		// come back as the same person.
+		return "", errors.New("mint token: subject is not valid UTF-8")
 	}
 	if !ValidRole(role) {
 		return "", fmt.Errorf("mint token: unknown role %q", role)

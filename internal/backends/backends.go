@@ -55,14 +55,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Set, error
 		CreateBucket: !cfg.Production,
 	})
 	if err != nil {
-		st.Close()
+		_ = st.Close() // the error worth returning is the object store's
 		return nil, fmt.Errorf("object storage: %w", err)
 	}
 	hc, err := hms.New(hms.Config{
 		BaseURL: cfg.HMS.BaseURL, AccessKey: cfg.HMS.AccessKey, AppSecret: cfg.HMS.AppSecret, Logger: log,
 	})
 	if err != nil {
-		st.Close()
+		_ = st.Close() // the error worth returning is the client's
 		return nil, fmt.Errorf("100ms client: %w", err)
 	}
 	return &Set{Store: st, Blob: bs, HMS: hc}, nil

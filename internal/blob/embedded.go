@@ -22,6 +22,8 @@ import (
 // fixed, public credentials are enough; what matters is that requests must be
 // signed, so the service behaves as it does against MinIO: no anonymous
 // reads, presigned URLs that expire.
+//
+// #nosec G101 -- public by design: the development store only, refused in production.
 const (
 	EmbeddedAccessKey = "vkyc-dev"
 	EmbeddedSecretKey = "vkyc-dev-secret-key"

@@ -50,7 +50,7 @@ func spool(dir string, body io.ReadCloser) (io.ReadCloser, int64, *s3Error) {
 		}
 	}
 	if err != nil {
-		sf.Close()
+		_ = sf.Close() // only removes the spool file; the upload error is what matters
 		return nil, 0, uploadError(err)
 	}
 	return sf, n, nil
@@ -83,8 +83,10 @@ func (s *spooledFile) Read(p []byte) (int, error) { return s.f.Read(p) }
 
 func (s *spooledFile) Close() error {
 	s.once.Do(func() {
-		s.f.Close()
-		os.Remove(s.f.Name())
+		// A spool file is scratch space in the temporary directory: a failed
+		// close or remove leaves garbage, never wrong data.
+		_ = s.f.Close()
+		_ = os.Remove(s.f.Name())
 	})
 	return nil
 }

@@ -198,7 +198,7 @@ func checkDatabaseURL(dsn string) error {
 		}
 		return nil
 	}
-	return errors.New("want postgres://…, postgresql://…, sqlite://<path> or sqlite::memory:")
+	return errors.New("want a postgres://…, postgresql://… or sqlite://<path> URL, or sqlite::memory: for a database in memory")
 }
 
 // checkBucketName applies the S3 bucket naming rules.

@@ -11,6 +11,8 @@ type Variable struct {
 
 // Development defaults. They make `make dev` work with no setup; Insecure
 // reports which are in use and Validate refuses them in production.
+//
+// #nosec G101 -- public development defaults, refused in production by Validate.
 const (
 	devAuthSecret    = "vkyc-dev-jwt-secret-not-for-production"
 	devHMSAccessKey  = "dev-access-key"
@@ -25,6 +27,8 @@ const (
 )
 
 // Names of the variables Load reads.
+//
+// #nosec G101 -- the names of variables, not credentials.
 const (
 	EnvEnv           = "VKYC_ENV"
 	EnvHTTPAddr      = "HTTP_ADDR"

@@ -277,13 +277,13 @@ func (s *Stack) searchAttributes(t *testing.T, ctx context.Context, caseID strin
 		t.Fatal(err)
 	}
 	defer c.Close()
-	desc, err := c.DescribeWorkflowExecution(ctx, kyc.WorkflowID(caseID), "")
+	desc, err := c.DescribeWorkflow(ctx, kyc.WorkflowID(caseID), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]any{}
 	dc := converter.GetDefaultDataConverter()
-	for k, p := range desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
+	for k, p := range desc.RawResponse.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
 		var v any
 		if err := dc.FromPayload(p, &v); err != nil {
 			t.Fatalf("decode search attribute %s: %v", k, err)

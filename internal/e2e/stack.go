@@ -38,6 +38,8 @@ var packages = map[string]string{
 
 // Secrets the stack runs with. They are test values, and the log checks
 // search the processes' output for them.
+//
+// #nosec G101 -- throwaway values of the test stack, never used elsewhere.
 const (
 	AuthSecret    = "e2e-api-jwt-secret-0123456789abcdef"
 	HMSAccessKey  = "e2e-access-key"
@@ -68,7 +70,7 @@ func build(t testing.TB) string {
 			return
 		}
 		for name, pkg := range packages {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
+			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg) // #nosec G204 -- fixed package list, temporary output folder
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
@@ -217,7 +219,7 @@ func (s *Stack) StartProgram(name string, extra map[string]string) *Process {
 	if old := s.procs[name]; old != nil {
 		p.Log = old.Log // one log per program across restarts
 	}
-	p.cmd = exec.Command(filepath.Join(s.bin, name))
+	p.cmd = exec.Command(filepath.Join(s.bin, name)) // #nosec G204 -- one of the programs built above
 	p.cmd.Env = append([]string{}, s.env...)
 	for k, v := range extra {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -299,8 +301,8 @@ func (s *Stack) waitReady(url string) {
 	s.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
+		if resp, err := http.Get(url); err == nil { // #nosec G107 -- the stack's own loopback address
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
@@ -320,7 +322,7 @@ func (s *Stack) waitListening(addr string) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
+			_ = c.Close() // only probing
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -9,6 +9,8 @@ import (
 // Environment variables read by ConfigFromEnv, with their defaults. The
 // credentials default to the development values the rest of the project
 // uses when run locally.
+//
+// #nosec G101 -- names of variables; the values in comments are the public development defaults.
 const (
 	EnvAccessKey           = "HMS_ACCESS_KEY"               // dev-access-key
 	EnvAppSecret           = "HMS_APP_SECRET"               // dev-app-secret-change-me

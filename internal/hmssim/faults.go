@@ -191,7 +191,7 @@ func (f Faults) endpointFault(pattern, method, path string) (string, EndpointFau
 func chance(seed int64, kind string, n uint64) float64 {
 	h := fnv.New64a()
 	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], uint64(seed))
+	binary.LittleEndian.PutUint64(b[:8], uint64(seed)) // #nosec G115 -- the bit pattern is hashed; negative seeds are fine
 	binary.LittleEndian.PutUint64(b[8:], n)
 	_, _ = h.Write(b[:])
 	_, _ = h.Write([]byte(kind))

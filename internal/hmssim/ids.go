@@ -25,10 +25,11 @@ var (
 // created later sort later, which list cursors rely on.
 func newObjectID() string {
 	var b [12]byte
-	binary.BigEndian.PutUint32(b[0:4], uint32(time.Now().Unix()))
+	// Seconds fit in 32 bits until 2106, as in MongoDB ObjectIds.
+	binary.BigEndian.PutUint32(b[0:4], uint32(time.Now().Unix())) // #nosec G115 -- the id format has 32 bits of seconds
 	copy(b[4:9], processRandom[:])
 	c := objectIDCounter.Add(1)
-	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c)
+	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c) // #nosec G115 -- the low 24 bits of the counter, by design
 	return hex.EncodeToString(b[:])
 }
 

@@ -89,11 +89,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the error worth returning is the ping's
 		return nil, err
 	}
 	if err := s.Migrate(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the error worth returning is the migration's
 		return nil, err
 	}
 	return s, nil
@@ -160,12 +160,12 @@ func connect(ctx context.Context, dsn string, o options) (*Store, error) {
 		wDB.SetMaxIdleConns(1)
 		wDB.SetConnMaxLifetime(0)
 		if err := enableWAL(ctx, writer); err != nil {
-			wDB.Close()
+			_ = wDB.Close() // the error worth returning is enableWAL's
 			return nil, err
 		}
 		reader, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)", cfg())
 		if err != nil {
-			wDB.Close()
+			_ = wDB.Close() // the error worth returning is the open's
 			return nil, err
 		}
 		rDB, _ := reader.DB()

@@ -20,6 +20,8 @@ import (
 )
 
 // Environment variables set by scripts/services.sh.
+//
+// #nosec G101 -- these are the names of variables, not credentials.
 const (
 	EnvPostgres    = "VKYC_TEST_DATABASE_URL"
 	EnvS3Endpoint  = "VKYC_TEST_S3_ENDPOINT"
@@ -67,7 +69,7 @@ func Postgres(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		db.Close()
+		_ = db.Close() // the failure to report is the CREATE
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
