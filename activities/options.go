@@ -63,7 +63,26 @@ func StorageOptions() workflow.ActivityOptions {
 	}
 }
 
-// SaveOptions are for SaveCase, run as a local activity: it is on the path of
+// SaveActivityOptions are for SaveCase run as a regular activity (see
+// workflows.saveWorker for why). A database outage is retried for 10
+// minutes with backoff up to a minute; the workflow then pauses and starts
+// over, so the log is never given up on. A conflict or invalid data needs a
+// person and is not retried.
+func SaveActivityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    15 * time.Second,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{ErrCaseEventConflict, ErrCaseInvalid},
+		},
+	}
+}
+
+// SaveOptions are for SaveCase of cases started before it became a regular
+// activity, run as a local activity: it is on the path of
 // every change the API reads back, and a local activity saves the two extra
 // history events and the task-queue round trip of a regular one. Failures
 // are retried for 10 minutes (a local activity's ScheduleToCloseTimeout

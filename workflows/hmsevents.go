@@ -181,9 +181,23 @@ func (c *kycCase) eventTime(ctx workflow.Context, ev HMSEvent) time.Time {
 // in the same, already broken, session.
 
 func (c *kycCase) onBeamStarted(_ workflow.Context, ev HMSEvent) {
-	if c.callStarted() && c.ofCallSession(ev) && c.s.View.Recording.Status == kyc.RecordingPending {
+	if !c.callStarted() {
+		// Remembered per session: it counts only if the call happens in
+		// the session the recording started in (see startCall).
+		c.s.Call.RecordingSessions = addSession(c.s.Call.RecordingSessions, ev.SessionID)
+		return
+	}
+	if c.ofCallSession(ev) && c.s.View.Recording.Status == kyc.RecordingPending {
 		c.s.View.Recording.Status = kyc.RecordingStarted
 	}
+}
+
+// addSession adds id to a bounded list of session ids, once.
+func addSession(ids []string, id string) []string {
+	if id == "" || slices.Contains(ids, id) || len(ids) >= maxFailedSessions {
+		return ids
+	}
+	return append(ids, id)
 }
 
 // onBeamRecording takes the first recording of the call's session; the
@@ -200,9 +214,7 @@ func (c *kycCase) onBeamRecording(_ workflow.Context, ev HMSEvent) {
 
 func (c *kycCase) onBeamFailure(ctx workflow.Context, ev HMSEvent) {
 	if !c.callStarted() {
-		if ev.SessionID != "" && !slices.Contains(c.s.Call.FailedSessions, ev.SessionID) && len(c.s.Call.FailedSessions) < maxFailedSessions {
-			c.s.Call.FailedSessions = append(c.s.Call.FailedSessions, ev.SessionID)
-		}
+		c.s.Call.FailedSessions = addSession(c.s.Call.FailedSessions, ev.SessionID)
 		return
 	}
 	r := &c.s.View.Recording

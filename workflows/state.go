@@ -42,6 +42,10 @@ type Call struct {
 	Polled        bool       `json:"polled,omitempty"`
 	// FailedSessions are sessions whose recording failed before the call.
 	FailedSessions []string `json:"failed_sessions,omitempty"`
+	// RecordingSessions are sessions whose recording started before the
+	// call: 100ms starts it about 2 s after the first join, usually before
+	// the second participant is in.
+	RecordingSessions []string `json:"recording_sessions,omitempty"`
 }
 
 // Peer is one 100ms peer of the current attempt. A peer who rejoins gets a
@@ -61,7 +65,7 @@ type RoomOp struct {
 	End     bool   `json:"end"`
 }
 
-// maxFailedSessions bounds Call.FailedSessions; each entry is a session a
+// maxFailedSessions bounds Call.FailedSessions and Call.RecordingSessions; each entry is a session a
 // participant opened alone, so a handful is already unusual.
 const maxFailedSessions = 20
 

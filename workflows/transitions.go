@@ -135,8 +135,13 @@ func (c *kycCase) startCall(ctx workflow.Context, who actor) {
 	c.s.Call.StartedAt = timePtr(workflow.Now(ctx))
 	c.s.Call.CallSessionID = c.s.Call.SessionID
 	c.setStatus(ctx, kyc.StatusInCall, "", who)
-	if id := c.s.Call.CallSessionID; id != "" && slices.Contains(c.s.Call.FailedSessions, id) {
+	id := c.s.Call.CallSessionID
+	if id != "" && slices.Contains(c.s.Call.FailedSessions, id) {
 		c.recordingFailed(ctx, ReasonRecordingFailed, "", who)
+		return
+	}
+	if id != "" && slices.Contains(c.s.Call.RecordingSessions, id) && c.s.View.Recording.Status == kyc.RecordingPending {
+		c.s.View.Recording.Status = kyc.RecordingStarted
 	}
 }
 

@@ -204,14 +204,31 @@ func (c *kycCase) needsPollResult() bool {
 
 // saveWorker persists events and the view through SaveCase, one call at a
 // time and in order; whatever accumulates during a call goes in the next.
+//
+// Version 1 runs SaveCase as a regular activity. A local activity writes to
+// the database before its workflow task completes; when that task then fails
+// (a killed worker, Temporal unreachable, a completion refused because a
+// signal arrived meanwhile), the task runs again and makes the same sequence
+// numbers with other times (workflow.Now moved on), which the store rightly
+// refuses as a forked chain, and the case never saves again. A regular
+// activity is scheduled only by a completed task, so its input is fixed in
+// history before anything is written. Version 0 stays for cases started
+// before the change.
 func (c *kycCase) saveWorker(ctx workflow.Context) {
+	regular := workflow.GetVersion(ctx, saveAsActivityChange, workflow.DefaultVersion, 1) == 1
 	ctx = workflow.WithLocalActivityOptions(ctx, activities.SaveOptions())
+	ctx = workflow.WithActivityOptions(ctx, activities.SaveActivityOptions())
 	for {
 		_ = workflow.Await(ctx, func() bool { return len(c.s.Unsaved) > 0 })
 		batch := append([]activities.CaseEvent(nil), c.s.Unsaved...)
 		in := activities.SaveCaseInput{View: cloneView(c.s.View), Events: batch}
 		c.saving = true
-		err := workflow.ExecuteLocalActivity(ctx, acts.SaveCase, in).Get(ctx, nil)
+		var err error
+		if regular {
+			err = workflow.ExecuteActivity(ctx, acts.SaveCase, in).Get(ctx, nil)
+		} else {
+			err = workflow.ExecuteLocalActivity(ctx, acts.SaveCase, in).Get(ctx, nil)
+		}
 		c.saving = false
 		if err != nil {
 			// Never give up on the log: keep the events and try again,
@@ -230,6 +247,9 @@ func (c *kycCase) saveWorker(ctx workflow.Context) {
 		c.tick++
 	}
 }
+
+// saveAsActivityChange is the workflow.GetVersion change id of saveWorker.
+const saveAsActivityChange = "save-case-as-activity"
 
 const (
 	savePauseAfterOutage  = time.Minute
