@@ -27,5 +27,12 @@ tools:
 fuzz:
 	@scripts/fuzz.sh
 
+# The reliability and security proof: hostile requests, the log and storage
+# checks of a whole run, and the fault suite (chaos/), which writes
+# docs/RELIABILITY.md. CHAOS_CASES, CHAOS_CLASSES narrow the fault suite.
+.PHONY: chaos
+chaos:
+	@scripts/services.sh run -- scripts/chaos.sh
+
 clean:
 	rm -rf .run

@@ -314,6 +314,19 @@ func (v *verifier) checkCaseParts(ctx context.Context, c *caseRun, rooms map[str
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	sawEnd := c.err == nil
+	c.mu.Unlock()
+	for i := 0; sawEnd && !view.Status.Terminal() && i < 10; i++ {
+		// The driver saw the case finish; a running workflow that does not
+		// answer the API's query in time leaves it with the projection.
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return err
+		}
+		if view, err = v.finalView(ctx, c); err != nil {
+			return err
+		}
+	}
 	v.views[id] = view
 	want := c.script.want()
 	closed, err := v.workflowClosed(ctx, id, view.Status.Terminal())
@@ -326,6 +339,9 @@ func (v *verifier) checkCaseParts(ctx context.Context, c *caseRun, rooms map[str
 	case view.Status == want:
 		v.res.Stuck++
 		v.problem("case %s (%s) is %s but its workflow has not finished 20 s later", id, c.script, view.Status)
+	case !view.Status.Terminal() && sawEnd:
+		v.res.Stuck++
+		v.problem("case %s (%s) reached %s for the driver, but the API now answers %s: its workflow does not answer queries and the database projection stopped earlier", id, c.script, want, view.Status)
 	case !view.Status.Terminal():
 		v.res.Stuck++
 		v.problem("case %s (%s) stuck in %s: %v", id, c.script, view.Status, c.err)
@@ -622,22 +638,44 @@ func (v *verifier) addEvidence(caseID string) {
 		b, _ := os.ReadFile(v.r.st.logPath(nameWorker))
 		v.workerLog = strings.Split(string(b), "\n")
 	}
+	type record struct {
+		Time     time.Time `json:"time"`
+		Msg      string    `json:"msg"`
+		Error    string    `json:"error"`
+		SDKError string    `json:"Error"`
+	}
+	var failedTasks []record
 	seen := map[string]bool{}
+	var firstError time.Time
 	for _, line := range v.workerLog {
-		if !strings.Contains(line, caseID) || !strings.Contains(line, `"level":"ERROR"`) {
+		var rec record
+		switch {
+		case strings.Contains(line, "Task processing failed"):
+			// The SDK's report of a workflow task that failed (its work is
+			// then done again); it names no workflow, so it is matched by time.
+			if json.Unmarshal([]byte(line), &rec) == nil {
+				failedTasks = append(failedTasks, rec)
+			}
 			continue
-		}
-		var rec struct {
-			Msg   string `json:"msg"`
-			Error string `json:"error"`
+		case !strings.Contains(line, caseID) || !strings.Contains(line, `"level":"ERROR"`):
+			continue
 		}
 		if json.Unmarshal([]byte(line), &rec) != nil {
 			continue
+		}
+		if firstError.IsZero() {
+			firstError = rec.Time
 		}
 		what := rec.Msg + ": " + firstCauses(rec.Error)
 		if !seen[what] && len(seen) < 2 {
 			seen[what] = true
 			v.problem("evidence for %s: the worker logged %q", caseID, what)
+		}
+	}
+	for _, t := range failedTasks {
+		if d := firstError.Sub(t.Time); !firstError.IsZero() && d >= 0 && d < 2*time.Second {
+			v.problem("evidence for %s: %s before that, the worker logged %q (%s)", caseID, d.Round(time.Millisecond), t.Msg, t.SDKError)
+			break
 		}
 	}
 	log, ok := v.logs[caseID]
