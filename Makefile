@@ -36,3 +36,10 @@ chaos:
 
 clean:
 	rm -rf .run
+
+# Benchmarks against fresh real services: prints a table of figures next to
+# baselines measured in the same run and writes docs/BENCHMARKS.md and
+# docs/bench-results.json. BENCH_ARGS="-quick" for a short run.
+.PHONY: bench
+bench:
+	@scripts/bench.sh $(BENCH_ARGS)

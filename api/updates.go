@@ -172,8 +172,13 @@ func (s *Server) runUpdate(c *gin.Context, kind string, args any) {
 		return
 	}
 	attempt := rec.Attempt
-	if v, err := s.queryView(ctx, rec.ID); err == nil {
-		attempt = v.Attempt
+	if key == "" {
+		// Only a key-less update id names the attempt; with a key this
+		// query would be a round trip through Temporal and the worker for
+		// nothing.
+		if v, err := s.queryView(ctx, rec.ID); err == nil {
+			attempt = v.Attempt
+		}
 	}
 	view, e := s.update(ctx, rec, kind, updateID(kind, p, key, attempt, args), args)
 	if e != nil {

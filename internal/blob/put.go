@@ -80,7 +80,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, maxSize int64,
 
 func (s *Store) putSingle(ctx context.Context, key string, body []byte, whole hash.Hash, contentType string) (Object, error) {
 	whole.Write(body)
-	sum := hex.EncodeToString(whole.Sum(nil))
+	return s.putSingleSum(ctx, key, body, hex.EncodeToString(whole.Sum(nil)), contentType)
+}
+
+// putSingleSum stores body, whose hex SHA-256 is sum, in one PUT.
+func (s *Store) putSingleSum(ctx context.Context, key string, body []byte, sum, contentType string) (Object, error) {
 	info, err := s.core.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(len(body)), "", sum,
 		minio.PutObjectOptions{
 			ContentType:          contentType,

@@ -32,7 +32,10 @@ type Options struct {
 	MaxBackoff    time.Duration // cap of the doubling wait; default 30s
 	SignalTimeout time.Duration // one signal call; default 5s
 	// Parallelism is how many cases a round delivers to at once; each
-	// case's rows still go one after another, in inbox order. Default 16.
+	// case's rows still go one after another, in inbox order. Default 4:
+	// enough to keep up with hundreds of events a second, while most of the
+	// store's connection pool (10 by default) stays free for the webhook
+	// intake that shares it; more made intake wait for connections.
 	Parallelism int
 }
 
@@ -56,7 +59,7 @@ func (o Options) withDefaults() Options {
 		o.SignalTimeout = 5 * time.Second
 	}
 	if o.Parallelism <= 0 {
-		o.Parallelism = 16
+		o.Parallelism = 4
 	}
 	return o
 }

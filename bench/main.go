@@ -62,7 +62,7 @@ func defaultSizes() sizes {
 		SteadyFor: 60 * time.Second, SteadyPoll: 20 * time.Millisecond,
 		Uploads1MiB: 200, Uploads8MiB: 48, UploadConc: 8,
 		OpenCases: 10000, OpenBare: 2000, OpenConc: 50, ListRequests: 300,
-		Reads: 3000, ReadConc: 32,
+		Reads: 2000, ReadConc: 32,
 		ProfileFor: 30 * time.Second, ProfileCases: 150, ProfileOpenCases: 1500,
 	}
 }

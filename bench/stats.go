@@ -97,16 +97,6 @@ func (e *errorCount) add(err error) {
 	e.mu.Unlock()
 }
 
-func (e *errorCount) total() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t := 0
-	for _, n := range e.n {
-		t += n
-	}
-	return t
-}
-
 func (e *errorCount) snapshot() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -278,7 +278,7 @@ func (r *report) write(o options) error {
 		if filepath.IsAbs(o.out) {
 			path = o.out
 		}
-		if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(md), 0o644); err != nil { // #nosec G306 -- documentation
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 		logf("wrote %s", path)
@@ -292,7 +292,7 @@ func (r *report) write(o options) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, append(js, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(path, append(js, '\n'), 0o644); err != nil { // #nosec G306 -- documentation
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 		logf("wrote %s", path)

@@ -102,7 +102,7 @@ func postgresPIDs(pgData string) []int {
 	if pgData == "" {
 		return nil
 	}
-	b, err := os.ReadFile(filepath.Join(pgData, "postmaster.pid"))
+	b, err := os.ReadFile(filepath.Join(pgData, "postmaster.pid")) // #nosec G304 -- the data directory scripts/services.sh made
 	if err != nil {
 		return nil
 	}

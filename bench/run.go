@@ -71,7 +71,7 @@ func run(ctx context.Context, o options) error {
 		simSecret: randomHex(24), webhookSecret: randomHex(24), apiSecret: []byte(randomHex(32)),
 	}
 	b.report = newReport(o)
-	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+	if err := os.MkdirAll(b.dir, 0o750); err != nil {
 		return err
 	}
 	logf("work directory %s", b.dir)
@@ -92,9 +92,22 @@ func run(ctx context.Context, o options) error {
 		{"5", b.scenarioOpen},
 		{"6", b.scenarioRead},
 	}
+	// The profile runs before scenario 5 unless 5 or 6 is asked for: the
+	// ratio targets are all in 1 to 4, and the thousands of open cases of
+	// 5 keep the worker and Temporal busy long after it ends.
+	profiled := false
+	profileNow := func() {
+		if !profiled {
+			profiled = true
+			b.profileAfter(ctx)
+		}
+	}
 	for _, s := range scenarios {
 		if !o.runs(s.id) {
 			continue
+		}
+		if s.id == "5" && o.profile != "5" && o.profile != "6" {
+			profileNow()
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -104,9 +117,9 @@ func run(ctx context.Context, o options) error {
 			b.report.failed(s.id, err)
 			logf("scenario %s failed: %v", s.id, err)
 		}
-		b.settle(ctx)
+		b.settleWithin(ctx, time.Minute)
 	}
-	b.profileAfter(ctx)
+	profileNow()
 	b.report.finish()
 	return b.report.write(o)
 }
@@ -323,8 +336,10 @@ func (b *bench) waitPoller(ctx context.Context, p *proc, queue string) error {
 
 // settle waits, between scenarios, until the inbox is empty and the
 // engine's programs are idle, so that no scenario pays for the last one.
-func (b *bench) settle(ctx context.Context) {
-	deadline := time.Now().Add(3 * time.Minute)
+func (b *bench) settle(ctx context.Context) { b.settleWithin(ctx, 3*time.Minute) }
+
+func (b *bench) settleWithin(ctx context.Context, within time.Duration) {
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		var pending int64
 		_ = b.pg.QueryRow(ctx, "SELECT count(*) FROM webhook_inbox WHERE state = 'pending'").Scan(&pending)
@@ -337,7 +352,7 @@ func (b *bench) settle(ctx context.Context) {
 			return
 		}
 	}
-	logf("the stack did not settle within 3 minutes; going on")
+	logf("the stack did not settle within %s; going on", within)
 }
 
 func (b *bench) busyCPU() float64 {

@@ -54,7 +54,7 @@ func (p *hookProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close() // fully read above
 	if resp.StatusCode == http.StatusOK && p.on.Load() {
 		p.note(body, time.Now())
 	}

@@ -129,7 +129,7 @@ func (b *bench) postWebhooks(ctx context.Context, evs []webhookEvent, conc int) 
 				Status string `json:"status"`
 			}
 			err = json.NewDecoder(resp.Body).Decode(&ans)
-			resp.Body.Close()
+			_ = resp.Body.Close() // fully decoded above
 			if err == nil && (resp.StatusCode != http.StatusOK || ans.Status != "accepted") {
 				err = fmt.Errorf("HTTP %d %s", resp.StatusCode, ans.Status)
 			}

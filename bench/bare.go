@@ -202,7 +202,7 @@ func writeTimeline(ctx context.Context, tc client.Client, workflowID, path strin
 		}
 		fmt.Fprintf(&b, "%9.1f  %-45s %d\n", ms(t.Sub(first)), strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"), ev.GetEventId())
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // localActivityMarker is the marker name the Go SDK records for a local

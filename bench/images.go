@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 
 	"github.com/vkyc-engine/vkyc/internal/demo"
 )
@@ -70,7 +71,8 @@ func padJPEG(src []byte, size int) ([]byte, error) {
 		if i < data%k {
 			n++
 		}
-		out = append(out, 0xFF, 0xFE, byte((n+2)>>8), byte(n+2))
+		out = append(out, 0xFF, 0xFE)
+		out = binary.BigEndian.AppendUint16(out, uint16(n+2)) // #nosec G115 -- n ≤ 65533 by construction
 		out = append(out, randomBytes(n)...)
 	}
 	return append(out, src[sos:]...), nil
@@ -89,7 +91,10 @@ func padPNG(src []byte, size int) ([]byte, error) {
 		return nil, fmt.Errorf("a PNG of %d bytes cannot be padded to %d", len(src), size)
 	}
 	chunk := make([]byte, 0, 12+n)
-	chunk = binary.BigEndian.AppendUint32(chunk, uint32(n))
+	if n > math.MaxInt32 {
+		return nil, fmt.Errorf("a PNG chunk cannot hold %d bytes", n)
+	}
+	chunk = binary.BigEndian.AppendUint32(chunk, uint32(n)) // #nosec G115 -- bounded just above
 	chunk = append(chunk, "vkPd"...)
 	chunk = append(chunk, randomBytes(n)...)
 	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))

@@ -1,0 +1,105 @@
+package blob
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestPutVerifiedStoresOnlyTheAnnouncedContent(t *testing.T) {
+	cases := []struct {
+		name        string
+		size, limit int64
+		wrongSum    bool
+	}{
+		{"small image", 1234, 10 << 20, false},
+		{"exactly one part", partSize, 10 << 20, false},
+		{"one byte over a part", partSize + 1, 10 << 20, false},
+		{"three parts", 2*partSize + 17, 3 * partSize, false},
+		{"small image, other content", 1234, 10 << 20, true},
+		{"two parts, other content", partSize + 99, 10 << 20, true},
+	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, cfg := newTestStore(t, b)
+		ctx := testContext(t)
+		var want []string
+		for i, tc := range cases {
+			key := "cases/c1/attempt-1/face-" + strings.ReplaceAll(tc.name, " ", "-") + ".jpg"
+			// The announced digest comes from an independent read of the
+			// same pattern (or of another one).
+			announce := newPattern(tc.size, uint64(i+1))
+			if tc.wrongSum {
+				announce = newPattern(tc.size, uint64(i+100))
+			}
+			for announce.read < tc.size {
+				if _, err := announce.Read(make([]byte, 1<<20)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src := newPattern(tc.size, uint64(i+1))
+			obj, err := s.PutVerified(ctx, key, src, tc.limit, "image/jpeg", announce.sum())
+			if tc.wrongSum {
+				var mm *ChecksumMismatchError
+				if !errors.Is(err, ErrChecksumMismatch) || !errors.As(err, &mm) || mm.Got != src.sum() || mm.Want != announce.sum() {
+					t.Fatalf("%s: PutVerified error = %v, want a mismatch naming both digests", tc.name, err)
+				}
+				if _, err := s.Stat(ctx, key); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("%s: Stat after a mismatch = %v, want ErrNotFound", tc.name, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: PutVerified: %v", tc.name, err)
+			}
+			if obj.Key != key || obj.Size != tc.size || obj.SHA256 != src.sum() || obj.ETag == "" || obj.ContentType != "image/jpeg" {
+				t.Fatalf("%s: PutVerified returned %+v, want size %d sha256 %s", tc.name, obj, tc.size, src.sum())
+			}
+			info, err := s.Stat(ctx, key)
+			if err != nil || info.Size != tc.size || info.SHA256 != src.sum() || info.ContentType != "image/jpeg" {
+				t.Fatalf("%s: Stat = %+v, %v", tc.name, info, err)
+			}
+			sum, n, err := s.Checksum(ctx, key)
+			if err != nil || sum != src.sum() || n != tc.size {
+				t.Fatalf("%s: Checksum = %s/%d, %v", tc.name, sum, n, err)
+			}
+			want = append(want, key)
+		}
+		// No unfinished upload, staging object or refused object remains.
+		keys, uploads := bucketContents(t, cfg)
+		if len(keys) != len(want) || len(uploads) != 0 {
+			t.Fatalf("bucket holds %v (uploads %v), want exactly %v", keys, uploads, want)
+		}
+	})
+}
+
+func TestPutVerifiedOverLimitLeavesNothing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, cfg := newTestStore(t, b)
+		ctx := testContext(t)
+		for i, size := range []int64{101, 3 * partSize} {
+			key := fmt.Sprintf("cases/c1/attempt-1/face-over-%d.jpg", i)
+			src := newPattern(size, 3)
+			_, err := s.PutVerified(ctx, key, src, size-1, "image/jpeg", emptySHA256)
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("size %d: error = %v, want ErrTooLarge", size, err)
+			}
+		}
+		keys, uploads := bucketContents(t, cfg)
+		if len(keys) != 0 || len(uploads) != 0 {
+			t.Fatalf("refused uploads left objects %v and uploads %v", keys, uploads)
+		}
+	})
+}
+
+func TestPutVerifiedRefusesABadDigest(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, _ := newTestStore(t, b)
+		ctx := testContext(t)
+		for _, sum := range []string{"", "abc", strings.ToUpper(emptySHA256), emptySHA256[:62] + "zz"} {
+			if _, err := s.PutVerified(ctx, "cases/c1/attempt-1/face-x.jpg", strings.NewReader("x"), 10, "image/jpeg", sum); err == nil || errors.Is(err, ErrChecksumMismatch) {
+				t.Fatalf("digest %q: error = %v, want an argument error", sum, err)
+			}
+		}
+	})
+}
