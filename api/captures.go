@@ -88,25 +88,27 @@ func (s *Server) uploadCapture(c *gin.Context) {
 			return
 		}
 	}
-	// The projection first: the workflow saves it before it answers the
-	// update or signal that changed it, so it is as fresh as a query in all
-	// but a failing database's case, and a query (a round trip through
-	// Temporal and the worker, the largest share of an upload's time in the
-	// benchmark) is spent only to confirm a refusal. If a stale projection
-	// lets an upload through, the workflow refuses the capture and the
-	// object is deleted, as for any upload the workflow refuses.
-	view := rec.View
+	// The projection first: it trails the workflow by one save (tens of
+	// milliseconds), and a query (a round trip through Temporal and the
+	// worker, the largest share of an upload's time in the benchmark) is
+	// spent only to confirm a refusal. The workflow's validator is the
+	// authority either way: a capture it refuses (a stale projection let
+	// the upload through) is deleted again. When the query cannot confirm
+	// a refusal, the upload goes on and the workflow decides, rather than
+	// refusing on a view that may be old; only another agent's assignment,
+	// which never changes, is refused from the projection alone.
+	view, queried := rec.View, false
 	if saved == nil && (view.AgentID != p.Sub || !capturesOpen(view.Status)) {
-		view = s.freshView(ctx, rec)
+		view, queried = s.queriedView(ctx, rec)
 	}
 	switch {
 	case saved != nil:
 		// A retry of an upload that was answered gets that answer, even
 		// after the case moved on.
-	case view.AgentID != p.Sub:
+	case view.AgentID != p.Sub && (queried || view.AgentID != ""):
 		s.abort(c, forbidden("case %s is not assigned to you", rec.ID))
 		return
-	case !capturesOpen(view.Status):
+	case queried && !capturesOpen(view.Status):
 		// The workflow decides; this only spares an upload it would refuse.
 		s.abort(c, newError(http.StatusConflict, codeInvalidState, "case is %s; captures are taken during the call and until the decision", view.Status))
 		return
@@ -428,7 +430,7 @@ func (s *Server) getCapture(c *gin.Context) {
 		return
 	}
 	p := caller(c)
-	_, view, ok := s.loadCase(c, p)
+	rec, view, ok := s.loadCase(c, p)
 	if !ok {
 		return
 	}
@@ -437,10 +439,12 @@ func (s *Server) getCapture(c *gin.Context) {
 		return
 	}
 	id := c.Param("capture_id")
-	for _, cp := range view.Captures {
-		if cp.ID != id {
-			continue
-		}
+	cp := findCapture(view.Captures, id)
+	if cp == nil {
+		// A capture answered a moment ago may not be projected yet.
+		cp = findCapture(s.freshView(c.Request.Context(), rec).Captures, id)
+	}
+	if cp != nil {
 		u, err := s.d.Blob.PresignGet(c.Request.Context(), cp.ObjectKey, s.d.Config.Capture.URLTTL)
 		if err != nil {
 			s.abort(c, unavailable("object storage", err))
@@ -452,6 +456,15 @@ func (s *Server) getCapture(c *gin.Context) {
 		return
 	}
 	s.abort(c, newError(http.StatusNotFound, codeCaptureNotFound, "case %s has no capture %q", view.ID, truncate(id, 64)))
+}
+
+func findCapture(cs []kyc.Capture, id string) *kyc.Capture {
+	for i := range cs {
+		if cs[i].ID == id {
+			return &cs[i]
+		}
+	}
+	return nil
 }
 
 // capturesOpen reports whether the workflow takes captures in status st.

@@ -89,6 +89,10 @@ func TestDecision(t *testing.T) {
 	if first.Decision == nil || first.Decision.By != "agent-1" || first.Status != kyc.StatusAwaitingRecording && first.Status != kyc.StatusAwaitingAudit {
 		t.Fatalf("after approval: %+v", first)
 	}
+	// Reads come from the projection; an answered update is already in it.
+	if got := e.view(v.ID); got.Version < first.Version || got.Decision == nil {
+		t.Fatalf("read after the answer shows v%d without the decision, answer was v%d", got.Version, first.Version)
+	}
 	// A retry with the key is answered the same, even much later.
 	r = e.post(v.ID, "/decision", agent, body, key)
 	wantStatus(t, r, http.StatusOK)

@@ -22,7 +22,11 @@ type kycCase struct {
 	// changes or the next deadline.
 	tick                             int
 	roomsBusy, recordingBusy, saving bool
-	published                        publishedState
+	// answerAfterSave makes update handlers answer only once their change
+	// is saved (see awaitSaved); runs started before it keep answering at
+	// once.
+	answerAfterSave bool
+	published       publishedState
 
 	timer       workflow.Future // fires at timerAt, the next deadline
 	timerAt     time.Time
@@ -33,10 +37,12 @@ type kycCase struct {
 // final view once the case is terminal, its rooms are closed and every event
 // is saved.
 func KYCCase(ctx workflow.Context, in CaseInput) (kyc.CaseView, error) {
+	answerAfterSave := workflow.GetVersion(ctx, answerAfterSaveChange, workflow.DefaultVersion, 1) == 1
 	c, err := newCase(ctx, in)
 	if err != nil {
 		return kyc.CaseView{}, err
 	}
+	c.answerAfterSave = answerAfterSave
 	if err := c.registerMessages(ctx); err != nil {
 		return kyc.CaseView{}, err
 	}
@@ -107,7 +113,10 @@ func (c *kycCase) run(ctx workflow.Context) (kyc.CaseView, error) {
 	}
 	// The projection must show the final status before the workflow reports
 	// it; a failing database keeps the case open, not its log incomplete.
-	if err := workflow.Await(ctx, func() bool { return len(c.s.Unsaved) == 0 && !c.saving }); err != nil {
+	// Updates waiting for that save are answered before the run ends.
+	if err := workflow.Await(ctx, func() bool {
+		return len(c.s.Unsaved) == 0 && !c.saving && workflow.AllHandlersFinished(ctx)
+	}); err != nil {
 		return kyc.CaseView{}, err
 	}
 	return cloneView(c.s.View), nil

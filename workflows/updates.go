@@ -7,9 +7,10 @@ import (
 )
 
 // registerMessages installs the query, the update handlers and their
-// validators. Handlers change state synchronously and never block: side
-// effects (100ms calls, verification, saves) belong to the workers, so an
-// update answers at once and continue-as-new never waits on a handler.
+// validators. Handlers change state synchronously; side effects (100ms
+// calls, verification, saves) belong to the workers. A handler then waits
+// only for the save of its change (awaitSaved), so that an answered update
+// is in the event log and the projection the API reads.
 func (c *kycCase) registerMessages(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryCase, func() (kyc.CaseView, error) {
 		return cloneView(c.s.View), nil
@@ -57,7 +58,7 @@ func (c *kycCase) registerMessages(ctx workflow.Context) error {
 func (c *kycCase) assignAgent(ctx workflow.Context, req AssignAgentRequest) (kyc.CaseView, error) {
 	repeat, err := c.checkAssign(req)
 	if err != nil || repeat {
-		return cloneView(c.s.View), err
+		return c.answerRepeat(ctx, err)
 	}
 	v := &c.s.View
 	v.AgentID = req.AgentID
@@ -69,7 +70,7 @@ func (c *kycCase) assignAgent(ctx workflow.Context, req AssignAgentRequest) (kyc
 func (c *kycCase) addCapture(ctx workflow.Context, req AddCaptureRequest) (kyc.CaseView, error) {
 	repeat, err := c.checkCapture(req)
 	if err != nil || repeat {
-		return cloneView(c.s.View), err
+		return c.answerRepeat(ctx, err)
 	}
 	v := &c.s.View
 	v.Captures = append(v.Captures, kyc.Capture{
@@ -86,7 +87,7 @@ func (c *kycCase) addCapture(ctx workflow.Context, req AddCaptureRequest) (kyc.C
 func (c *kycCase) agentDecision(ctx workflow.Context, req AgentDecisionRequest) (kyc.CaseView, error) {
 	repeat, err := c.checkDecision(req)
 	if err != nil || repeat {
-		return cloneView(c.s.View), err
+		return c.answerRepeat(ctx, err)
 	}
 	c.decided(ctx, kyc.Verdict{By: req.AgentID, Outcome: req.Outcome, Reason: req.Reason, At: workflow.Now(ctx)},
 		actor{req.AgentID, kyc.RoleAgent})
@@ -96,7 +97,7 @@ func (c *kycCase) agentDecision(ctx workflow.Context, req AgentDecisionRequest) 
 func (c *kycCase) auditDecision(ctx workflow.Context, req AuditDecisionRequest) (kyc.CaseView, error) {
 	repeat, err := c.checkAudit(ctx, req)
 	if err != nil || repeat {
-		return cloneView(c.s.View), err
+		return c.answerRepeat(ctx, err)
 	}
 	c.audited(ctx, kyc.Verdict{By: req.AuditorID, Outcome: req.Outcome, Reason: req.Reason, At: workflow.Now(ctx)},
 		actor{req.AuditorID, kyc.RoleAuditor})
@@ -106,7 +107,7 @@ func (c *kycCase) auditDecision(ctx workflow.Context, req AuditDecisionRequest) 
 func (c *kycCase) cancel(ctx workflow.Context, req CancelRequest) (kyc.CaseView, error) {
 	repeat, err := c.checkCancel(req)
 	if err != nil || repeat {
-		return cloneView(c.s.View), err
+		return c.answerRepeat(ctx, err)
 	}
 	who := actor{req.By, kyc.Role(req.Role)}
 	if who.Role == "" {
@@ -117,8 +118,45 @@ func (c *kycCase) cancel(ctx workflow.Context, req CancelRequest) (kyc.CaseView,
 	return c.answer(ctx), nil
 }
 
-// answer publishes a change and returns the view the caller sees.
+// answer publishes a change and returns the view the caller sees, once
+// that view is saved.
 func (c *kycCase) answer(ctx workflow.Context) kyc.CaseView {
 	c.afterChange(ctx)
-	return cloneView(c.s.View)
+	v := cloneView(c.s.View)
+	c.awaitSaved(ctx, v.Version)
+	return v
 }
+
+// answerRepeat answers a refused or repeated request: a repeat waits, as its
+// first answer did, until the case as it stands is saved.
+func (c *kycCase) answerRepeat(ctx workflow.Context, err error) (kyc.CaseView, error) {
+	v := cloneView(c.s.View)
+	if err == nil {
+		c.awaitSaved(ctx, v.Version)
+	}
+	return v, err
+}
+
+// awaitSaved blocks until every event up to version is saved. The API
+// reads cases from the projection, so a client that reads after an answer
+// sees what it was told, and an answer means the change is in the case's
+// event log in PostgreSQL, not only in the workflow.
+func (c *kycCase) awaitSaved(ctx workflow.Context, version int64) {
+	if !c.answerAfterSave {
+		return
+	}
+	// Await fails only when the workflow is cancelled; the answer stands.
+	_ = workflow.Await(ctx, func() bool { return c.savedThrough() >= version })
+}
+
+// savedThrough is the version up to which every event is saved.
+func (c *kycCase) savedThrough() int64 {
+	if len(c.s.Unsaved) == 0 {
+		return c.s.View.Version
+	}
+	return c.s.Unsaved[0].Seq - 1
+}
+
+// answerAfterSaveChange is the workflow.GetVersion change id of
+// awaitSaved; runs started before it answer updates at once.
+const answerAfterSaveChange = "answer-after-save"
