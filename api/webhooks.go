@@ -99,7 +99,6 @@ func (s *Server) webhook(c *gin.Context) {
 		s.wake()
 	}
 	s.metrics.webhook(result)
-	s.log.InfoContext(c.Request.Context(), "webhook stored", "request_id", requestID(c),
-		"event_id", ev.ID, "type", ev.Type, "case_id", caseID, "result", result)
+	logAttrs(c, "event_id", ev.ID, "event_type", ev.Type, "case_id", caseID, "result", result)
 	c.JSON(http.StatusOK, webhookAnswer{Status: result, ID: ev.ID})
 }

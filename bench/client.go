@@ -25,8 +25,7 @@ type apiClient struct {
 
 	mu     sync.Mutex
 	tokens map[string]string
-	// reads counts GET /v1/cases/{id} calls, each of which the API answers
-	// with a workflow query.
+	// reads counts GET /v1/cases/{id} calls.
 	reads atomic.Int64
 }
 

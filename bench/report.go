@@ -346,6 +346,7 @@ const methodNotes = `
    Worker RSS is read once the worker is idle. **Baselines:** bare workflows of scenario 1's script started directly
    (they run their leading activities and wait for a signal) on the bare worker, whose RSS is read the same way;
    the list's SQL run directly with pgx.
-6. **Read path.** ` + "`GET /v1/cases/{id}`" + ` of random open cases of 5 (the API queries the running workflow for the
-   freshest view). **Baseline:** the same workflow query sent directly with the Temporal SDK.
+6. **Read path.** ` + "`GET /v1/cases/{id}`" + ` of random open cases of 5 (the API answers from the projection in
+   PostgreSQL). **Baseline:** the case row by primary key, every column, with pgx. For comparison, the workflow
+   query the API used to make for each read, sent directly with the Temporal SDK.
 `
