@@ -176,12 +176,13 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 		firstErr error
 		wg       sync.WaitGroup
 	)
+	out := &outcomes{}
 	slots := make(chan struct{}, d.opts.Parallelism)
 	for _, caseID := range order {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			n, err := d.deliverCase(ctx, byCase[caseID])
+			n, err := d.deliverCase(ctx, out, byCase[caseID])
 			mu.Lock()
 			defer mu.Unlock()
 			settled += n
@@ -191,8 +192,18 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 		})
 	}
 	wg.Wait()
+	// The outcomes are written even when ctx has ended (a shutdown), so
+	// that a restart does not deliver the round again; if writing fails,
+	// the rows stay pending and are delivered again, which the workflow
+	// tolerates (it drops event ids it has seen).
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SignalTimeout)
+	werr := out.write(wctx, d.st)
+	cancel()
 	if ctx.Err() != nil {
 		return false, nil
+	}
+	if werr != nil {
+		return false, werr
 	}
 	if firstErr != nil {
 		return false, firstErr
@@ -204,13 +215,13 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 
 // deliverCase delivers one case's rows in order, stopping at the first that
 // stays pending. It returns how many rows were settled.
-func (d *Dispatcher) deliverCase(ctx context.Context, rows []store.InboxRow) (int, error) {
+func (d *Dispatcher) deliverCase(ctx context.Context, out *outcomes, rows []store.InboxRow) (int, error) {
 	n := 0
 	for _, row := range rows {
 		if ctx.Err() != nil {
 			return n, nil
 		}
-		if err := d.deliver(ctx, row); err != nil {
+		if err := d.deliver(ctx, out, row); err != nil {
 			return n, err
 		}
 		n++
@@ -219,7 +230,7 @@ func (d *Dispatcher) deliverCase(ctx context.Context, rows []store.InboxRow) (in
 }
 
 // deliver settles one row; an error means it stays pending for a retry.
-func (d *Dispatcher) deliver(ctx context.Context, row store.InboxRow) error {
+func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, row store.InboxRow) error {
 	log := d.log.With("event_id", row.EventID, "type", row.Type, "case_id", row.CaseID)
 	caseID := row.CaseID
 	if caseID == "" {
@@ -230,22 +241,22 @@ func (d *Dispatcher) deliver(ctx context.Context, row store.InboxRow) error {
 		}
 	}
 	if caseID == "" {
-		return d.mark(ctx, log, row, store.InboxIgnored, reasonNotOurRoom)
+		return out.mark(log, row, store.InboxIgnored, reasonNotOurRoom)
 	}
 	ev, err := hms.DecodeEvent(row.Body)
 	if err != nil {
 		// The API decoded it before storing; this is a bug or tampering.
 		log.Error("inbox row cannot be decoded; needs an operator", "error", err)
-		return d.mark(ctx, log, row, store.InboxFailed, reasonUndecodable)
+		return out.mark(log, row, store.InboxFailed, reasonUndecodable)
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.opts.SignalTimeout)
 	err = d.tc.SignalWorkflow(sctx, kyc.WorkflowID(caseID), "", workflows.SignalHMSEvent, Convert(ev))
 	cancel()
 	switch {
 	case err == nil:
-		return d.mark(ctx, log, row, store.InboxDone, "")
+		return out.mark(log, row, store.InboxDone, "")
 	case isNotFound(err):
-		return d.mark(ctx, log, row, store.InboxIgnored, reasonNoWorkflow)
+		return out.mark(log, row, store.InboxIgnored, reasonNoWorkflow)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
@@ -255,7 +266,7 @@ func (d *Dispatcher) deliver(ctx context.Context, row store.InboxRow) error {
 	if permanent(err) {
 		if row.Attempts+1 >= maxRefusals {
 			log.Error("signal refused for good; the row needs an operator", "attempts", row.Attempts+1, "error", err)
-			return d.mark(ctx, log, row, store.InboxFailed, truncate(err.Error(), 500))
+			return out.mark(log, row, store.InboxFailed, truncate(err.Error(), 500))
 		}
 		log.Warn("signal refused; will retry", "attempts", row.Attempts+1, "error", err)
 		return errRefused
@@ -271,13 +282,43 @@ const maxRefusals = 20
 // errRefused holds back the case's later rows without pausing the others.
 var errRefused = errors.New("signal refused")
 
-func (d *Dispatcher) mark(ctx context.Context, log *slog.Logger, row store.InboxRow, state store.InboxState, detail string) error {
-	if err := d.st.InboxMark(ctx, row.EventID, state, detail); err != nil {
-		// A delivered row left pending is delivered again later; the
-		// workflow drops the duplicate by event id.
-		return fmt.Errorf("mark inbox row %s %s: %w", row.EventID, state, err)
+// outcomes collects a round's settled rows, to be written in one statement
+// per outcome rather than one per row: half the database work of a webhook
+// was its row's UPDATE.
+type outcomes struct {
+	mu   sync.Mutex
+	keys []outcome // first-seen order, so writes are deterministic
+	ids  map[outcome][]string
+}
+
+type outcome struct {
+	state  store.InboxState
+	detail string
+}
+
+func (o *outcomes) mark(log *slog.Logger, row store.InboxRow, state store.InboxState, detail string) error {
+	k := outcome{state, detail}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ids == nil {
+		o.ids = map[outcome][]string{}
 	}
+	if _, ok := o.ids[k]; !ok {
+		o.keys = append(o.keys, k)
+	}
+	o.ids[k] = append(o.ids[k], row.EventID)
 	log.Debug("inbox row settled", "state", string(state), "detail", detail)
+	return nil
+}
+
+func (o *outcomes) write(ctx context.Context, st *store.Store) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range o.keys {
+		if err := st.InboxMarkMany(ctx, k.state, k.detail, o.ids[k]); err != nil {
+			return fmt.Errorf("settle %d inbox rows %s: %w", len(o.ids[k]), k.state, err)
+		}
+	}
 	return nil
 }
 

@@ -126,11 +126,35 @@ func (s *Store) InboxMark(ctx context.Context, eventID string, state InboxState,
 	if !state.Valid() {
 		return fmt.Errorf("store: inbox mark %s: state %q: %w", eventID, state, ErrInvalid)
 	}
-	updates := map[string]any{"state": string(state), "last_error": detail, "updated_at": s.now()}
+	return s.inboxUpdate(ctx, "mark", eventID, markColumns(state, detail, s.now()))
+}
+
+// InboxMarkMany settles many rows with one outcome in one statement (see
+// InboxMark); the dispatcher writes a round's outcomes this way rather than
+// one UPDATE per event. Ids of rows that do not exist are skipped.
+func (s *Store) InboxMarkMany(ctx context.Context, state InboxState, detail string, eventIDs []string) error {
+	if !state.Valid() {
+		return fmt.Errorf("store: inbox mark: state %q: %w", state, ErrInvalid)
+	}
+	const chunk = 500 // well under any driver's parameter limit
+	for len(eventIDs) > 0 {
+		n := min(chunk, len(eventIDs))
+		err := s.db.WithContext(ctx).Model(&inboxRow{}).Where("event_id IN ?", eventIDs[:n]).
+			UpdateColumns(markColumns(state, detail, s.now())).Error
+		if err != nil {
+			return fmt.Errorf("store: inbox mark %d rows %s: %w", n, state, err)
+		}
+		eventIDs = eventIDs[n:]
+	}
+	return nil
+}
+
+func markColumns(state InboxState, detail string, now time.Time) map[string]any {
+	updates := map[string]any{"state": string(state), "last_error": detail, "updated_at": now}
 	if state == InboxFailed {
 		updates["attempts"] = gorm.Expr("attempts + 1")
 	}
-	return s.inboxUpdate(ctx, "mark", eventID, updates)
+	return updates
 }
 
 // InboxRetry records a failed dispatch try of a row that stays pending.

@@ -93,7 +93,7 @@ func testInboxDispatchLifecycle(t *testing.T, s *Store) {
 	if err := s.InboxMark(ctx, "ev-a", InboxDone, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InboxMark(ctx, "ev-b", InboxIgnored, "room not ours"); err != nil {
+	if err := s.InboxMarkMany(ctx, InboxIgnored, "room not ours", []string{"ev-b", "no-such-row"}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -147,6 +147,9 @@ func testInboxDispatchLifecycle(t *testing.T, s *Store) {
 	}
 	if err := s.InboxMark(ctx, "ev-c", "lost", ""); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("mark with unknown state: %v", err)
+	}
+	if err := s.InboxMarkMany(ctx, "lost", "", []string{"ev-c"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("mark many with unknown state: %v", err)
 	}
 }
 
