@@ -47,13 +47,16 @@ func HMSOptions() workflow.ActivityOptions {
 const RecordingMissingAttempts = 7
 
 // StorageOptions are for VerifyRecording. Reading a 30-minute recording
-// through SHA-256 takes seconds, so 10 minutes per try is generous. A storage
+// through SHA-256 takes seconds, so 10 minutes per try is generous; the
+// activity heartbeats while it reads, so a try lost with its worker is
+// retried after HeartbeatTimeout rather than after those 10 minutes. A storage
 // outage is our fault, not the customer's: it is retried without limit (the
 // workflow stops waiting when the attempt no longer needs the result), while
 // the verdicts about the object itself are final.
 func StorageOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        2 * time.Second,
 			BackoffCoefficient:     2,
@@ -64,13 +67,15 @@ func StorageOptions() workflow.ActivityOptions {
 }
 
 // SaveActivityOptions are for SaveCase run as a regular activity (see
-// workflows.saveWorker for why). A database outage is retried for 10
+// workflows.saveWorker for why). A save is one short transaction; 10 s per
+// try bounds how long a try lost with a killed worker holds the case (and
+// the update waiting for it) before Temporal retries it. A database outage is retried for 10
 // minutes with backoff up to a minute; the workflow then pauses and starts
 // over, so the log is never given up on. A conflict or invalid data needs a
 // person and is not retried.
 func SaveActivityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout:    15 * time.Second,
+		StartToCloseTimeout:    10 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -34,12 +35,42 @@ func (a *Activities) VerifyRecording(ctx context.Context, in VerifyRecordingInpu
 		return RecordingCheck{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("recording %s of case %s attempt %d is empty", key, in.CaseID, in.Attempt), ErrRecordingEmpty, nil)
 	}
+	stop := heartbeatWhile(ctx, verifyHeartbeatEvery)
 	sum, size, err := a.Blob.Checksum(ctx, key)
+	stop()
 	if err != nil {
 		return RecordingCheck{}, missingOrTransient(ctx, in, key, err)
 	}
 	a.log().InfoContext(ctx, "recording verified", "case_id", in.CaseID, "attempt", in.Attempt, "key", key, "size", size)
 	return RecordingCheck{Bucket: bucket, Key: key, Size: size, SHA256: sum, ETag: info.ETag}, nil
+}
+
+// verifyHeartbeatEvery is well inside StorageOptions' HeartbeatTimeout.
+const verifyHeartbeatEvery = 5 * time.Second
+
+// heartbeatWhile heartbeats every interval until the returned stop is
+// called. Reading a long recording through SHA-256 takes a while; without
+// heartbeats, a worker that dies meanwhile leaves the attempt unnoticed
+// until StartToCloseTimeout (the fault suite found a case waiting on that),
+// with them Temporal retries it on another worker within the heartbeat
+// timeout.
+func heartbeatWhile(ctx context.Context, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // missingOrTransient classifies a storage error. A missing object may only be

@@ -42,8 +42,11 @@ type settings struct {
 
 func classes() []*faultClass {
 	return []*faultClass{
+		// At most 8 kills: a batch slowed by the kills must not draw ever
+		// more of them (a worker crash-looping for minutes is an outage, not
+		// a crash), while every activity kind still dies in flight.
 		{id: 1, key: "worker-kill", title: "worker SIGKILLed at random moments, restarted",
-			inject: killRepeatedly(nameWorker, killPlan{down: [2]time.Duration{300 * time.Millisecond, 2 * time.Second}, every: [2]time.Duration{time.Second, 3 * time.Second}})},
+			inject: killRepeatedly(nameWorker, killPlan{max: 8, down: [2]time.Duration{300 * time.Millisecond, 2 * time.Second}, every: [2]time.Duration{time.Second, 4 * time.Second}})},
 		// 100ms retries a webhook 1, 4 and 14 s after its first try. An API
 		// that is back within 3 s and not killed again for 8 s gets every
 		// event within that schedule; a crash-looping API would lose them
@@ -125,10 +128,12 @@ func (r *classRun) between(lo, hi time.Duration) time.Duration {
 
 // killPlan says when a program is killed: the first time once uploads
 // started (or soon after the batch starts), then every[0]..every[1] after
-// it is back; it stays down down[0]..down[1] before its restart.
+// it is back, up to max times; it stays down down[0]..down[1] before its
+// restart.
 type killPlan struct {
 	afterUploads bool
 	down, every  [2]time.Duration
+	max          int // kills per batch; 0: no limit
 }
 
 // killRepeatedly SIGKILLs a program at random moments while cases run and
@@ -159,6 +164,9 @@ func killRepeatedly(name string, plan killPlan) func(ctx context.Context, r *cla
 			r.addEpisode(start, time.Now())
 			longest = max(longest, time.Since(start))
 			kills++
+			if plan.max > 0 && kills >= plan.max {
+				break
+			}
 			if r.pause(ctx, r.between(plan.every[0], plan.every[1])) {
 				break
 			}
