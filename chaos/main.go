@@ -35,7 +35,7 @@ func main() {
 
 func run() error {
 	short := flag.Bool("short", false, "the short variant: 2 cases per class, shorter outages")
-	cases := flag.Int("cases", 0, "cases per class (default 8, or 2 with -short)")
+	cases := flag.Int("cases", 0, "cases per class (default 24, or 2 with -short)")
 	only := flag.String("classes", "", "fault classes to run, by number or key (default all)")
 	report := flag.String("report", "", "write the Markdown report here (e.g. docs/RELIABILITY.md)")
 	hostile := flag.String("hostile", "", "tab-separated hostile-input results to include in the report")

@@ -31,7 +31,7 @@ func shortSettings() settings {
 }
 
 func fullSettings() settings {
-	return settings{casesPerClass: 8, stagger: time.Second, caseDeadline: 3 * time.Minute, pgOutage: 10 * time.Second,
+	return settings{casesPerClass: 24, stagger: time.Second, caseDeadline: 3 * time.Minute, pgOutage: 10 * time.Second,
 		minioOutage: 15 * time.Second, temporalOutage: 5 * time.Second, seed: 1}
 }
 

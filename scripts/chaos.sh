@@ -10,7 +10,7 @@
 #   3. the fault suite (chaos/), which writes the report with the figures of
 #      1, 2 and of the last `make fuzz` (.run/fuzz/summary.tsv)
 #
-# CHAOS_CASES (cases per fault class, default 8) and CHAOS_CLASSES (e.g.
+# CHAOS_CASES (cases per fault class, default 24) and CHAOS_CLASSES (e.g.
 # "1,5" or "worker-kill") are passed to the fault suite.
 set -euo pipefail
 
