@@ -121,11 +121,18 @@ func probeWorkflow(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
+// engineConnection is the engine's default gRPC setting (no compression,
+// TEMPORAL_GRPC_COMPRESSION=none), so that the baselines' Temporal calls
+// cost what the engine's do.
+func engineConnection() client.ConnectionOptions {
+	return client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}}
+}
+
 // runBareWorker is the `-role bare-worker` child process: a worker of the
 // bare workflow with the engine's worker options, in a process of its own so
 // that its memory is measured like the engine worker's.
 func runBareWorker(address, namespace, taskQueue string) error {
-	tc, err := client.Dial(client.Options{HostPort: address, Namespace: namespace})
+	tc, err := client.Dial(client.Options{HostPort: address, Namespace: namespace, ConnectionOptions: engineConnection()})
 	if err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)
 	}

@@ -124,6 +124,9 @@ func (r *report) setup(b *bench) {
 		mode = fmt.Sprintf("%s, journal_mode=%s, synchronous=%s", store, journal, sync)
 		r.temporalStore = "SQLite " + journal
 	}
+	if strings.Contains(tcmd, "system.enableActivityEagerExecution=true") {
+		mode += ", eager activity execution on"
+	}
 	r.Setup["temporal"] = "dev server (temporal server start-dev), " + mode
 	if r.temporalStore == "" {
 		r.temporalStore = "SQLite (mode unknown)"

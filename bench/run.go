@@ -144,7 +144,7 @@ func (b *bench) setup(ctx context.Context, stamp string) error {
 		return err
 	}
 	if b.tc, err = client.DialContext(ctx, client.Options{HostPort: b.svc.Temporal, Namespace: namespace,
-		Logger: quietTemporalLogger()}); err != nil {
+		Logger: quietTemporalLogger(), ConnectionOptions: engineConnection()}); err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)
 	}
 

@@ -262,7 +262,8 @@ func (s *stack) setupTemporal(ctx context.Context) error {
 	}
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(s.temporalPort), "--headless",
 		"--namespace", "default", "--db-filename", filepath.Join(s.dir, "temporal.db"),
-		"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL", "--log-level", "warn"}
+		"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
+		"--dynamic-config-value", "system.enableActivityEagerExecution=true", "--log-level", "warn"}
 	attrs, err := searchAttributes(filepath.Join(s.root, "scripts", "search-attributes.txt"))
 	if err != nil {
 		return err

@@ -169,6 +169,7 @@ if [ $start_temporal = 1 ]; then
 	# synchronous=NORMAL make the SQLite store about 3x faster.
 	start temporal "$tools/temporal" server start-dev --ip 127.0.0.1 --port $TEMPORAL_PORT --ui-port $TEMPORAL_UI_PORT \
 		--db-filename "$data/temporal.db" --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=NORMAL \
+		--dynamic-config-value system.enableActivityEagerExecution=true \
 		--log-level warn "${sa_args[@]}"
 	export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 fi

@@ -153,9 +153,11 @@ start_temporal() {
 	done
 	# A database file (not memory) so that a restart keeps the workflows; WAL and
 	# synchronous=NORMAL make the SQLite store about 3x faster on this machine.
+	# Eager activities: see deploy/temporal/dynamicconfig/vkyc.yaml.
 	"$bin/temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui" \
 		--namespace "$TEMPORAL_NAMESPACE" --db-filename "${TEMPORAL_DB_FILE:-$work/temporal.db}" \
 		--sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=NORMAL \
+		--dynamic-config-value system.enableActivityEagerExecution=true \
 		--log-level warn "${args[@]}" >"$work/temporal.log" 2>&1 &
 	pids+=($!)
 	wait_until 90 Temporal "$bin/temporal" operator namespace describe --address "127.0.0.1:$port" -n "$TEMPORAL_NAMESPACE" ||

@@ -34,7 +34,11 @@ type Config struct {
 		Embedded bool
 	}
 
-	Temporal struct{ Address, Namespace, TaskQueue string }
+	Temporal struct {
+		Address, Namespace, TaskQueue string
+		// GRPCCompression is "none" or "gzip" (TEMPORAL_GRPC_COMPRESSION).
+		GRPCCompression string
+	}
 
 	HMS struct {
 		BaseURL, AccessKey, AppSecret, TemplateID       string
