@@ -121,7 +121,12 @@ func connect(ctx context.Context, dsn string, o options) (*Store, error) {
 			return nil, fmt.Errorf("store: postgres pool: %w", err)
 		}
 		sqlDB.SetMaxOpenConns(o.maxOpenConns)
-		sqlDB.SetMaxIdleConns(max(o.maxOpenConns/2, 1))
+		// As many idle as open: with fewer, a burst above the idle limit
+		// closes connections on release and opens them again at once, and a
+		// PostgreSQL connection is a process fork (the benchmark's case
+		// scenario spent a third of its CPU in the kernel doing that). Idle
+		// ones still go after ConnMaxIdleTime.
+		sqlDB.SetMaxIdleConns(o.maxOpenConns)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute) // lets connections follow a failover or a pgbouncer rotation
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		s.db, s.read = db, db
