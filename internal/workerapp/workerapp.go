@@ -32,8 +32,8 @@ const (
 	// for the workflow task after its save, and with two pollers (shared by
 	// the sticky and the normal queue) those tasks waited 45 ms (p50) to
 	// 100 ms (p90) to be picked up in the upload benchmark. With 4, case
-	// throughput in the benchmark rose from about 3.4 to 3.9 per second;
-	// autoscaled pollers (up to 16) cost more CPU in polls than they saved.
+	// throughput in the benchmark rose from about 3.4 to 3.9 per second.
+	// Autoscaled pollers (up to 16) were tried and cut it to a third.
 	WorkflowTaskPollers = 4
 	// StopTimeout is how long Stop lets running activities finish before
 	// cancelling them; a cancelled activity is retried by another worker, so
