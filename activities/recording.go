@@ -27,6 +27,11 @@ func (a *Activities) VerifyRecording(ctx context.Context, in VerifyRecordingInpu
 			fmt.Sprintf("recording of case %s attempt %d is in bucket %q, not in ours", in.CaseID, in.Attempt, bucket),
 			ErrRecordingWrongBucket, nil)
 	}
+	// From the start: the storage client retries a slow Stat internally,
+	// and a try that misses its heartbeat uses up one of the attempts a
+	// missing recording is given.
+	stop := heartbeatWhile(ctx, verifyHeartbeatEvery)
+	defer stop()
 	info, err := a.Blob.Stat(ctx, key)
 	if err != nil {
 		return RecordingCheck{}, missingOrTransient(ctx, in, key, err)
@@ -35,9 +40,7 @@ func (a *Activities) VerifyRecording(ctx context.Context, in VerifyRecordingInpu
 		return RecordingCheck{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("recording %s of case %s attempt %d is empty", key, in.CaseID, in.Attempt), ErrRecordingEmpty, nil)
 	}
-	stop := heartbeatWhile(ctx, verifyHeartbeatEvery)
 	sum, size, err := a.Blob.Checksum(ctx, key)
-	stop()
 	if err != nil {
 		return RecordingCheck{}, missingOrTransient(ctx, in, key, err)
 	}

@@ -93,10 +93,11 @@ func (s *Server) uploadCapture(c *gin.Context) {
 	// worker, the largest share of an upload's time in the benchmark) is
 	// spent only to confirm a refusal. The workflow's validator is the
 	// authority either way: a capture it refuses (a stale projection let
-	// the upload through) is deleted again. When the query cannot confirm
-	// a refusal, the upload goes on and the workflow decides, rather than
-	// refusing on a view that may be old; only another agent's assignment,
-	// which never changes, is refused from the projection alone.
+	// the upload through) is deleted again. Nobody but the case's agent,
+	// confirmed by the projection (an assignment never changes) or by the
+	// workflow, gets to store bytes under the case. When the query cannot
+	// confirm a closed status for that agent, the upload goes on and the
+	// workflow decides, rather than refusing on a view that may be old.
 	view, queried := rec.View, false
 	if saved == nil && (view.AgentID != p.Sub || !capturesOpen(view.Status)) {
 		view, queried = s.queriedView(ctx, rec)
@@ -107,6 +108,11 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		// after the case moved on.
 	case view.AgentID != p.Sub && (queried || view.AgentID != ""):
 		s.abort(c, forbidden("case %s is not assigned to you", rec.ID))
+		return
+	case view.AgentID != p.Sub:
+		// Unassigned in the projection and the workflow did not answer:
+		// the caller may have just been assigned, or not at all.
+		s.abort(c, newError(http.StatusServiceUnavailable, codeUnavailable, "the case's assignment cannot be confirmed right now; retry"))
 		return
 	case queried && !capturesOpen(view.Status):
 		// The workflow decides; this only spares an upload it would refuse.

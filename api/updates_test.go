@@ -216,6 +216,24 @@ func TestUpdatesWhileTemporalIsDown(t *testing.T) {
 		r := e.call(req{base: down, method: "POST", path: casePath(v.ID, tt.suffix), token: tt.token, json: tt.body})
 		wantError(t, r, http.StatusServiceUnavailable, "")
 	}
+	// Uploads: nobody but the confirmed agent stores bytes under a case.
+	unassigned := e.createCase()
+	for _, tt := range []struct {
+		name, caseID, agent string
+		status              int
+	}{
+		{"unassigned case, assignment unconfirmable", unassigned.ID, "agent-2", http.StatusServiceUnavailable},
+		{"another agent's case", v.ID, "agent-2", http.StatusForbidden},
+	} {
+		body, ct := captureForm(t, kyc.CaptureFace, pngImage(t, 2, 2))
+		r := e.call(req{base: down, method: "POST", path: casePath(tt.caseID, "/captures"), token: e.agent(tt.agent), raw: body, contentType: ct})
+		if r.status != tt.status {
+			t.Fatalf("%s: upload answered %d %s, want %d", tt.name, r.status, r.body, tt.status)
+		}
+		if n := len(e.objects("cases/" + tt.caseID + "/")); n != 0 {
+			t.Fatalf("%s: %d objects stored", tt.name, n)
+		}
+	}
 	// Reads fall back to the projection.
 	r := e.call(req{base: down, method: "GET", path: casePath(v.ID), token: e.service()})
 	wantStatus(t, r, http.StatusOK)

@@ -104,7 +104,11 @@ func (c *kycCase) run(ctx workflow.Context) (kyc.CaseView, error) {
 		if c.finished() {
 			break
 		}
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !c.roomsBusy && !c.recordingBusy {
+		// Updates waiting for their save must be answered first; waiting
+		// for them inside continueAsNew would hold deadlines and let room
+		// or recording work start that the new run would not see.
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !c.roomsBusy && !c.recordingBusy &&
+			workflow.AllHandlersFinished(ctx) {
 			return kyc.CaseView{}, c.continueAsNew(ctx)
 		}
 		if err := c.sleep(ctx); err != nil {
