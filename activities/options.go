@@ -69,20 +69,15 @@ func StorageOptions() workflow.ActivityOptions {
 // SaveActivityOptions are for SaveCase run as a regular activity (see
 // workflows.saveWorker for why). A save is one short transaction; 10 s per
 // try bounds how long a try lost with a killed worker holds the case (and
-// the update waiting for it) before Temporal retries it. A database outage is retried for 10
-// minutes with backoff up to a minute; the workflow then pauses and starts
-// over, so the log is never given up on. A conflict or invalid data needs a
-// person and is not retried.
+// the update waiting for it) before Temporal retries it. A database outage
+// is retried for 10 minutes with backoff up to a minute; the workflow then
+// pauses and starts over, so the log is never given up on. A conflict or
+// invalid data needs a person and is not retried.
 func SaveActivityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    10 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrCaseEventConflict, ErrCaseInvalid},
-		},
+		RetryPolicy:            saveRetryPolicy(200 * time.Millisecond),
 	}
 }
 
@@ -99,11 +94,18 @@ func SaveOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
 		StartToCloseTimeout:    15 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        500 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrCaseEventConflict, ErrCaseInvalid},
-		},
+		RetryPolicy:            saveRetryPolicy(500 * time.Millisecond),
+	}
+}
+
+// saveRetryPolicy is SaveCase's: doubling from initial up to a minute, and
+// never again after a refusal (the store holds other events at those
+// sequence numbers, or rejects the data).
+func saveRetryPolicy(initial time.Duration) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        initial,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: []string{ErrCaseEventConflict, ErrCaseInvalid},
 	}
 }

@@ -263,52 +263,37 @@ type lagRaw struct {
 }
 
 func (b *bench) lags(ctx context.Context, from, to time.Time, cases []caseResult) lagRaw {
-	var r lagRaw
-	var inbox []time.Duration
-	rows, err := b.pg.Query(ctx, `SELECT extract(epoch FROM updated_at - received_at) FROM webhook_inbox
-		WHERE state = 'done' AND received_at >= $1 AND received_at < $2`, from, to)
-	if err == nil {
-		for rows.Next() {
-			var s float64
-			if rows.Scan(&s) == nil {
-				inbox = append(inbox, time.Duration(s*float64(time.Second)))
-			}
-		}
-		rows.Close()
-	}
-	r.InboxDispatch = summarize(inbox)
 	ids := make([]string, 0, len(cases))
 	for _, c := range cases {
 		ids = append(ids, c.id)
 	}
-	var rooms []time.Duration
-	rows, err = b.pg.Query(ctx, `SELECT extract(epoch FROM r.at - c.at) FROM case_events c
-		JOIN case_events r ON r.case_id = c.case_id AND r.type = 'room_created'
-		WHERE c.type = 'case_created' AND c.case_id = ANY($1)`, ids)
-	if err == nil {
-		for rows.Next() {
-			var s float64
-			if rows.Scan(&s) == nil {
-				rooms = append(rooms, time.Duration(s*float64(time.Second)))
-			}
-		}
-		rows.Close()
+	return lagRaw{
+		InboxDispatch: summarize(b.seconds(ctx, `SELECT extract(epoch FROM updated_at - received_at) FROM webhook_inbox
+			WHERE state = 'done' AND received_at >= $1 AND received_at < $2`, from, to)),
+		RoomCreated: summarize(b.seconds(ctx, `SELECT extract(epoch FROM r.at - c.at) FROM case_events c
+			JOIN case_events r ON r.case_id = c.case_id AND r.type = 'room_created'
+			WHERE c.type = 'case_created' AND c.case_id = ANY($1)`, ids)),
+		FirstTask: summarize(b.seconds(ctx, `SELECT extract(epoch FROM e.at - c.created_at) FROM cases c
+			JOIN case_events e ON e.case_id = c.id AND e.seq = 1 WHERE c.id = ANY($1)`, ids)),
 	}
-	r.RoomCreated = summarize(rooms)
-	var first []time.Duration
-	rows, err = b.pg.Query(ctx, `SELECT extract(epoch FROM e.at - c.created_at) FROM cases c
-		JOIN case_events e ON e.case_id = c.id AND e.seq = 1 WHERE c.id = ANY($1)`, ids)
-	if err == nil {
-		for rows.Next() {
-			var s float64
-			if rows.Scan(&s) == nil {
-				first = append(first, time.Duration(s*float64(time.Second)))
-			}
-		}
-		rows.Close()
+}
+
+// seconds runs a query whose one column is a number of seconds; a failed
+// query gives no figures rather than failing the run.
+func (b *bench) seconds(ctx context.Context, q string, args ...any) []time.Duration {
+	var out []time.Duration
+	rows, err := b.pg.Query(ctx, q, args...)
+	if err != nil {
+		return nil
 	}
-	r.FirstTask = summarize(first)
-	return r
+	defer rows.Close()
+	for rows.Next() {
+		var s float64
+		if rows.Scan(&s) == nil {
+			out = append(out, time.Duration(s*float64(time.Second)))
+		}
+	}
+	return out
 }
 
 // slowestTimelines writes the histories of the three slowest cases to the

@@ -22,7 +22,7 @@ func TestShortFaultSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault suite is not short enough for -short")
 	}
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

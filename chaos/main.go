@@ -24,6 +24,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/testenv"
 )
 
 func main() {
@@ -59,7 +61,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return err
 	}

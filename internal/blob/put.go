@@ -125,37 +125,9 @@ func (s *Store) putMultipart(ctx context.Context, key string, src io.Reader, buf
 		}
 	}()
 
-	var parts []minio.CompletePart
-	var size int64
-	n := len(buf)
-	for {
-		chunk := buf[:n]
-		whole.Write(chunk)
-		partSum := sha256.Sum256(chunk)
-		part, perr := s.core.PutObjectPart(ctx, s.bucket, staging, uploadID, len(parts)+1,
-			bytes.NewReader(chunk), int64(n), minio.PutObjectPartOptions{
-				Sha256Hex:            hex.EncodeToString(partSum[:]),
-				SSE:                  s.sse,
-				DisableContentSha256: true,
-			})
-		if perr != nil {
-			return Object{}, fmt.Errorf("blob: put %q: part %d: %w", key, len(parts)+1, perr)
-		}
-		parts = append(parts, minio.CompletePart{PartNumber: part.PartNumber, ETag: part.ETag})
-		size += int64(n)
-
-		var rerr error
-		n, rerr = io.ReadFull(src, buf)
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil && rerr != io.ErrUnexpectedEOF {
-			return Object{}, readError(key, rerr)
-		}
-		if rerr == io.ErrUnexpectedEOF {
-			// The last, short part: upload it on the next turn, then stop.
-			src = eofReader{}
-		}
+	parts, size, err := s.uploadParts(ctx, key, staging, uploadID, src, buf, whole)
+	if err != nil {
+		return Object{}, err
 	}
 	if _, err := s.core.CompleteMultipartUpload(ctx, s.bucket, staging, uploadID, parts, minio.PutObjectOptions{}); err != nil {
 		return Object{}, fmt.Errorf("blob: put %q: complete upload: %w", key, err)
@@ -177,6 +149,45 @@ func (s *Store) putMultipart(ctx context.Context, key string, src io.Reader, buf
 		return Object{}, fmt.Errorf("blob: put %q: copy from staging: %w", key, err)
 	}
 	return Object{Key: key, Size: size, SHA256: sum, ETag: info.ETag, ContentType: contentType}, nil
+}
+
+// uploadParts sends the upload's parts to object: buf holds the first
+// part (full), the rest is read from src into buf one part at a time, and
+// every byte goes through whole. key names the upload in errors.
+func (s *Store) uploadParts(ctx context.Context, key, object, uploadID string, src io.Reader, buf []byte, whole hash.Hash) ([]minio.CompletePart, int64, error) {
+	var parts []minio.CompletePart
+	var size int64
+	n := len(buf)
+	for {
+		chunk := buf[:n]
+		whole.Write(chunk)
+		partSum := sha256.Sum256(chunk)
+		part, perr := s.core.PutObjectPart(ctx, s.bucket, object, uploadID, len(parts)+1,
+			bytes.NewReader(chunk), int64(n), minio.PutObjectPartOptions{
+				Sha256Hex:            hex.EncodeToString(partSum[:]),
+				SSE:                  s.sse,
+				DisableContentSha256: true,
+			})
+		if perr != nil {
+			return nil, 0, fmt.Errorf("blob: put %q: part %d: %w", key, len(parts)+1, perr)
+		}
+		parts = append(parts, minio.CompletePart{PartNumber: part.PartNumber, ETag: part.ETag})
+		size += int64(n)
+
+		var rerr error
+		n, rerr = io.ReadFull(src, buf)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil && rerr != io.ErrUnexpectedEOF {
+			return nil, 0, readError(key, rerr)
+		}
+		if rerr == io.ErrUnexpectedEOF {
+			// The last, short part: upload it on the next turn, then stop.
+			src = eofReader{}
+		}
+	}
+	return parts, size, nil
 }
 
 func readError(key string, err error) error {

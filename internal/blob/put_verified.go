@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -102,37 +101,9 @@ func (s *Store) putParts(ctx context.Context, key string, src io.Reader, buf []b
 		}
 	}()
 
-	var parts []minio.CompletePart
-	var size int64
-	n := len(buf)
-	for {
-		chunk := buf[:n]
-		whole.Write(chunk)
-		partSum := sha256.Sum256(chunk)
-		part, perr := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, len(parts)+1,
-			bytes.NewReader(chunk), int64(n), minio.PutObjectPartOptions{
-				Sha256Hex:            hex.EncodeToString(partSum[:]),
-				SSE:                  s.sse,
-				DisableContentSha256: true,
-			})
-		if perr != nil {
-			return Object{}, fmt.Errorf("blob: put %q: part %d: %w", key, len(parts)+1, perr)
-		}
-		parts = append(parts, minio.CompletePart{PartNumber: part.PartNumber, ETag: part.ETag})
-		size += int64(n)
-
-		var rerr error
-		n, rerr = io.ReadFull(src, buf)
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil && rerr != io.ErrUnexpectedEOF {
-			return Object{}, readError(key, rerr)
-		}
-		if rerr == io.ErrUnexpectedEOF {
-			// The last, short part: upload it on the next turn, then stop.
-			src = eofReader{}
-		}
+	parts, size, err := s.uploadParts(ctx, key, key, uploadID, src, buf, whole)
+	if err != nil {
+		return Object{}, err
 	}
 	got := hex.EncodeToString(whole.Sum(nil))
 	if got != want {
