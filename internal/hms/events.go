@@ -211,56 +211,120 @@ func (d *EventData) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*d = EventData{}
-	for key, dst := range map[string]*string{
-		"room_id":                      &d.RoomID,
-		"room_name":                    &d.RoomName,
-		"session_id":                   &d.SessionID,
-		"template_id":                  &d.TemplateID,
-		"peer_id":                      &d.PeerID,
-		"user_id":                      &d.UserID,
-		"user_name":                    &d.UserName,
-		"user_data":                    &d.UserData,
-		"role":                         &d.Role,
-		"type":                         &d.PeerType,
-		"reason":                       &d.Reason,
-		"message":                      &d.Message,
-		"error":                        &d.Error,
-		"error_message":                &d.ErrorMessage,
-		"error_type":                   &d.ErrorType,
-		"source":                       &d.Source,
-		"beam_id":                      &d.BeamID,
-		"job_id":                       &d.JobID,
-		"recording_id":                 &d.RecordingID,
-		"recording_path":               &d.RecordingPath,
-		"recording_presigned_url":      &d.RecordingPresignedURL,
-		"chat_recording_path":          &d.ChatRecordingPath,
-		"chat_recording_presigned_url": &d.ChatRecordingPresignedURL,
-		"meeting_url":                  &d.MeetingURL,
-	} {
-		*dst = flexString(m[key])
+	// One pass over the fields sent (a dozen or so) rather than over every
+	// field the engine knows: webhook intake decodes each event, and lookup
+	// tables built per call were most of that decoding's allocations.
+	for key, raw := range m {
+		if dst := d.stringField(key); dst != nil {
+			*dst = flexString(raw)
+			continue
+		}
+		if dst := d.intField(key); dst != nil {
+			*dst = flexInt(raw)
+			continue
+		}
+		if dst := d.timeField(key); dst != nil {
+			*dst = flexTime(raw)
+			continue
+		}
+		switch key {
+		case "recording_enabled":
+			d.RecordingEnabled = flexBool(raw)
+		case "lock_room":
+			d.LockRoom = flexBool(raw)
+		}
 	}
-	for key, dst := range map[string]*int64{
-		"error_code":       &d.ErrorCode,
-		"size":             &d.Size,
-		"duration":         &d.Duration,
-		"session_duration": &d.SessionDuration,
-		"max_width":        &d.MaxWidth,
-		"max_height":       &d.MaxHeight,
-	} {
-		*dst = flexInt(m[key])
+	return nil
+}
+
+func (d *EventData) stringField(key string) *string {
+	switch key {
+	case "room_id":
+		return &d.RoomID
+	case "room_name":
+		return &d.RoomName
+	case "session_id":
+		return &d.SessionID
+	case "template_id":
+		return &d.TemplateID
+	case "peer_id":
+		return &d.PeerID
+	case "user_id":
+		return &d.UserID
+	case "user_name":
+		return &d.UserName
+	case "user_data":
+		return &d.UserData
+	case "role":
+		return &d.Role
+	case "type":
+		return &d.PeerType
+	case "reason":
+		return &d.Reason
+	case "message":
+		return &d.Message
+	case "error":
+		return &d.Error
+	case "error_message":
+		return &d.ErrorMessage
+	case "error_type":
+		return &d.ErrorType
+	case "source":
+		return &d.Source
+	case "beam_id":
+		return &d.BeamID
+	case "job_id":
+		return &d.JobID
+	case "recording_id":
+		return &d.RecordingID
+	case "recording_path":
+		return &d.RecordingPath
+	case "recording_presigned_url":
+		return &d.RecordingPresignedURL
+	case "chat_recording_path":
+		return &d.ChatRecordingPath
+	case "chat_recording_presigned_url":
+		return &d.ChatRecordingPresignedURL
+	case "meeting_url":
+		return &d.MeetingURL
 	}
-	d.RecordingEnabled = flexBool(m["recording_enabled"])
-	d.LockRoom = flexBool(m["lock_room"])
-	for key, dst := range map[string]*time.Time{
-		"joined_at":          &d.JoinedAt,
-		"left_at":            &d.LeftAt,
-		"session_started_at": &d.SessionStartedAt,
-		"session_stopped_at": &d.SessionStoppedAt,
-		"created_at":         &d.CreatedAt,
-		"started_at":         &d.StartedAt,
-		"stopped_at":         &d.StoppedAt,
-	} {
-		*dst = flexTime(m[key])
+	return nil
+}
+
+func (d *EventData) intField(key string) *int64 {
+	switch key {
+	case "error_code":
+		return &d.ErrorCode
+	case "size":
+		return &d.Size
+	case "duration":
+		return &d.Duration
+	case "session_duration":
+		return &d.SessionDuration
+	case "max_width":
+		return &d.MaxWidth
+	case "max_height":
+		return &d.MaxHeight
+	}
+	return nil
+}
+
+func (d *EventData) timeField(key string) *time.Time {
+	switch key {
+	case "joined_at":
+		return &d.JoinedAt
+	case "left_at":
+		return &d.LeftAt
+	case "session_started_at":
+		return &d.SessionStartedAt
+	case "session_stopped_at":
+		return &d.SessionStoppedAt
+	case "created_at":
+		return &d.CreatedAt
+	case "started_at":
+		return &d.StartedAt
+	case "stopped_at":
+		return &d.StoppedAt
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The flex* readers turn one raw JSON value into a Go value the way 100ms's
@@ -21,6 +22,9 @@ func flexString(raw json.RawMessage) string {
 	}
 	switch raw[0] {
 	case '"':
+		if s, ok := plainString(raw); ok {
+			return s
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return ""
@@ -51,6 +55,25 @@ func flexString(raw json.RawMessage) string {
 		return ""
 	}
 	return string(raw)
+}
+
+// plainString reads a JSON string token without escapes, the common case,
+// without a trip through encoding/json (webhook intake decodes every
+// event). Anything else is left to json.Unmarshal.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false // Unmarshal replaces invalid bytes
+	}
+	return string(inner), true
 }
 
 func flexInt(raw json.RawMessage) int64 {

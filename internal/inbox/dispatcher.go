@@ -79,6 +79,7 @@ type Dispatcher struct {
 const (
 	reasonNotOurRoom  = "room is not a KYC case room"
 	reasonNoWorkflow  = "case workflow not found or already completed"
+	reasonNoCase      = "no such case"
 	reasonUndecodable = "stored body is not a 100ms event"
 )
 
@@ -165,10 +166,18 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 	var order []string
 	byCase := map[string][]store.InboxRow{}
 	for _, row := range rows {
+		row.CaseID = routeOf(row)
 		if _, seen := byCase[row.CaseID]; !seen {
 			order = append(order, row.CaseID)
 		}
 		byCase[row.CaseID] = append(byCase[row.CaseID], row)
+	}
+	if len(rows) == 0 {
+		return false, nil
+	}
+	known, err := d.st.KnownCases(ctx, order)
+	if err != nil {
+		return false, fmt.Errorf("look up the round's cases: %w", err)
 	}
 	var (
 		mu       sync.Mutex
@@ -182,7 +191,7 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			n, err := d.deliverCase(ctx, out, byCase[caseID])
+			n, err := d.deliverCase(ctx, out, byCase[caseID], known[caseID])
 			mu.Lock()
 			defer mu.Unlock()
 			settled += n
@@ -215,13 +224,13 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 
 // deliverCase delivers one case's rows in order, stopping at the first that
 // stays pending. It returns how many rows were settled.
-func (d *Dispatcher) deliverCase(ctx context.Context, out *outcomes, rows []store.InboxRow) (int, error) {
+func (d *Dispatcher) deliverCase(ctx context.Context, out *outcomes, rows []store.InboxRow, known bool) (int, error) {
 	n := 0
 	for _, row := range rows {
 		if ctx.Err() != nil {
 			return n, nil
 		}
-		if err := d.deliver(ctx, out, row); err != nil {
+		if err := d.deliver(ctx, out, row, known); err != nil {
 			return n, err
 		}
 		n++
@@ -229,19 +238,31 @@ func (d *Dispatcher) deliverCase(ctx context.Context, out *outcomes, rows []stor
 	return n, nil
 }
 
+// routeOf is the case a row is for, "" when its room is not a case room.
+// The API routes by room name; a row written without a case id is checked
+// again so that a routing fix applies to stored rows too.
+func routeOf(row store.InboxRow) string {
+	if row.CaseID != "" {
+		return row.CaseID
+	}
+	if id, _, ok := kyc.ParseRoomName(row.RoomName); ok {
+		return id
+	}
+	return ""
+}
+
 // deliver settles one row; an error means it stays pending for a retry.
-func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, row store.InboxRow) error {
+// known says whether the row's case exists: an event for a case room whose
+// case does not (another deployment's rooms in the same 100ms account, a
+// forged room name) is ignored without asking Temporal.
+func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, row store.InboxRow, known bool) error {
 	log := d.log.With("event_id", row.EventID, "type", row.Type, "case_id", row.CaseID)
 	caseID := row.CaseID
-	if caseID == "" {
-		// The API routes by room name; a row written without a case id is
-		// checked again so that a routing fix applies to stored rows too.
-		if id, _, ok := kyc.ParseRoomName(row.RoomName); ok {
-			caseID = id
-		}
-	}
-	if caseID == "" {
+	switch {
+	case caseID == "":
 		return out.mark(log, row, store.InboxIgnored, reasonNotOurRoom)
+	case !known:
+		return out.mark(log, row, store.InboxIgnored, reasonNoCase)
 	}
 	ev, err := hms.DecodeEvent(row.Body)
 	if err != nil {

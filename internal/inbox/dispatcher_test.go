@@ -87,10 +87,21 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// caseRow records a new case in the store, as the API does before it
+// starts the case's workflow.
+func (f *fixture) caseRow() string {
+	f.t.Helper()
+	id := uuid.NewString()
+	if _, _, err := f.st.CreateCase(context.Background(), store.NewCase{ID: id, Customer: kyc.Customer{Reference: "REF-" + id[:8]}}); err != nil {
+		f.t.Fatalf("create case row: %v", err)
+	}
+	return id
+}
+
 // startCase runs a recorder under the workflow id of a new case.
 func (f *fixture) startCase() string {
 	f.t.Helper()
-	id := uuid.NewString()
+	id := f.caseRow()
 	_, err := f.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: kyc.WorkflowID(id), TaskQueue: f.queue, WorkflowExecutionTimeout: 5 * time.Minute,
 	}, recorderName)
@@ -245,7 +256,9 @@ func TestIgnoresUnknownRoomsAndFinishedCases(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.insert("foreign", "peer.join.success", "", event("foreign", "peer.join.success", "team-standup", nil))
-	gone := uuid.NewString() // no workflow was ever started
+	unknown := uuid.NewString() // no case row: ignored without a signal
+	f.insert("unknown", "peer.join.success", unknown, event("unknown", "peer.join.success", kyc.RoomName(unknown, 1), nil))
+	gone := f.caseRow() // a case row whose workflow never started
 	f.insert("orphan", "peer.join.success", gone, event("orphan", "peer.join.success", kyc.RoomName(gone, 1), nil))
 	done := f.startCase()
 	f.insert("finish", "test.finish", done, event("finish", "test.finish", kyc.RoomName(done, 1), nil))
@@ -254,6 +267,9 @@ func TestIgnoresUnknownRoomsAndFinishedCases(t *testing.T) {
 	defer stop()
 	if r := f.waitState("foreign", store.InboxIgnored); !strings.Contains(r.LastError, "not a KYC") {
 		t.Fatalf("foreign room row: %+v", r)
+	}
+	if r := f.waitState("unknown", store.InboxIgnored); r.LastError != "no such case" {
+		t.Fatalf("unknown case row: %+v", r)
 	}
 	if r := f.waitState("orphan", store.InboxIgnored); !strings.Contains(r.LastError, "not found") {
 		t.Fatalf("orphan row: %+v", r)

@@ -135,6 +135,27 @@ func (s *Store) GetCase(ctx context.Context, id string) (*CaseRecord, error) {
 	return row.record()
 }
 
+// KnownCases returns which of ids have a case row. The API writes the row
+// before it starts the case's workflow, so an id without one has no workflow
+// either; the inbox dispatcher asks once per round instead of finding that
+// out with a signal per event.
+func (s *Store) KnownCases(ctx context.Context, ids []string) (map[string]bool, error) {
+	known := make(map[string]bool, len(ids))
+	const chunk = 500 // well under any driver's parameter limit
+	for len(ids) > 0 {
+		n := min(chunk, len(ids))
+		var found []string
+		if err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id IN ?", ids[:n]).Pluck("id", &found).Error; err != nil {
+			return nil, fmt.Errorf("store: known cases: %w", err)
+		}
+		for _, id := range found {
+			known[id] = true
+		}
+		ids = ids[n:]
+	}
+	return known, nil
+}
+
 // SaveProjection stores the workflow's view of a case: the projection columns,
 // the view JSON and the case's attempts and captures rows, in one transaction.
 // Projections may arrive twice or out of order (activity retries), so a view

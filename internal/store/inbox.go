@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // InboxState is where a webhook event is in its dispatch.
@@ -82,22 +81,11 @@ func (s *Store) InboxInsert(ctx context.Context, row InboxRow) (bool, error) {
 		Body: body, BodyHash: hex.EncodeToString(sum[:]), State: string(state),
 		Attempts: row.Attempts, LastError: row.LastError, ReceivedAt: received, UpdatedAt: now,
 	}
-	db := s.db.WithContext(ctx)
-	res := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "event_id"}}, DoNothing: true}).Create(&r)
-	if res.Error != nil {
-		return false, fmt.Errorf("store: inbox insert %s: %w", row.EventID, res.Error)
+	b := s.batcher()
+	if b == nil {
+		return false, errStoreClosed
 	}
-	if res.RowsAffected == 1 {
-		return true, nil
-	}
-	var storedHash string
-	if err := db.Model(&inboxRow{}).Where("event_id = ?", row.EventID).Pluck("body_hash", &storedHash).Error; err != nil {
-		return false, fmt.Errorf("store: inbox insert %s: read the stored event: %w", row.EventID, err)
-	}
-	if storedHash != r.BodyHash {
-		return false, fmt.Errorf("store: inbox insert %s: event id replayed with another body: %w", row.EventID, ErrIdempotencyConflict)
-	}
-	return false, nil
+	return b.insert(ctx, r) // written together with concurrent inserts: inbox_batch.go
 }
 
 // InboxPending returns up to limit pending rows, oldest first (limit <= 0

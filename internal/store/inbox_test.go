@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -175,5 +177,82 @@ func TestInbox(t *testing.T) {
 		t.Run("empty stats", func(t *testing.T) { testInboxStatsEmpty(t, s) })
 		t.Run("dispatch lifecycle", func(t *testing.T) { testInboxDispatchLifecycle(t, s) })
 		t.Run("insert", func(t *testing.T) { testInboxInsert(t, s) })
+		t.Run("concurrent inserts", func(t *testing.T) { testInboxConcurrentInserts(t, s) })
+	})
+}
+
+// Concurrent inserts are written in shared statements; each caller must
+// still get its own row's answer: exactly one "inserted" per event id, the
+// other deliveries of the same body "already stored", and another body
+// under a stored id a conflict.
+func testInboxConcurrentInserts(t *testing.T, s *Store) {
+	ctx := testContext(t)
+	const events, copies = 60, 3
+	type answer struct {
+		id       string
+		inserted bool
+		err      error
+	}
+	burst := func(body func(id string) []byte) []answer {
+		out := make(chan answer, events*copies)
+		var wg sync.WaitGroup
+		for i := range events * copies {
+			wg.Go(func() {
+				ev := inboxEvent(fmt.Sprintf("burst-%d", i%events), t0)
+				ev.Body = body(ev.EventID)
+				ins, err := s.InboxInsert(ctx, ev)
+				out <- answer{ev.EventID, ins, err}
+			})
+		}
+		wg.Wait()
+		close(out)
+		var all []answer
+		for a := range out {
+			all = append(all, a)
+		}
+		return all
+	}
+	inserted := map[string]int{}
+	for _, a := range burst(func(id string) []byte { return []byte(`{"id":"` + id + `"}`) }) {
+		if a.err != nil {
+			t.Fatalf("%s: %v", a.id, a.err)
+		}
+		if a.inserted {
+			inserted[a.id]++
+		}
+	}
+	for i := range events {
+		if id := fmt.Sprintf("burst-%d", i); inserted[id] != 1 {
+			t.Fatalf("%s inserted %d times, want once", id, inserted[id])
+		}
+	}
+	for _, a := range burst(func(id string) []byte { return []byte(`{"id":"` + id + `","forged":true}`) }) {
+		if a.inserted || !errors.Is(a.err, ErrIdempotencyConflict) {
+			t.Fatalf("forged %s = %v, %v; want ErrIdempotencyConflict", a.id, a.inserted, a.err)
+		}
+	}
+	got, err := s.InboxGet(ctx, "burst-7")
+	if err != nil || string(got.Body) != `{"id":"burst-7"}` || got.State != InboxPending {
+		t.Fatalf("stored burst-7 = %+v, %v", got, err)
+	}
+}
+
+// A closed store refuses inserts instead of leaving the caller waiting for
+// a flusher that is gone.
+func TestInboxInsertAfterClose(t *testing.T) {
+	forEachDSN(t, func(t *testing.T, d dialect, dsn string) {
+		s, err := Open(testContext(t), dsn, WithLogger(testLogger(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.InboxInsert(testContext(t), inboxEvent("before-close", t0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.InboxInsert(testContext(t), inboxEvent("after-close", t0)); !errors.Is(err, errStoreClosed) {
+			t.Fatalf("insert after Close = %v, want errStoreClosed", err)
+		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -50,6 +51,9 @@ type Store struct {
 	db      *gorm.DB // every write, and reads that must see the latest write
 	read    *gorm.DB // list and get queries; the same pool as db except on a SQLite file
 	log     *slog.Logger
+
+	inboxOnce sync.Once
+	inbox     *inboxBatcher // nil until the first InboxInsert
 }
 
 // Option configures Open.
@@ -230,6 +234,7 @@ func openSQLite(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
 
 // Close closes every connection.
 func (s *Store) Close() error {
+	s.closeBatcher()
 	var errs []error
 	for _, db := range s.pools() {
 		sqlDB, err := db.DB()
