@@ -60,20 +60,20 @@ func (s *Server) webhook(c *gin.Context) {
 		s.abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "webhook not authenticated"))
 		return
 	}
-	ev, err := hms.DecodeEvent(body)
+	ev, err := hms.DecodeEnvelope(body)
 	if err != nil {
 		s.metrics.webhook(webhookMalformed)
 		s.abort(c, malformed("not a 100ms webhook event: %v", err))
 		return
 	}
-	caseID, _, ok := kyc.ParseRoomName(ev.Data.RoomName)
+	caseID, _, ok := kyc.ParseRoomName(ev.RoomName)
 	if !ok {
 		caseID = "" // not one of our rooms: kept, then marked ignored
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), webhookStoreTimeout)
 	defer cancel()
 	inserted, err := s.d.Store.InboxInsert(ctx, store.InboxRow{
-		EventID: ev.ID, Type: ev.Type, RoomName: ev.Data.RoomName, CaseID: caseID, Body: body, ReceivedAt: s.now(),
+		EventID: ev.ID, Type: ev.Type, RoomName: ev.RoomName, CaseID: caseID, Body: body, ReceivedAt: s.now(),
 	})
 	switch {
 	case errors.Is(err, store.ErrIdempotencyConflict):
@@ -81,7 +81,7 @@ func (s *Server) webhook(c *gin.Context) {
 		// 100ms never changes an event; another body under a known id is a
 		// forgery or a corruption, worth a person's look.
 		s.log.WarnContext(c.Request.Context(), "webhook event id replayed with a different body; possible forgery",
-			"request_id", requestID(c), "event_id", ev.ID, "type", ev.Type, "room_name", ev.Data.RoomName)
+			"request_id", requestID(c), "event_id", ev.ID, "type", ev.Type, "room_name", ev.RoomName)
 		s.abort(c, newError(http.StatusConflict, codeWebhookReplay, "event %s was already received with a different body", truncate(ev.ID, 128)))
 		return
 	case errors.Is(err, store.ErrInvalid):

@@ -58,7 +58,7 @@ type sizes struct {
 func defaultSizes() sizes {
 	return sizes{
 		Cases: 200, CaseConcurrency: 50, CapturesKiB: 200, Poll: 50 * time.Millisecond, Warmup: 10,
-		Webhooks: 5000, WebhookConc: 32,
+		Webhooks: 20000, WebhookConc: 32,
 		SteadyFor: 60 * time.Second, SteadyPoll: 20 * time.Millisecond,
 		Uploads1MiB: 200, Uploads8MiB: 48, UploadConc: 8,
 		OpenCases: 10000, OpenBare: 2000, OpenConc: 50, ListRequests: 300,

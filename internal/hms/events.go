@@ -123,6 +123,46 @@ func DecodeEvent(body []byte) (*Event, error) {
 	return &e, nil
 }
 
+// Envelope is what routing a webhook needs: the event's id and type and the
+// room it is about.
+type Envelope struct {
+	ID       string
+	Type     string
+	RoomName string
+}
+
+// DecodeEnvelope accepts and refuses exactly the bodies DecodeEvent does and
+// reads the same id, type and room name, without converting the rest of the
+// data (webhook intake stores the body as received; the dispatcher decodes
+// it whole).
+func DecodeEnvelope(body []byte) (Envelope, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return Envelope{}, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidEvent, err)
+	}
+	if m == nil {
+		return Envelope{}, fmt.Errorf("%w: null", ErrInvalidEvent)
+	}
+	env := Envelope{ID: scalarString(m["id"]), Type: scalarString(m["type"])}
+	if raw := bytes.TrimSpace(m["data"]); len(raw) > 0 && string(raw) != "null" {
+		if raw[0] != '{' {
+			return Envelope{}, fmt.Errorf("%w: data is not an object", ErrInvalidEvent)
+		}
+		var data map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &data); err != nil {
+			return Envelope{}, fmt.Errorf("%w: data: %v", ErrInvalidEvent, err)
+		}
+		env.RoomName = flexString(data["room_name"])
+	}
+	if strings.TrimSpace(env.ID) == "" {
+		return Envelope{}, fmt.Errorf("%w: no id", ErrInvalidEvent)
+	}
+	if strings.TrimSpace(env.Type) == "" {
+		return Envelope{}, fmt.Errorf("%w: no type", ErrInvalidEvent)
+	}
+	return env, nil
+}
+
 // Known reports whether the event's type is one of KnownEventTypes.
 func (e *Event) Known() bool {
 	for _, t := range KnownEventTypes {

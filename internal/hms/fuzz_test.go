@@ -11,7 +11,8 @@ import (
 
 // FuzzDecodeEvent: DecodeEvent never panics, fails only with
 // ErrInvalidEvent, and an event it accepts re-encodes to a body that decodes
-// to the same event. The committed corpus in testdata/fuzz/FuzzDecodeEvent
+// to the same event. DecodeEnvelope accepts exactly the same bodies and reads
+// the same id, type and room name. The committed corpus in testdata/fuzz/FuzzDecodeEvent
 // holds one payload per event type plus the crashers fuzzing has found.
 func FuzzDecodeEvent(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "events", "*.json"))
@@ -39,6 +40,15 @@ func FuzzDecodeEvent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := DecodeEvent(body)
+		env, envErr := DecodeEnvelope(body)
+		switch {
+		case (err == nil) != (envErr == nil):
+			t.Fatalf("DecodeEvent err %v, DecodeEnvelope err %v: they must accept the same bodies", err, envErr)
+		case envErr != nil && !errors.Is(envErr, ErrInvalidEvent):
+			t.Fatalf("DecodeEnvelope = %v; want ErrInvalidEvent", envErr)
+		case err == nil && (env.ID != ev.ID || env.Type != ev.Type || env.RoomName != ev.Data.RoomName):
+			t.Fatalf("envelope %+v, event id %q type %q room %q", env, ev.ID, ev.Type, ev.Data.RoomName)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrInvalidEvent) || ev != nil {
 				t.Fatalf("DecodeEvent = %v, %v; want nil and ErrInvalidEvent", ev, err)
