@@ -96,8 +96,10 @@ func (s *Server) webhook(c *gin.Context) {
 	result := webhookDuplicate
 	if inserted {
 		result = webhookAccepted
-		s.wake()
 	}
+	// Also on a duplicate: the first delivery may have been stored after
+	// its caller gave up, and its row waits for the dispatcher.
+	s.wake()
 	s.metrics.webhook(result)
 	logAttrs(c, "event_id", ev.ID, "event_type", ev.Type, "case_id", caseID, "result", result)
 	c.JSON(http.StatusOK, webhookAnswer{Status: result, ID: ev.ID})

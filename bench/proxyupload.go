@@ -14,8 +14,8 @@ import (
 	"github.com/minio/minio-go/v7"
 )
 
-// putViaProxy measures the ceiling of any upload design that passes the
-// bytes through an HTTP service on this machine: a handler that streams the
+// putViaProxy measures the best an upload design that passes the bytes
+// through an HTTP service can expect on this machine: a handler that streams the
 // request body straight to PutObject, with nothing else (no auth, no
 // multipart form, no hashing or content check, no database row, no
 // workflow). The engine's API does all of those; if even this handler cannot

@@ -332,10 +332,10 @@ const methodNotes = `
    activities do nothing, and a driver sends its signals and updates (waiting for each update's result, as the API
    does) with the same concurrency, against the same Temporal server.
 2. **Webhook intake.** Valid 100ms events (peer joins and leaves, session opens and closes, each with a fresh event id,
-   for rooms named like ours whose cases do not exist) posted with the webhook secret. The dispatcher runs alongside
-   as in production: it reads the rows back, looks up the round's cases (one query) and marks them ignored without
-   signalling Temporal, so the figure is the cost of accepting events durably; delivering them to live cases is what
-   3 measures. The API writes concurrent events to the inbox in shared INSERT statements (group commit; each 200
+   six per case as in a session, for rooms named like ours whose cases do not exist) posted with the webhook secret.
+   The dispatcher runs alongside as in production: it reads the rows back, looks up the round's case ids (one query)
+   and marks the events of cases that have no row ignored without signalling Temporal (delivery to live cases is
+   what 3 measures). The API writes concurrent events to the inbox in shared INSERT statements (group commit; each 200
    still follows its own row's commit). **Baseline:** the same rows (same columns, SHA-256 of the body, ON CONFLICT
    DO NOTHING) inserted one per statement with pgx into a copy of the inbox table
    (` + "`LIKE webhook_inbox INCLUDING ALL`" + `) in the same database at the same concurrency.
@@ -350,8 +350,8 @@ const methodNotes = `
    bucket at the same concurrency. The API's peak RSS growth is VmHWM (reset through clear_refs) minus VmRSS before.
    **Reference:** the same bytes posted at the same concurrency to a bare streaming proxy in the bench process (an
    HTTP handler passing the request body to PutObject with its Content-Length; no auth, multipart form, hashing,
-   content check, database row or workflow): the ceiling of any design that passes the bytes through an HTTP
-   service on this machine.
+   content check, database row or workflow): the best a design that passes the bytes through an HTTP service can
+   expect on this machine, since any API does this work and more on the same cores.
 5. **Open cases at rest.** Cases created through the API and left waiting for participants (each has its room).
    Worker RSS is read once the worker is idle. **Baselines:** bare workflows of scenario 1's script started directly
    (they run their leading activities and wait for a signal) on the bare worker, whose RSS is read the same way;

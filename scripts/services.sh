@@ -49,10 +49,15 @@ trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Ports below the kernel's ephemeral range: a port there can be taken as the
+# source port of any outgoing connection between this check and the bind
+# (it happened once: Temporal's frontend port, bind: address in use).
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
-	local p
+	local p span=$((ephemeral_low - 20000))
+	((span > 1000)) || span=30000
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((20000 + RANDOM % span))
 		if port_free "$p"; then
 			echo "$p"
 			return

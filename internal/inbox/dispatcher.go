@@ -248,13 +248,40 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 
 // deliverCase delivers one case's rows in order, stopping at the first that
 // stays pending. It returns how many rows were settled.
+//
+// Once Temporal says the case's workflow does not exist, the case's other
+// rows of the round are ignored without asking again: a case's workflow
+// starts before its room exists, so it cannot appear a moment later, and
+// late events of a finished case (leaves, session and room ends) come in
+// bunches. The webhook benchmark's events (six per unknown case) cost
+// Temporal a signal each before.
+//
+// Rows of a case that has no row in the database (rooms of another
+// deployment sharing the 100ms account, a misrouted webhook URL) are ignored
+// without a signal: a flood of them would otherwise cost Temporal a signal
+// per case. After a database restore that lost case rows, such cases are
+// stuck anyway (their event log no longer continues); an operator who puts
+// the rows back can set their "no such case" inbox rows to pending again.
 func (d *Dispatcher) deliverCase(ctx context.Context, out *outcomes, rows []store.InboxRow, known bool) (int, error) {
 	n := 0
+	gone := false
 	for _, row := range rows {
 		if ctx.Err() != nil {
 			return n, nil
 		}
-		if err := d.deliver(ctx, out, row, known); err != nil {
+		if row.CaseID != "" && !known {
+			_ = out.mark(d.log, row, store.InboxIgnored, reasonNoCase)
+			n++
+			continue
+		}
+		if gone {
+			_ = out.mark(d.log, row, store.InboxIgnored, reasonNoWorkflow)
+			n++
+			continue
+		}
+		var err error
+		gone, err = d.deliver(ctx, out, row)
+		if err != nil {
 			return n, err
 		}
 		n++
@@ -276,34 +303,29 @@ func routeOf(row store.InboxRow) string {
 }
 
 // deliver settles one row; an error means it stays pending for a retry.
-// known says whether the row's case exists: an event for a case room whose
-// case does not (another deployment's rooms in the same 100ms account, a
-// forged room name) is ignored without asking Temporal.
-func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, row store.InboxRow, known bool) error {
+// gone reports that the case's workflow does not exist.
+func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, row store.InboxRow) (gone bool, err error) {
 	log := d.log.With("event_id", row.EventID, "type", row.Type, "case_id", row.CaseID)
 	caseID := row.CaseID
-	switch {
-	case caseID == "":
-		return out.mark(log, row, store.InboxIgnored, reasonNotOurRoom)
-	case !known:
-		return out.mark(log, row, store.InboxIgnored, reasonNoCase)
+	if caseID == "" {
+		return false, out.mark(log, row, store.InboxIgnored, reasonNotOurRoom)
 	}
 	ev, err := hms.DecodeEvent(row.Body)
 	if err != nil {
 		// The API decoded it before storing; this is a bug or tampering.
 		log.Error("inbox row cannot be decoded; needs an operator", "error", err)
-		return out.mark(log, row, store.InboxFailed, reasonUndecodable)
+		return false, out.mark(log, row, store.InboxFailed, reasonUndecodable)
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.opts.SignalTimeout)
 	err = d.tc.SignalWorkflow(sctx, kyc.WorkflowID(caseID), "", workflows.SignalHMSEvent, Convert(ev))
 	cancel()
 	switch {
 	case err == nil:
-		return out.mark(log, row, store.InboxDone, "")
+		return false, out.mark(log, row, store.InboxDone, "")
 	case isNotFound(err):
-		return out.mark(log, row, store.InboxIgnored, reasonNoWorkflow)
+		return true, out.mark(log, row, store.InboxIgnored, reasonNoWorkflow)
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 	if rerr := d.st.InboxRetry(ctx, row.EventID, truncate(err.Error(), 500)); rerr != nil {
 		log.Warn("could not record a failed delivery", "error", rerr)
@@ -311,12 +333,12 @@ func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, row store.Inbox
 	if permanent(err) {
 		if row.Attempts+1 >= maxRefusals {
 			log.Error("signal refused for good; the row needs an operator", "attempts", row.Attempts+1, "error", err)
-			return out.mark(log, row, store.InboxFailed, truncate(err.Error(), 500))
+			return false, out.mark(log, row, store.InboxFailed, truncate(err.Error(), 500))
 		}
 		log.Warn("signal refused; will retry", "attempts", row.Attempts+1, "error", err)
-		return errRefused
+		return false, errRefused
 	}
-	return fmt.Errorf("signal case %s: %w", caseID, err)
+	return false, fmt.Errorf("signal case %s: %w", caseID, err)
 }
 
 // maxRefusals is how many times Temporal may refuse one signal outright

@@ -260,6 +260,7 @@ func TestIgnoresUnknownRoomsAndFinishedCases(t *testing.T) {
 	f.insert("unknown", "peer.join.success", unknown, event("unknown", "peer.join.success", kyc.RoomName(unknown, 1), nil))
 	gone := f.caseRow() // a case row whose workflow never started
 	f.insert("orphan", "peer.join.success", gone, event("orphan", "peer.join.success", kyc.RoomName(gone, 1), nil))
+	f.insert("orphan-2", "peer.leave.success", gone, event("orphan-2", "peer.leave.success", kyc.RoomName(gone, 1), nil))
 	done := f.startCase()
 	f.insert("finish", "test.finish", done, event("finish", "test.finish", kyc.RoomName(done, 1), nil))
 
@@ -270,6 +271,9 @@ func TestIgnoresUnknownRoomsAndFinishedCases(t *testing.T) {
 	}
 	if r := f.waitState("unknown", store.InboxIgnored); r.LastError != "no such case" {
 		t.Fatalf("unknown case row: %+v", r)
+	}
+	if r := f.waitState("orphan-2", store.InboxIgnored); !strings.Contains(r.LastError, "not found") {
+		t.Fatalf("second orphan row: %+v", r)
 	}
 	if r := f.waitState("orphan", store.InboxIgnored); !strings.Contains(r.LastError, "not found") {
 		t.Fatalf("orphan row: %+v", r)

@@ -135,10 +135,10 @@ func (s *Store) GetCase(ctx context.Context, id string) (*CaseRecord, error) {
 	return row.record()
 }
 
-// KnownCases returns which of ids have a case row. The API writes the row
-// before it starts the case's workflow, so an id without one has no workflow
-// either; the inbox dispatcher asks once per round instead of finding that
-// out with a signal per event.
+// KnownCases returns which of ids have a case row. The API commits the row
+// before it starts the case's workflow, so normally an id without one has no
+// workflow either; the inbox dispatcher asks once per round instead of
+// finding that out with a signal per case.
 func (s *Store) KnownCases(ctx context.Context, ids []string) (map[string]bool, error) {
 	known := make(map[string]bool, len(ids))
 	const chunk = 500 // well under any driver's parameter limit

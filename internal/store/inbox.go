@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -50,6 +51,10 @@ type InboxRow struct {
 	BodyHash   string
 }
 
+// maxEventIDLen bounds an inbox event id: 100ms's are UUIDs, and a btree
+// index entry cannot exceed about 2.7 KB.
+const maxEventIDLen = 512
+
 // InboxInsert stores a received webhook event keyed by its event id, in the
 // state given (pending when empty). A redelivery of a stored event returns
 // (false, nil); the same event id with a different body returns
@@ -58,6 +63,16 @@ type InboxRow struct {
 func (s *Store) InboxInsert(ctx context.Context, row InboxRow) (bool, error) {
 	if row.EventID == "" || row.Type == "" {
 		return false, fmt.Errorf("store: inbox insert: event id and type are required: %w", ErrInvalid)
+	}
+	if len(row.EventID) > maxEventIDLen {
+		return false, fmt.Errorf("store: inbox insert: event id of %d bytes (at most %d): %w", len(row.EventID), maxEventIDLen, ErrInvalid)
+	}
+	for _, v := range []string{row.EventID, row.Type, row.RoomName, row.CaseID} {
+		if strings.ContainsRune(v, 0) {
+			// PostgreSQL text cannot hold NUL; refusing it here keeps it
+			// from failing the events written in the same statement.
+			return false, fmt.Errorf("store: inbox insert: NUL in the event id, type or room name: %w", ErrInvalid)
+		}
 	}
 	state := row.State
 	if state == "" {

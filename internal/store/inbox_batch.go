@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ const (
 var errStoreClosed = errors.New("store: closed")
 
 type inboxInsertReq struct {
+	ctx context.Context // the caller's: a request whose caller gave up is not written
 	row inboxRow
 	res chan inboxInsertRes // buffered: a flusher never blocks on a caller that gave up
 }
@@ -37,10 +39,11 @@ type inboxInsertRes struct {
 }
 
 type inboxBatcher struct {
-	s    *Store
-	reqs chan *inboxInsertReq
-	stop chan struct{}
-	wg   sync.WaitGroup
+	s        *Store
+	reqs     chan *inboxInsertReq
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // batcher starts the flushers on first use, so a store that never takes a
@@ -63,7 +66,7 @@ func (s *Store) closeBatcher() {
 	if s.inbox == nil {
 		return
 	}
-	close(s.inbox.stop)
+	s.inbox.stopOnce.Do(func() { close(s.inbox.stop) })
 	s.inbox.wg.Wait()
 	for {
 		select {
@@ -76,7 +79,7 @@ func (s *Store) closeBatcher() {
 }
 
 func (b *inboxBatcher) insert(ctx context.Context, row inboxRow) (bool, error) {
-	r := &inboxInsertReq{row: row, res: make(chan inboxInsertRes, 1)}
+	r := &inboxInsertReq{ctx: ctx, row: row, res: make(chan inboxInsertRes, 1)}
 	select {
 	case b.reqs <- r:
 	case <-b.stop:
@@ -104,29 +107,66 @@ func (b *inboxBatcher) loop() {
 			return
 		case first = <-b.reqs:
 		}
-		batch := []*inboxInsertReq{first}
+		select {
+		case <-b.stop:
+			// Close won the race for this request: closeBatcher answers
+			// those still queued, this one here.
+			first.res <- inboxInsertRes{err: errStoreClosed}
+			return
+		default:
+		}
+		batch := live(nil, first)
 	fill:
 		for len(batch) < inboxBatchMax {
 			select {
 			case r := <-b.reqs:
-				batch = append(batch, r)
+				batch = live(batch, r)
 			default:
 				break fill
 			}
 		}
-		results := b.s.inboxInsertMany(batch)
+		if len(batch) > 0 {
+			b.flush(batch)
+		}
+	}
+}
+
+// live appends r unless its caller has already given up (and answered
+// 503): writing its row now would only hide it from the dispatcher until
+// the next poll. 100ms delivers it again.
+func live(batch []*inboxInsertReq, r *inboxInsertReq) []*inboxInsertReq {
+	if err := r.ctx.Err(); err != nil {
+		r.res <- inboxInsertRes{err: err}
+		return batch
+	}
+	return append(batch, r)
+}
+
+// flush writes one batch and answers every request in it exactly once,
+// also when the write panics (a bug must not take the process, and with it
+// every webhook in flight, down).
+func (b *inboxBatcher) flush(batch []*inboxInsertReq) {
+	results := make([]inboxInsertRes, len(batch))
+	defer func() {
+		if p := recover(); p != nil {
+			b.s.log.Error("inbox batch insert panicked", "panic", fmt.Sprint(p))
+			for i := range results {
+				results[i] = inboxInsertRes{err: fmt.Errorf("store: inbox insert: internal error: %v", p)}
+			}
+		}
 		for i, r := range batch {
 			r.res <- results[i]
 		}
-	}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), inboxWriteTimeout)
+	defer cancel()
+	copy(results, b.s.inboxInsertMany(ctx, batch))
 }
 
 // inboxInsertMany writes the batch's rows in one statement and settles each
 // request as InboxInsert promises: inserted, already stored with the same
 // body, or ErrIdempotencyConflict.
-func (s *Store) inboxInsertMany(batch []*inboxInsertReq) []inboxInsertRes {
-	ctx, cancel := context.WithTimeout(context.Background(), inboxWriteTimeout)
-	defer cancel()
+func (s *Store) inboxInsertMany(ctx context.Context, batch []*inboxInsertReq) []inboxInsertRes {
 	results := make([]inboxInsertRes, len(batch))
 	// An event id twice in one batch (100ms retried while the first
 	// delivery was still being stored) is written once; the others are
@@ -139,11 +179,25 @@ func (s *Store) inboxInsertMany(batch []*inboxInsertReq) []inboxInsertRes {
 			rows = append(rows, r.row)
 		}
 	}
+	// One lock order for every statement: two flushers inserting the same
+	// ids in opposite orders would otherwise deadlock on the primary key.
+	slices.SortFunc(rows, func(a, b inboxRow) int { return strings.Compare(a.EventID, b.EventID) })
 	inserted, err := s.insertInboxRows(ctx, rows)
-	if err != nil {
+	if err != nil && len(batch) > 1 {
+		// A row the database refuses must not fail the events it shares
+		// the statement with: each is written on its own (during an outage
+		// they all fail, as before).
 		for i, r := range batch {
-			results[i].err = fmt.Errorf("store: inbox insert %s: %w", r.row.EventID, err)
+			if err := r.ctx.Err(); err != nil {
+				results[i].err = err // its caller has answered already
+				continue
+			}
+			results[i] = s.inboxInsertMany(ctx, []*inboxInsertReq{r})[0]
 		}
+		return results
+	}
+	if err != nil {
+		results[0].err = fmt.Errorf("store: inbox insert %s: %w", batch[0].row.EventID, err)
 		return results
 	}
 	var check []string

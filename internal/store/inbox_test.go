@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,15 @@ func testInboxInsert(t *testing.T, s *Store) {
 	}
 	if _, err := s.InboxInsert(ctx, InboxRow{EventID: "x", Type: "t", State: "lost"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("unknown state: %v", err)
+	}
+	for name, row := range map[string]InboxRow{
+		"NUL in the id":        {EventID: "x\x00y", Type: "t"},
+		"NUL in the room":      {EventID: "x", Type: "t", RoomName: "kyc-\x00"},
+		"an id over 512 bytes": {EventID: strings.Repeat("i", 513), Type: "t"},
+	} {
+		if _, err := s.InboxInsert(ctx, row); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("%s: %v, want ErrInvalid", name, err)
+		}
 	}
 	ignored := inboxEvent("ev-foreign", t0)
 	ignored.State, ignored.CaseID = InboxIgnored, ""
@@ -178,6 +188,7 @@ func TestInbox(t *testing.T) {
 		t.Run("dispatch lifecycle", func(t *testing.T) { testInboxDispatchLifecycle(t, s) })
 		t.Run("insert", func(t *testing.T) { testInboxInsert(t, s) })
 		t.Run("concurrent inserts", func(t *testing.T) { testInboxConcurrentInserts(t, s) })
+		t.Run("a refused row in a batch", func(t *testing.T) { testInboxBatchWithRefusedRow(t, s) })
 	})
 }
 
@@ -254,5 +265,32 @@ func TestInboxInsertAfterClose(t *testing.T) {
 		if _, err := s.InboxInsert(testContext(t), inboxEvent("after-close", t0)); !errors.Is(err, errStoreClosed) {
 			t.Fatalf("insert after Close = %v, want errStoreClosed", err)
 		}
+		_ = s.Close() // a second Close must not panic
 	})
+}
+
+// A row the database refuses (here PostgreSQL's text refusing NUL, which
+// InboxInsert keeps out before batching) fails alone; the rows it shared the
+// statement with are stored.
+func testInboxBatchWithRefusedRow(t *testing.T, s *Store) {
+	ctx := testContext(t)
+	var batch []*inboxInsertReq
+	for _, id := range []string{"shared-1", "shared-\x00-bad", "shared-2"} {
+		row := inboxEvent(id, t0)
+		sum := sha256.Sum256(row.Body)
+		batch = append(batch, &inboxInsertReq{ctx: ctx, row: inboxRow{
+			EventID: id, Type: row.Type, RoomName: row.RoomName, CaseID: row.CaseID, Body: row.Body,
+			BodyHash: hex.EncodeToString(sum[:]), State: string(InboxPending), ReceivedAt: t0, UpdatedAt: t0,
+		}})
+	}
+	res := s.inboxInsertMany(ctx, batch)
+	for i, id := range []string{"shared-1", "shared-2"} {
+		r := res[i*2]
+		if r.err != nil || !r.inserted {
+			t.Fatalf("%s = %v, %v; want inserted", id, r.inserted, r.err)
+		}
+	}
+	if s.Dialect() == DialectPostgres && res[1].err == nil {
+		t.Fatal("PostgreSQL stored an event id with NUL")
+	}
 }
