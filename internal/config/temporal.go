@@ -117,7 +117,7 @@ func (r *reader) loadTemporal(c *Config) {
 		c.Temporal.Namespace = "default"
 	}
 	c.Temporal.TaskQueue = r.str(EnvTemporalTaskQueue, "kyc-cases")
-	c.Temporal.GRPCCompression = r.oneOf(EnvTemporalGRPCGzip, "none", "none", "gzip")
+	c.Temporal.GRPCCompression = r.oneOf(EnvTemporalGRPCCompression, "none", "none", "gzip")
 }
 
 func profileOrDefault(name string) string {

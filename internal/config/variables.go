@@ -46,10 +46,10 @@ const (
 	EnvS3SSE       = "S3_SSE"
 	EnvS3Secure    = "S3_SECURE"
 
-	EnvTemporalAddress   = "TEMPORAL_ADDRESS"
-	EnvTemporalNamespace = "TEMPORAL_NAMESPACE"
-	EnvTemporalTaskQueue = "TEMPORAL_TASK_QUEUE"
-	EnvTemporalGRPCGzip  = "TEMPORAL_GRPC_COMPRESSION"
+	EnvTemporalAddress         = "TEMPORAL_ADDRESS"
+	EnvTemporalNamespace       = "TEMPORAL_NAMESPACE"
+	EnvTemporalTaskQueue       = "TEMPORAL_TASK_QUEUE"
+	EnvTemporalGRPCCompression = "TEMPORAL_GRPC_COMPRESSION"
 
 	EnvHMSBaseURL           = "HMS_BASE_URL"
 	EnvHMSAccessKey         = "HMS_ACCESS_KEY"
@@ -119,7 +119,7 @@ func Variables() []Variable {
 		{EnvTemporalAddress, "127.0.0.1:7233", "Temporal frontend host:port (also read by the Temporal SDK; a value in the Temporal config file is used when this is unset)"},
 		{EnvTemporalNamespace, "default", "Temporal namespace (same precedence as TEMPORAL_ADDRESS)"},
 		{EnvTemporalTaskQueue, "kyc-cases", "task queue of the KYC case workflows"},
-		{EnvTemporalGRPCGzip, "none", "none or gzip: compression of requests to Temporal; gzip pays off over a WAN link (Temporal Cloud), none saves CPU in the same network"},
+		{EnvTemporalGRPCCompression, "none", "none or gzip: compression of requests to Temporal; gzip pays off over a WAN link (Temporal Cloud), none saves CPU in the same network"},
 	}
 	vars = append(vars, temporalSDKVariables...)
 	vars = append(vars, []Variable{

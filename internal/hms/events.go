@@ -114,13 +114,44 @@ func DecodeEvent(body []byte) (*Event, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
-	if strings.TrimSpace(e.ID) == "" {
-		return nil, fmt.Errorf("%w: no id", ErrInvalidEvent)
-	}
-	if strings.TrimSpace(e.Type) == "" {
-		return nil, fmt.Errorf("%w: no type", ErrInvalidEvent)
+	if err := checkIDType(e.ID, e.Type); err != nil {
+		return nil, err
 	}
 	return &e, nil
+}
+
+// checkIDType is the last of DecodeEvent's refusals: an event needs both.
+func checkIDType(id, typ string) error {
+	if strings.TrimSpace(id) == "" {
+		return fmt.Errorf("%w: no id", ErrInvalidEvent)
+	}
+	if strings.TrimSpace(typ) == "" {
+		return fmt.Errorf("%w: no type", ErrInvalidEvent)
+	}
+	return nil
+}
+
+// splitEvent reads a webhook body into its top-level fields and its data
+// object's fields (nil when data is absent or null), with data as received.
+// It refuses what DecodeEvent refuses besides a missing id or type.
+func splitEvent(b []byte) (top, data map[string]json.RawMessage, rawData json.RawMessage, err error) {
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidEvent, err)
+	}
+	if top == nil {
+		return nil, nil, nil, fmt.Errorf("%w: null", ErrInvalidEvent)
+	}
+	raw := bytes.TrimSpace(top["data"])
+	if len(raw) == 0 || string(raw) == "null" {
+		return top, nil, nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, nil, nil, fmt.Errorf("%w: data is not an object", ErrInvalidEvent)
+	}
+	if err := json.Unmarshal(raw, &data); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: data: %v", ErrInvalidEvent, err)
+	}
+	return top, data, raw, nil
 }
 
 // Envelope is what routing a webhook needs: the event's id and type and the
@@ -136,29 +167,13 @@ type Envelope struct {
 // data (webhook intake stores the body as received; the dispatcher decodes
 // it whole).
 func DecodeEnvelope(body []byte) (Envelope, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return Envelope{}, fmt.Errorf("%w: not a JSON object: %v", ErrInvalidEvent, err)
+	top, data, _, err := splitEvent(body)
+	if err != nil {
+		return Envelope{}, err
 	}
-	if m == nil {
-		return Envelope{}, fmt.Errorf("%w: null", ErrInvalidEvent)
-	}
-	env := Envelope{ID: scalarString(m["id"]), Type: scalarString(m["type"])}
-	if raw := bytes.TrimSpace(m["data"]); len(raw) > 0 && string(raw) != "null" {
-		if raw[0] != '{' {
-			return Envelope{}, fmt.Errorf("%w: data is not an object", ErrInvalidEvent)
-		}
-		var data map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &data); err != nil {
-			return Envelope{}, fmt.Errorf("%w: data: %v", ErrInvalidEvent, err)
-		}
-		env.RoomName = flexString(data["room_name"])
-	}
-	if strings.TrimSpace(env.ID) == "" {
-		return Envelope{}, fmt.Errorf("%w: no id", ErrInvalidEvent)
-	}
-	if strings.TrimSpace(env.Type) == "" {
-		return Envelope{}, fmt.Errorf("%w: no type", ErrInvalidEvent)
+	env := Envelope{ID: scalarString(top["id"]), Type: scalarString(top["type"]), RoomName: flexString(data["room_name"])}
+	if err := checkIDType(env.ID, env.Type); err != nil {
+		return Envelope{}, err
 	}
 	return env, nil
 }
@@ -176,12 +191,9 @@ func (e *Event) Known() bool {
 // UnmarshalJSON decodes the envelope tolerantly; only data that is present
 // and not an object (or null) is an error.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("%w: not a JSON object: %v", ErrInvalidEvent, err)
-	}
-	if m == nil {
-		return fmt.Errorf("%w: null", ErrInvalidEvent)
+	m, data, raw, err := splitEvent(b)
+	if err != nil {
+		return err
 	}
 	ev := Event{
 		Version:   flexString(m["version"]),
@@ -192,13 +204,8 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		Type:      scalarString(m["type"]),
 		IsReplay:  flexBool(m["is_replay"]),
 	}
-	if raw := bytes.TrimSpace(m["data"]); len(raw) > 0 && string(raw) != "null" {
-		if raw[0] != '{' {
-			return fmt.Errorf("%w: data is not an object", ErrInvalidEvent)
-		}
-		if err := ev.Data.UnmarshalJSON(raw); err != nil {
-			return fmt.Errorf("%w: data: %v", ErrInvalidEvent, err)
-		}
+	if data != nil {
+		ev.Data.setFields(data)
 		ev.RawData = append(json.RawMessage(nil), raw...)
 	}
 	*e = ev
@@ -250,6 +257,12 @@ func (d *EventData) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
+	d.setFields(m)
+	return nil
+}
+
+// setFields sets d from the fields of a data object.
+func (d *EventData) setFields(m map[string]json.RawMessage) {
 	*d = EventData{}
 	// One pass over the fields sent (a dozen or so) rather than over every
 	// field the engine knows: webhook intake decodes each event, and lookup
@@ -274,7 +287,6 @@ func (d *EventData) UnmarshalJSON(b []byte) error {
 			d.LockRoom = flexBool(raw)
 		}
 	}
-	return nil
 }
 
 func (d *EventData) stringField(key string) *string {

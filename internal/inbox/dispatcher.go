@@ -187,6 +187,9 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 	// Rows grouped by case, cases in the order of their oldest row. Rows
 	// without a case id form one group, as they did when delivered one by
 	// one.
+	if len(rows) == 0 {
+		return false, nil
+	}
 	var order []string
 	byCase := map[string][]store.InboxRow{}
 	for _, row := range rows {
@@ -195,9 +198,6 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 			order = append(order, row.CaseID)
 		}
 		byCase[row.CaseID] = append(byCase[row.CaseID], row)
-	}
-	if len(rows) == 0 {
-		return false, nil
 	}
 	known, err := d.st.KnownCases(ctx, order)
 	if err != nil {

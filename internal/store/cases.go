@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
@@ -141,17 +142,14 @@ func (s *Store) GetCase(ctx context.Context, id string) (*CaseRecord, error) {
 // finding that out with a signal per case.
 func (s *Store) KnownCases(ctx context.Context, ids []string) (map[string]bool, error) {
 	known := make(map[string]bool, len(ids))
-	const chunk = 500 // well under any driver's parameter limit
-	for len(ids) > 0 {
-		n := min(chunk, len(ids))
+	for part := range slices.Chunk(ids, inListMax) {
 		var found []string
-		if err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id IN ?", ids[:n]).Pluck("id", &found).Error; err != nil {
+		if err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id IN ?", part).Pluck("id", &found).Error; err != nil {
 			return nil, fmt.Errorf("store: known cases: %w", err)
 		}
 		for _, id := range found {
 			known[id] = true
 		}
-		ids = ids[n:]
 	}
 	return known, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,10 @@ type InboxRow struct {
 	UpdatedAt  time.Time
 	BodyHash   string
 }
+
+// inListMax is how many values one IN (...) list takes, well under any
+// driver's parameter limit.
+const inListMax = 500
 
 // maxEventIDLen bounds an inbox event id: 100ms's are UUIDs, and a btree
 // index entry cannot exceed about 2.7 KB.
@@ -139,15 +144,12 @@ func (s *Store) InboxMarkMany(ctx context.Context, state InboxState, detail stri
 	if !state.Valid() {
 		return fmt.Errorf("store: inbox mark: state %q: %w", state, ErrInvalid)
 	}
-	const chunk = 500 // well under any driver's parameter limit
-	for len(eventIDs) > 0 {
-		n := min(chunk, len(eventIDs))
-		err := s.db.WithContext(ctx).Model(&inboxRow{}).Where("event_id IN ?", eventIDs[:n]).
+	for part := range slices.Chunk(eventIDs, inListMax) {
+		err := s.db.WithContext(ctx).Model(&inboxRow{}).Where("event_id IN ?", part).
 			UpdateColumns(markColumns(state, detail, s.now())).Error
 		if err != nil {
-			return fmt.Errorf("store: inbox mark %d rows %s: %w", n, state, err)
+			return fmt.Errorf("store: inbox mark %d rows %s: %w", len(part), state, err)
 		}
-		eventIDs = eventIDs[n:]
 	}
 	return nil
 }
