@@ -8,6 +8,8 @@ package activities
 import (
 	"log/slog"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/vkyc-engine/vkyc/internal/blob"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/store"
@@ -21,6 +23,9 @@ type Activities struct {
 	Blob       *blob.Store
 	TemplateID string
 	Logger     *slog.Logger
+	// Temporal reads workflow histories (who cancelled a case) and the
+	// state of case workflows (the reconciler).
+	Temporal client.Client
 }
 
 func (a *Activities) log() *slog.Logger {

@@ -20,7 +20,22 @@ const (
 	ErrCaseEventConflict    = "CaseEventConflict"    // the store holds a different event at a sequence number
 	ErrCaseInvalid          = "CaseInvalid"          // the store refuses the view or events as malformed
 	ErrStoreTransient       = "StoreTransient"       // the database failed; worth retrying
+	ErrTemporal             = "Temporal"             // a call to the Temporal service failed
 )
+
+// TemporalOptions are for activities that call the Temporal service itself
+// (CancelRequest): a short read, retried for two minutes.
+func TemporalOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    20 * time.Second,
+		},
+	}
+}
 
 // HMSOptions are for CreateRoom, EndRoom, DisableRoom and FindRecording.
 // 100ms calls answer in well under a second; 30 s per try covers a slow

@@ -291,7 +291,7 @@ func (e *env) startWorker() {
 		return
 	}
 	w := worker.New(e.tc, e.queue, worker.Options{})
-	workerapp.Register(w, &activities.Activities{HMS: e.hc, Store: e.st, Blob: e.bs})
+	workerapp.Register(w, &activities.Activities{HMS: e.hc, Store: e.st, Blob: e.bs, Temporal: e.tc})
 	if err := w.Start(); err != nil {
 		e.t.Fatalf("worker: %v", err)
 	}

@@ -59,7 +59,7 @@ func (s *Server) joinToken(c *gin.Context) {
 		return
 	}
 	var view kyc.CaseView
-	userID := "customer-" + rec.ID
+	userID := kyc.CustomerUserID(rec.ID)
 	if p.Role == kyc.RoleAgent {
 		userID = p.Sub
 		view, e = s.assign(ctx, rec, p)

@@ -67,7 +67,7 @@ func run() error {
 
 	w := worker.New(tc, cfg.Temporal.TaskQueue, workerapp.Options())
 	workerapp.Register(w, &activities.Activities{
-		HMS: hc, Store: st, Blob: bs, TemplateID: cfg.HMS.TemplateID, Logger: log,
+		HMS: hc, Store: st, Blob: bs, TemplateID: cfg.HMS.TemplateID, Logger: log, Temporal: tc,
 	})
 
 	log.Info("worker starting",

@@ -46,8 +46,13 @@ func KYCCase(ctx workflow.Context, in CaseInput) (kyc.CaseView, error) {
 	if err := c.registerMessages(ctx); err != nil {
 		return kyc.CaseView{}, err
 	}
-	c.startWorkers(ctx)
-	return c.run(ctx)
+	// A cancel request (the Web UI's "Request Cancellation", `temporal
+	// workflow cancel`) cancels ctx. The case then still has to close its
+	// room and save its log, so the side effects run on a context that the
+	// request does not cancel; they end with the workflow.
+	work, _ := workflow.NewDisconnectedContext(ctx)
+	c.startWorkers(work)
+	return c.run(ctx, work)
 }
 
 func newCase(ctx workflow.Context, in CaseInput) (*kycCase, error) {
@@ -97,9 +102,16 @@ func (c *kycCase) open(ctx workflow.Context) {
 }
 
 // run is the main loop: it fires deadlines, and finishes or continues as new
-// when it may. Everything else happens in handlers and workers.
-func (c *kycCase) run(ctx workflow.Context) (kyc.CaseView, error) {
+// when it may. Everything else happens in handlers and workers. A cancel
+// request ends the case as the bank's cancel does; from then on the loop runs
+// on work, which the request does not cancel, until the room is closed and
+// the log saved.
+func (c *kycCase) run(ctx, work workflow.Context) (kyc.CaseView, error) {
 	for {
+		if ctx != work && ctx.Err() != nil {
+			c.cancelRequested(work)
+			ctx = work
+		}
 		c.fireDue(ctx)
 		if c.finished() {
 			break
@@ -111,15 +123,17 @@ func (c *kycCase) run(ctx workflow.Context) (kyc.CaseView, error) {
 			workflow.AllHandlersFinished(ctx) {
 			return kyc.CaseView{}, c.continueAsNew(ctx)
 		}
-		if err := c.sleep(ctx); err != nil {
+		// A cancel request wakes the sleep with a canceled error; the top of
+		// the loop handles it.
+		if err := c.sleep(ctx); err != nil && (ctx == work || !temporal.IsCanceledError(err)) {
 			return kyc.CaseView{}, err
 		}
 	}
 	// The projection must show the final status before the workflow reports
 	// it; a failing database keeps the case open, not its log incomplete.
 	// Updates waiting for that save are answered before the run ends.
-	if err := workflow.Await(ctx, func() bool {
-		return len(c.s.Unsaved) == 0 && !c.saving && workflow.AllHandlersFinished(ctx)
+	if err := workflow.Await(work, func() bool {
+		return len(c.s.Unsaved) == 0 && !c.saving && workflow.AllHandlersFinished(work)
 	}); err != nil {
 		return kyc.CaseView{}, err
 	}

@@ -241,7 +241,7 @@ func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
 
 	queue := testenv.RandomName("kyc-e2e-")
 	w := worker.New(tc, queue, workerapp.Options())
-	workerapp.Register(w, &activities.Activities{HMS: hc, Store: st, Blob: bs})
+	workerapp.Register(w, &activities.Activities{HMS: hc, Store: st, Blob: bs, Temporal: tc})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

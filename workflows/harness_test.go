@@ -128,6 +128,10 @@ func (h *harness) mockActivities() {
 			h.mu.Unlock()
 			return h.find(in)
 		})
+	h.env.OnActivity(acts.CancelRequest, mock.Anything).Return(
+		func(context.Context) (activities.CancelRequestInfo, error) {
+			return activities.CancelRequestInfo{Identity: "ops-7@bank (temporal-ui)", Reason: "opened twice by mistake"}, nil
+		})
 	h.env.OnActivity(acts.SaveCase, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SaveCaseInput) error {
 			h.mu.Lock()

@@ -45,11 +45,15 @@ func TestCustomerNeverJoinsExpires(t *testing.T) {
 	}
 }
 
-func TestCancelInEveryActiveStatus(t *testing.T) {
-	tests := []struct {
-		status kyc.Status
-		steps  func(h *harness) time.Duration // schedules the way to status; returns when it is reached
-	}{
+type activeStatus struct {
+	status kyc.Status
+	steps  func(h *harness) time.Duration // schedules the way to status; returns when it is reached
+}
+
+// activeStatusSteps lists every status a case can be cancelled in, with the
+// steps that reach it.
+func activeStatusSteps() []activeStatus {
+	return []activeStatus{
 		{kyc.StatusWaitingForParticipants, func(h *harness) time.Duration { return time.Minute }},
 		{kyc.StatusInCall, func(h *harness) time.Duration {
 			h.signal(time.Minute, h.join(1, "customer"), h.join(1, "agent"))
@@ -72,7 +76,10 @@ func TestCancelInEveryActiveStatus(t *testing.T) {
 			return end + 2*time.Minute
 		}},
 	}
-	for _, tc := range tests {
+}
+
+func TestCancelInEveryActiveStatus(t *testing.T) {
+	for _, tc := range activeStatusSteps() {
 		t.Run(string(tc.status), func(t *testing.T) {
 			h := newHarness(t)
 			h.assign()
@@ -102,6 +109,41 @@ func TestCancelInEveryActiveStatus(t *testing.T) {
 				if e.Type == EventCaseCancelled && (e.ActorID != "ops-1" || e.ActorRole != kyc.RoleAdmin) {
 					t.Fatalf("cancel event actor %s/%s", e.ActorID, e.ActorRole)
 				}
+			}
+			if h.search["KycStatus"] != "cancelled" {
+				t.Fatalf("search %v", h.search)
+			}
+		})
+	}
+}
+
+// TestTemporalCancelInEveryActiveStatus: an operator's "Request
+// Cancellation" in the Web UI (or `temporal workflow cancel`) ends the case
+// as the bank's cancel does, names the operator, and completes the workflow.
+func TestTemporalCancelInEveryActiveStatus(t *testing.T) {
+	for _, tc := range activeStatusSteps() {
+		t.Run(string(tc.status), func(t *testing.T) {
+			h := newHarness(t)
+			h.assign()
+			at := tc.steps(h)
+			h.snapshot(at, "before")
+			h.at(at+time.Second, h.env.CancelWorkflow)
+
+			v := h.run(input())
+
+			if b := h.view("before"); b.Status != tc.status {
+				t.Fatalf("reached %s, want %s", b.Status, tc.status)
+			}
+			if v.Status != kyc.StatusCancelled || v.StatusReason != "opened twice by mistake" || h.count(EventCaseCancelled) != 1 {
+				t.Fatalf("final %s (%s), events %v", v.Status, v.StatusReason, h.eventTypes())
+			}
+			for _, e := range h.events() {
+				if e.Type == EventCaseCancelled && (e.ActorID != "ops-7@bank (temporal-ui)" || e.ActorRole != kyc.RoleOperator) {
+					t.Fatalf("cancel event actor %s/%s", e.ActorID, e.ActorRole)
+				}
+			}
+			if !slices.Contains(h.disabled, roomID(1)) {
+				t.Fatalf("room not disabled: %v", h.disabled)
 			}
 			if h.search["KycStatus"] != "cancelled" {
 				t.Fatalf("search %v", h.search)

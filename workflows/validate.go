@@ -18,10 +18,7 @@ import (
 // applied, so that a client retrying with a new update id gets the view back
 // instead of an error or a second change.
 
-const (
-	maxReasonLen          = 2000
-	maxCapturesPerAttempt = 50
-)
+const maxCapturesPerAttempt = 50
 
 func invalidRequest(format string, args ...any) error {
 	return temporal.NewApplicationError(fmt.Sprintf(format, args...), RejectInvalidRequest)
@@ -46,8 +43,11 @@ func checkReason(reason string, required bool) error {
 	switch {
 	case required && strings.TrimSpace(reason) == "":
 		return invalidRequest("reason is required")
-	case len(reason) > maxReasonLen:
-		return invalidRequest("reason is longer than %d bytes", maxReasonLen)
+	case len(reason) > kyc.MaxReasonBytes:
+		return invalidRequest("reason is longer than %d bytes", kyc.MaxReasonBytes)
+	}
+	if p := kyc.TextProblem(reason); p != "" {
+		return invalidRequest("reason %s", p)
 	}
 	return nil
 }

@@ -24,19 +24,23 @@ const (
 	StatusExpired                Status = "expired"
 	StatusCancelled              Status = "cancelled"
 	StatusFailed                 Status = "failed"
+	// StatusTerminated is set by the reconciler for a case whose workflow
+	// was closed from outside (an operator's Terminate, a timeout) before
+	// the case ended: the case can no longer act, so it says so.
+	StatusTerminated Status = "terminated"
 )
 
 // AllStatuses lists every status in lifecycle order.
 var AllStatuses = []Status{
 	StatusWaitingForParticipants, StatusInCall, StatusAwaitingDecision,
 	StatusAwaitingRecording, StatusAwaitingAudit, StatusApproved,
-	StatusRejected, StatusExpired, StatusCancelled, StatusFailed,
+	StatusRejected, StatusExpired, StatusCancelled, StatusFailed, StatusTerminated,
 }
 
 // Terminal reports whether no further change can happen to a case in s.
 func (s Status) Terminal() bool {
 	switch s {
-	case StatusApproved, StatusRejected, StatusExpired, StatusCancelled, StatusFailed:
+	case StatusApproved, StatusRejected, StatusExpired, StatusCancelled, StatusFailed, StatusTerminated:
 		return true
 	}
 	return false
@@ -91,6 +95,10 @@ const (
 	RoleCustomer Role = "customer"
 	RoleSystem   Role = "system" // the engine itself (timers, workflow decisions)
 	RoleHMS      Role = "100ms"  // events that came from 100ms webhooks
+	// RoleOperator acts on a case through Temporal (Web UI or CLI: cancel,
+	// terminate, reset); its id is the identity Temporal recorded. It is
+	// never a token role.
+	RoleOperator Role = "operator"
 )
 
 // Decision outcomes.
@@ -218,6 +226,11 @@ func (v *CaseView) CurrentAttempt() *Attempt {
 func RoomName(caseID string, attempt int) string {
 	return roomPrefix + caseID + attemptSep + strconv.Itoa(attempt)
 }
+
+// CustomerUserID is the 100ms user_id in the customer's join tokens; the
+// workflow counts a peer as the customer only with this id (an agent's is
+// the agent's id), so the recorder or any other peer never counts.
+func CustomerUserID(caseID string) string { return "customer-" + caseID }
 
 const (
 	roomPrefix = "kyc-"

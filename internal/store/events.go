@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+
+	"github.com/vkyc-engine/vkyc/internal/chain"
 )
 
 // NewEvent is an event the workflow accepted. The workflow chooses Seq
@@ -25,7 +27,7 @@ type NewEvent struct {
 }
 
 // Event is a stored event with its place in the hash chain. At is UTC at
-// microsecond precision and Data is canonical JSON (see CanonicalEvent).
+// microsecond precision and Data is canonical JSON (see chain.Canonical).
 type Event struct {
 	CaseID    string          `json:"case_id"`
 	Seq       int64           `json:"seq"`
@@ -77,20 +79,20 @@ func (s *Store) AppendEvents(ctx context.Context, events []NewEvent) error {
 		}
 		prev := headHash
 		if headSeq == 0 {
-			prev = GenesisHash
+			prev = chain.Genesis
 		}
 		var fresh []eventRow
 		now := s.now()
 		for _, e := range batch {
-			canonical := canonicalEvent(e.event(), []byte(e.Data))
+			canonical := chain.WithData(e.event(), []byte(e.Data))
 			if e.Seq <= headSeq {
 				old := stored[e.Seq-first]
-				if string(canonicalEvent(old.event(), []byte(old.Data))) != string(canonical) {
+				if string(chain.WithData(old.chainEvent(), []byte(old.Data))) != string(canonical) {
 					return fmt.Errorf("event %d differs from the stored one: %w", e.Seq, ErrConflict)
 				}
 				continue
 			}
-			hash := chainHash(prev, canonical)
+			hash := chain.Link(prev, canonical)
 			fresh = append(fresh, eventRow{
 				CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole,
 				At: e.At, Data: string(e.Data), PrevHash: prev, Hash: hash, RecordedAt: now,
@@ -133,7 +135,7 @@ func prepareEvents(events []NewEvent) ([]NewEvent, error) {
 		case !utf8.ValidString(e.CaseID + e.Type + e.ActorID + e.ActorRole):
 			return nil, fmt.Errorf("store: append events: event %d has text that is not UTF-8: %w", e.Seq, ErrInvalid)
 		}
-		data, err := canonicalJSON(e.Data)
+		data, err := chain.CanonicalData(e.Data)
 		if err != nil {
 			return nil, fmt.Errorf("store: append events: event %d: %w: %w", e.Seq, err, ErrInvalid)
 		}
@@ -166,8 +168,20 @@ func (s *Store) lockEventHead(tx *gorm.DB, caseID string) (int64, string, error)
 	return head.EventsHeadSeq, head.EventsHeadHash, nil
 }
 
-func (e NewEvent) event() Event {
-	return Event{CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole, At: e.At, Data: e.Data}
+func (e NewEvent) event() chain.Event {
+	return chain.Event{CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole, At: e.At, Data: e.Data}
+}
+
+// Chain is what the hash chain covers of e.
+func (e Event) Chain() chain.Event {
+	return chain.Event{CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole, At: e.At, Data: e.Data}
+}
+
+func (r eventRow) chainEvent() chain.Event {
+	return chain.Event{
+		CaseID: r.CaseID, Seq: r.Seq, Type: r.Type, ActorID: r.ActorID, ActorRole: r.ActorRole,
+		At: r.At.UTC(), Data: json.RawMessage(r.Data),
+	}
 }
 
 func (r eventRow) event() Event {
@@ -239,7 +253,7 @@ func verifyRows(rows []eventRow, headSeq int64, headHash string) ChainReport {
 	broken := func(seq int64, format string, args ...any) ChainReport {
 		return ChainReport{Count: len(rows), BrokenAt: seq, Reason: fmt.Sprintf(format, args...)}
 	}
-	prev := GenesisHash
+	prev := chain.Genesis
 	for i, r := range rows {
 		want := int64(i) + 1
 		if r.Seq != want {
@@ -248,11 +262,11 @@ func verifyRows(rows []eventRow, headSeq int64, headHash string) ChainReport {
 		if r.PrevHash != prev {
 			return broken(r.Seq, "prev_hash does not match the hash of event %d", r.Seq-1)
 		}
-		data, err := canonicalJSON([]byte(r.Data))
+		data, err := chain.CanonicalData([]byte(r.Data))
 		if err != nil {
 			return broken(r.Seq, "data is not valid JSON")
 		}
-		if chainHash(prev, canonicalEvent(r.event(), data)) != r.Hash {
+		if chain.Link(prev, chain.WithData(r.chainEvent(), data)) != r.Hash {
 			return broken(r.Seq, "hash does not match the event's content")
 		}
 		prev = r.Hash

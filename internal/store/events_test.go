@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -61,16 +62,16 @@ func testAppendEvents(t *testing.T, s *Store) {
 		t.Fatalf("after 1..3: %+v", r)
 	}
 	stored := mustEvents(t, s, "e-1")
-	prev := GenesisHash
+	prev := chain.Genesis
 	for i, e := range stored {
 		in := batch("e-1", 1, 3)[i]
-		if e.Seq != int64(i+1) || e.PrevHash != prev || e.Hash != chainHash(prev, CanonicalEvent(e)) {
+		if e.Seq != int64(i+1) || e.PrevHash != prev || e.Hash != chain.Next(prev, e.Chain()) {
 			t.Fatalf("event %d does not chain: %+v", i+1, e)
 		}
 		if !e.At.Equal(in.At.Truncate(time.Microsecond)) || e.At.Location() != time.UTC {
 			t.Fatalf("event %d at = %v, want %v in UTC", e.Seq, e.At, in.At.Truncate(time.Microsecond))
 		}
-		if want, _ := canonicalJSON(in.Data); string(e.Data) != string(want) {
+		if want, _ := chain.CanonicalData(in.Data); string(e.Data) != string(want) {
 			t.Fatalf("event %d data = %s, want canonical %s", e.Seq, e.Data, want)
 		}
 		prev = e.Hash
@@ -223,7 +224,7 @@ func testVerifyChainDetectsTampering(t *testing.T, s *Store) {
 		{"actor altered", update("actor_id = ?", 2, "mallory"), 2},
 		{"time altered", update("at = ?", 4, t0.Add(time.Hour)), 4},
 		{"type altered", update("type = ?", 1, "approved"), 1},
-		{"hash rewritten", update("hash = ?", 2, chainHash(GenesisHash, []byte("forged"))), 2},
+		{"hash rewritten", update("hash = ?", 2, chain.Link(chain.Genesis, []byte("forged"))), 2},
 		{"middle row deleted", func(t *testing.T, s *Store, caseID string) {
 			mustExec(t, s, "DELETE FROM case_events WHERE case_id = ? AND seq = 3", caseID)
 		}, 3},
@@ -239,7 +240,7 @@ func testVerifyChainDetectsTampering(t *testing.T, s *Store) {
 			e := mustEvents(t, s, caseID)[2]
 			e.Data = json.RawMessage(`{"forged":true}`)
 			mustExec(t, s, "UPDATE case_events SET data = ?, hash = ? WHERE case_id = ? AND seq = 3",
-				string(e.Data), chainHash(e.PrevHash, CanonicalEvent(e)), caseID)
+				string(e.Data), chain.Next(e.PrevHash, e.Chain()), caseID)
 		}, 4},
 		{"data made invalid JSON", update("data = ?", 5, `{"seq":`), 5},
 	}

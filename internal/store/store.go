@@ -19,6 +19,8 @@ import (
 	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+
+	"github.com/vkyc-engine/vkyc/internal/chain"
 )
 
 // Dialect names returned by Store.Dialect.
@@ -276,6 +278,6 @@ func (s *Store) pools() []*gorm.DB {
 // dbTime is how every time is stored: UTC, so that SQLite's text timestamps
 // sort correctly, and at PostgreSQL's microsecond precision, so that a value
 // reads back exactly as written on both databases (the event hash covers it).
-func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+func dbTime(t time.Time) time.Time { return chain.Time(t) }
 
 func (s *Store) now() time.Time { return dbTime(time.Now()) }

@@ -1,4 +1,8 @@
-package store
+// Package chain is the case event log's hash chain: the canonical encoding of
+// an event and the link hash. The store appends and verifies with it, and the
+// case workflow computes the same chain from its own events, which makes its
+// history an independent witness of the log's head.
+package chain
 
 import (
 	"bytes"
@@ -13,10 +17,31 @@ import (
 	"time"
 )
 
-// GenesisHash is the prev_hash of the first event of every case: 64 zeros.
-const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+// Genesis is the prev_hash of the first event of every case: 64 zeros.
+const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// CanonicalEvent is the byte encoding that an event's hash covers. It is
+// Event is what the chain covers of one case event.
+type Event struct {
+	CaseID    string
+	Seq       int64
+	Type      string
+	ActorID   string
+	ActorRole string
+	At        time.Time
+	Data      json.RawMessage
+}
+
+// Head is the last link of a chain: the sequence number and hash of the
+// newest event (zero and Genesis for an empty log).
+type Head struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// Time is a time at the precision the chain covers: UTC, microseconds.
+func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Canonical is the byte encoding that an event's hash covers. It is
 // canonical JSON, so any language can recompute it:
 //
 //	{"actor_id":S,"actor_role":S,"at":S,"case_id":S,"data":D,"seq":N,"type":S}
@@ -39,29 +64,30 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 //
 // The event hash is lowercase hex of SHA-256 over the 64 ASCII hex characters
 // of prev_hash followed by the canonical event; prev_hash of seq 1 is
-// GenesisHash.
+// Genesis.
 //
 // Data that is not valid JSON (AppendEvents refuses it, so only a tampered row
 // can hold it) is encoded as a JSON string of its bytes, so that the function
 // stays total and such a row simply fails verification.
-func CanonicalEvent(e Event) []byte {
-	data, err := canonicalJSON(e.Data)
+func Canonical(e Event) []byte {
+	data, err := CanonicalData(e.Data)
 	if err != nil {
 		var b bytes.Buffer
 		writeJSONString(&b, string(e.Data))
 		data = b.Bytes()
 	}
-	return canonicalEvent(e, data)
+	return WithData(e, data)
 }
 
-func canonicalEvent(e Event, canonicalData []byte) []byte {
+// WithData is Canonical for data already in canonical form (CanonicalData).
+func WithData(e Event, canonicalData []byte) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"actor_id":`)
 	writeJSONString(&b, e.ActorID)
 	b.WriteString(`,"actor_role":`)
 	writeJSONString(&b, e.ActorRole)
 	b.WriteString(`,"at":`)
-	writeJSONString(&b, dbTime(e.At).Format(time.RFC3339Nano))
+	writeJSONString(&b, Time(e.At).Format(time.RFC3339Nano))
 	b.WriteString(`,"case_id":`)
 	writeJSONString(&b, e.CaseID)
 	b.WriteString(`,"data":`)
@@ -74,16 +100,21 @@ func canonicalEvent(e Event, canonicalData []byte) []byte {
 	return b.Bytes()
 }
 
-// chainHash is hex(sha256(prevHash || canonical)).
-func chainHash(prevHash string, canonical []byte) string {
+// Link is hex(sha256(prevHash || canonical)): the hash of the event whose
+// canonical encoding is canonical, following prevHash.
+func Link(prevHash string, canonical []byte) string {
 	h := sha256.New()
 	h.Write([]byte(prevHash))
 	h.Write(canonical)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// canonicalJSON re-encodes raw by the rules documented on CanonicalEvent.
-func canonicalJSON(raw []byte) ([]byte, error) {
+// Next is the hash of e following prevHash.
+func Next(prevHash string, e Event) string { return Link(prevHash, Canonical(e)) }
+
+// CanonicalData re-encodes raw event data by the rules documented on
+// Canonical.
+func CanonicalData(raw []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return []byte("null"), nil
 	}
@@ -138,7 +169,7 @@ func writeCanonical(b *bytes.Buffer, v any) {
 		b.WriteByte('}')
 	default:
 		// json.Decoder with UseNumber yields only the types above.
-		panic(fmt.Sprintf("store: unexpected JSON value %T", v))
+		panic(fmt.Sprintf("chain: unexpected JSON value %T", v))
 	}
 }
 

@@ -1,4 +1,4 @@
-package store
+package chain
 
 import (
 	"crypto/sha256"
@@ -23,7 +23,7 @@ func TestCanonicalEventEncoding(t *testing.T) {
 	want := `{"actor_id":"agent \"7\"","actor_role":"agent","at":"2025-03-01T09:30:00.25Z","case_id":"7f1c",` +
 		`"data":{"A":"/","a":{"b":{},"y":"x\u0001\n` + "\u00e9<&>\u2028" + `"},"z":[1.50,-0,1e3,true,null]},` +
 		`"seq":12,"type":"decision.recorded"}`
-	got := string(CanonicalEvent(e))
+	got := string(Canonical(e))
 	if got != want {
 		t.Fatalf("CanonicalEvent:\n got %s\nwant %s", got, want)
 	}
@@ -31,8 +31,8 @@ func TestCanonicalEventEncoding(t *testing.T) {
 		t.Fatal("the canonical event is not JSON")
 	}
 
-	sum := sha256.Sum256([]byte(GenesisHash + want))
-	if h := chainHash(GenesisHash, []byte(want)); h != hex.EncodeToString(sum[:]) {
+	sum := sha256.Sum256([]byte(Genesis + want))
+	if h := Link(Genesis, []byte(want)); h != hex.EncodeToString(sum[:]) {
 		t.Fatalf("chainHash = %s, want hex(sha256(prev || canonical))", h)
 	}
 }
@@ -55,16 +55,16 @@ func TestCanonicalJSON(t *testing.T) {
 		{in: `nul`, wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := canonicalJSON([]byte(tt.in))
+		got, err := CanonicalData([]byte(tt.in))
 		if (err != nil) != tt.wantErr {
-			t.Errorf("canonicalJSON(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			t.Errorf("CanonicalData(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
 			continue
 		}
 		if !tt.wantErr && string(got) != tt.want {
-			t.Errorf("canonicalJSON(%q) = %s, want %s", tt.in, got, tt.want)
+			t.Errorf("CanonicalData(%q) = %s, want %s", tt.in, got, tt.want)
 		}
 		if !tt.wantErr {
-			again, _ := canonicalJSON(got)
+			again, _ := CanonicalData(got)
 			if string(again) != string(got) {
 				t.Errorf("canonicalJSON is not idempotent on %s: %s", got, again)
 			}
@@ -73,8 +73,8 @@ func TestCanonicalJSON(t *testing.T) {
 }
 
 func TestCanonicalEventOfInvalidData(t *testing.T) {
-	a := CanonicalEvent(Event{CaseID: "c", Seq: 1, Data: json.RawMessage(`{"a":`)})
-	b := CanonicalEvent(Event{CaseID: "c", Seq: 1, Data: json.RawMessage(`{"a":1}`)})
+	a := Canonical(Event{CaseID: "c", Seq: 1, Data: json.RawMessage(`{"a":`)})
+	b := Canonical(Event{CaseID: "c", Seq: 1, Data: json.RawMessage(`{"a":1}`)})
 	if string(a) == string(b) || !json.Valid(a) {
 		t.Fatalf("invalid data must encode deterministically and differently: %s", a)
 	}
