@@ -142,6 +142,73 @@ func TestEndToEndDroppedCall(t *testing.T) {
 	e.recordHistory(ctx, run, historyDroppedCall)
 }
 
+// TestEndToEndOperatorCancel is "Request Cancellation" pressed in the
+// Temporal Web UI during a call: on the dev server, the case must end
+// cancelled in the name of the requesting identity, its room must be ended
+// and disabled at 100ms, its log saved and verified, and the workflow must
+// complete instead of failing its tasks.
+func TestEndToEndOperatorCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newE2E(ctx, t, "e2e2")
+	run, u := e.start(ctx)
+	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
+	v := u.waitFor(ctx, "room created", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
+	roomID := v.Attempts[0].RoomID
+	e.join(roomID, "agent")
+	e.join(roomID, "customer")
+	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+
+	const operator = "ops-7@bank.example"
+	ops, err := client.NewClientFromExisting(e.tc, client.Options{Identity: operator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.Close()
+	if err := ops.CancelWorkflow(ctx, run.GetID(), ""); err != nil {
+		t.Fatal(err)
+	}
+	var final kyc.CaseView
+	if err := run.Get(ctx, &final); err != nil {
+		t.Fatalf("the cancelled case's workflow did not complete: %v", err)
+	}
+	if final.Status != kyc.StatusCancelled || final.StatusReason != workflows.ReasonOperatorCancel {
+		t.Fatalf("final %s (%s)", final.Status, final.StatusReason)
+	}
+	desc, err := e.tc.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
+	if err != nil || desc.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Fatalf("workflow status %v, %v", desc, err)
+	}
+	room, err := e.hc.GetRoom(ctx, roomID)
+	if err != nil || room.Enabled {
+		t.Fatalf("room after the cancel: %+v, %v", room, err)
+	}
+	rec, err := e.st.GetCase(ctx, e.caseID)
+	if err != nil || rec.Status != kyc.StatusCancelled || rec.Version != final.Version {
+		t.Fatalf("projection %+v, %v", rec, err)
+	}
+	report, err := e.st.VerifyChain(ctx, e.caseID)
+	if err != nil || !report.Valid || int64(report.Count) != final.Version {
+		t.Fatalf("chain %+v, %v", report, err)
+	}
+	events, err := e.st.Events(ctx, e.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancels := 0
+	for _, ev := range events {
+		if ev.Type == workflows.EventCaseCancelled {
+			cancels++
+			if ev.ActorID != operator || ev.ActorRole != string(kyc.RoleOperator) {
+				t.Fatalf("cancel event by %s/%s, want %s/operator", ev.ActorID, ev.ActorRole, operator)
+			}
+		}
+	}
+	if cancels != 1 {
+		t.Fatalf("%d cancel events", cancels)
+	}
+}
+
 // checkDropLogged checks the case log: the customer's leave with 100ms's
 // reason, then the abort with ours, then the new attempt.
 func (e *e2e) checkDropLogged(ctx context.Context, firstRoom string) {
