@@ -10,17 +10,25 @@ import (
 // Application error types the activities return. They are stable names: the
 // workflow and the retry policies below match on them.
 const (
-	ErrHMSPermanent         = "HMSPermanent"         // 100ms refused the request itself (400, 404, 422)
-	ErrHMSTransient         = "HMSTransient"         // 100ms or the network failed; worth retrying
-	ErrRecordingBadPath     = "RecordingBadPath"     // not an s3://bucket/key we can read
-	ErrRecordingWrongBucket = "RecordingWrongBucket" // the recording is not in our bucket
-	ErrRecordingMissing     = "RecordingMissing"     // no object at the announced path
-	ErrRecordingEmpty       = "RecordingEmpty"       // the object has no bytes
-	ErrStorageTransient     = "StorageTransient"     // object storage failed; worth retrying
-	ErrCaseEventConflict    = "CaseEventConflict"    // the store holds a different event at a sequence number
-	ErrCaseInvalid          = "CaseInvalid"          // the store refuses the view or events as malformed
-	ErrStoreTransient       = "StoreTransient"       // the database failed; worth retrying
-	ErrTemporal             = "Temporal"             // a call to the Temporal service failed
+	ErrHMSPermanent          = "HMSPermanent"          // 100ms refused the request itself (400, 404, 422)
+	ErrHMSTransient          = "HMSTransient"          // 100ms or the network failed; worth retrying
+	ErrRecordingBadPath      = "RecordingBadPath"      // not an s3://bucket/key we can read
+	ErrRecordingWrongBucket  = "RecordingWrongBucket"  // the recording is not in our bucket
+	ErrRecordingMissing      = "RecordingMissing"      // no object at the announced path
+	ErrRecordingEmpty        = "RecordingEmpty"        // the object has no bytes
+	ErrRecordingAccessDenied = "RecordingAccessDenied" // our bucket refuses our credentials
+	ErrStorageTransient      = "StorageTransient"      // object storage failed; worth retrying
+	ErrCaseEventConflict     = "CaseEventConflict"     // the store holds a different event at a sequence number
+	ErrCaseInvalid           = "CaseInvalid"           // the store refuses the view or events as malformed
+	ErrStoreTransient        = "StoreTransient"        // the database failed; worth retrying
+	ErrTemporal              = "Temporal"              // a call to the Temporal service failed
+)
+
+// Alert metrics, counted through the Temporal SDK's metrics handler (the
+// worker serves them on /metrics): each needs a person.
+const (
+	MetricRecordingAccessDenied = "kyc_recording_access_denied"
+	MetricCaseSaveRefused       = "kyc_case_save_refused"
 )
 
 // TemporalOptions are for activities that call the Temporal service itself
@@ -76,7 +84,7 @@ func StorageOptions() workflow.ActivityOptions {
 			InitialInterval:        2 * time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty},
+			NonRetryableErrorTypes: []string{ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty, ErrRecordingAccessDenied},
 		},
 	}
 }

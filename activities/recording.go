@@ -34,7 +34,7 @@ func (a *Activities) VerifyRecording(ctx context.Context, in VerifyRecordingInpu
 	defer stop()
 	info, err := a.Blob.Stat(ctx, key)
 	if err != nil {
-		return RecordingCheck{}, missingOrTransient(ctx, in, key, err)
+		return RecordingCheck{}, a.missingOrTransient(ctx, in, key, err)
 	}
 	if info.Size == 0 {
 		return RecordingCheck{}, temporal.NewNonRetryableApplicationError(
@@ -42,7 +42,7 @@ func (a *Activities) VerifyRecording(ctx context.Context, in VerifyRecordingInpu
 	}
 	sum, size, err := a.Blob.Checksum(ctx, key)
 	if err != nil {
-		return RecordingCheck{}, missingOrTransient(ctx, in, key, err)
+		return RecordingCheck{}, a.missingOrTransient(ctx, in, key, err)
 	}
 	a.log().InfoContext(ctx, "recording verified", "case_id", in.CaseID, "attempt", in.Attempt, "key", key, "size", size)
 	return RecordingCheck{Bucket: bucket, Key: key, Size: size, SHA256: sum, ETag: info.ETag}, nil
@@ -79,8 +79,16 @@ func heartbeatWhile(ctx context.Context, interval time.Duration) (stop func()) {
 // missingOrTransient classifies a storage error. A missing object may only be
 // lagging behind 100ms's webhook, so it is retried for a few attempts before
 // it becomes final; any other storage failure is ours and always retryable.
-func missingOrTransient(ctx context.Context, in VerifyRecordingInput, key string, err error) error {
+func (a *Activities) missingOrTransient(ctx context.Context, in VerifyRecordingInput, key string, err error) error {
 	msg := fmt.Sprintf("recording %s of case %s attempt %d: %v", key, in.CaseID, in.Attempt, err)
+	if errors.Is(err, blob.ErrAccessDenied) {
+		// Our own bucket refuses us: no retry fixes a policy, and the
+		// attempt cannot be approved without its recording.
+		a.log().ErrorContext(ctx, "alert: the bucket refuses access to a recording",
+			"case_id", in.CaseID, "attempt", in.Attempt, "key", key, "error", err)
+		activity.GetMetricsHandler(ctx).Counter(MetricRecordingAccessDenied).Inc(1)
+		return temporal.NewNonRetryableApplicationError(msg, ErrRecordingAccessDenied, err)
+	}
 	if !errors.Is(err, blob.ErrNotFound) {
 		return temporal.NewApplicationErrorWithCause(msg, ErrStorageTransient, err)
 	}

@@ -265,9 +265,11 @@ func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy
 		Timeouts: workflows.Timeouts{
 			JoinTimeout: cc.JoinTimeout, MaxCallLength: cc.MaxCallLength, DecisionWindow: cc.DecisionWindow,
 			RecordingGrace: cc.RecordingGrace, AuditSLA: cc.AuditSLA, CaseTTL: cc.CaseTTL, MaxAttempts: cc.MaxAttempts,
+			RecordingDeadline: cc.RecordingDeadline,
 		},
-		CreatedBy: createdBy,
-		CreatedAt: rec.CreatedAt,
+		Recordings: workflows.RecordingLocation{Bucket: s.d.Config.S3.Bucket, Prefix: s.d.Config.HMS.RecordingPrefix},
+		CreatedBy:  createdBy,
+		CreatedAt:  rec.CreatedAt,
 	}
 	if err := in.Validate(); err != nil {
 		return internalError(err)

@@ -22,7 +22,7 @@ func (c *cli) templateApply(ctx context.Context, args []string) error {
 	fs := c.newFlags("template apply", "[flags]")
 	name := fs.String("name", "vkyc", "template name (applying is create-or-overwrite by name)")
 	bucket := fs.String("bucket", "", "bucket 100ms uploads recordings to (default S3_BUCKET)")
-	prefix := fs.String("prefix", "recordings", "key prefix of recordings in the bucket")
+	prefix := fs.String("prefix", "", "key prefix of recordings in the bucket (default HMS_RECORDING_PREFIX); the engine ignores recordings elsewhere")
 	region := fs.String("region", "", "bucket region (default S3_REGION)")
 	storageType := fs.String("storage-type", "s3", "recording storage type: s3, gs, oss or azure")
 	accessKey := fs.String("access-key", "", "access key 100ms uploads recordings with (a write-only key of its own)")
@@ -42,7 +42,7 @@ func (c *cli) templateApply(ctx context.Context, args []string) error {
 		return err
 	}
 	storage := hms.RecordingStorage{
-		Type: *storageType, Bucket: orDefault(*bucket, cfg.S3.Bucket), Prefix: *prefix,
+		Type: *storageType, Bucket: orDefault(*bucket, cfg.S3.Bucket), Prefix: orDefault(*prefix, cfg.HMS.RecordingPrefix),
 		Region: orDefault(*region, cfg.S3.Region), AccessKey: *accessKey,
 	}
 	if *secretFile != "" {

@@ -255,6 +255,7 @@ type e2e struct {
 	simURL string
 	hook   *dispatcher
 	caseID string
+	bucket string
 	queue  string
 }
 
@@ -313,7 +314,7 @@ func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	return &e2e{t: t, tc: tc, st: st, hc: hc, simURL: simSrv.URL, hook: hook, caseID: caseID, queue: queue}
+	return &e2e{t: t, tc: tc, st: st, hc: hc, simURL: simSrv.URL, hook: hook, caseID: caseID, bucket: bucket, queue: queue}
 }
 
 // start creates the case as the API does, in the database and then on
@@ -321,7 +322,7 @@ func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
 func (e *e2e) start(ctx context.Context) (client.WorkflowRun, updater) {
 	e.t.Helper()
 	in := workflows.CaseInput{CaseID: e.caseID, CustomerRef: "CUST-E2E", AuditRejections: true, CreatedBy: "e2e",
-		CreatedAt: time.Now().UTC()}
+		CreatedAt: time.Now().UTC(), Recordings: workflows.RecordingLocation{Bucket: e.bucket, Prefix: "recordings"}}
 	if _, _, err := e.st.CreateCase(ctx, store.NewCase{ID: e.caseID, Customer: kyc.Customer{Reference: "CUST-E2E", Name: "Test Person"},
 		RequiredCaptures: kyc.DefaultRequiredCaptures, AuditRejections: true, CreatedBy: "e2e", CreatedAt: in.CreatedAt}); err != nil {
 		e.t.Fatal(err)
@@ -440,7 +441,11 @@ func (e *e2e) recordHistory(ctx context.Context, run client.WorkflowRun, name st
 // join connects a participant through the simulator and returns the peer id.
 func (e *e2e) join(roomID, role string) string {
 	e.t.Helper()
-	token, _, err := e.hc.AuthToken(hms.AuthTokenParams{RoomID: roomID, Role: role, UserID: role + "-e2e"})
+	user := "agent-e2e" // the assigned agent
+	if role == string(kyc.RoleCustomer) {
+		user = kyc.CustomerUserID(e.caseID)
+	}
+	token, _, err := e.hc.AuthToken(hms.AuthTokenParams{RoomID: roomID, Role: role, UserID: user})
 	if err != nil {
 		e.t.Fatal(err)
 	}

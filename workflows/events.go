@@ -29,6 +29,7 @@ const (
 	EventRecordingFound   = "recording_found"
 	EventRecordingChecked = "recording_verified"
 	EventRecordingFailed  = "recording_failed"
+	EventRecordingIgnored = "recording_ignored"
 	EventTimeout          = "timeout"
 	hmsEventPrefix        = "hms."
 )
@@ -58,6 +59,7 @@ type eventData struct {
 	RoomName    string            `json:"room_name,omitempty"`
 	SessionID   string            `json:"session_id,omitempty"`
 	PeerID      string            `json:"peer_id,omitempty"`
+	UserID      string            `json:"user_id,omitempty"`
 	Role        string            `json:"role,omitempty"`
 	ErrorType   string            `json:"error_type,omitempty"`
 	AgentID     string            `json:"agent_id,omitempty"`

@@ -165,6 +165,7 @@ func input() CaseInput {
 		AuditRejections: true,
 		CreatedBy:       "svc-onboarding",
 		CreatedAt:       time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		Recordings:      RecordingLocation{Bucket: testBucket, Prefix: "recordings"},
 	}
 }
 
@@ -406,8 +407,20 @@ func (h *harness) hms(attempt int, typ string) HMSEvent {
 
 func (h *harness) join(attempt int, role string) HMSEvent {
 	ev := h.hms(attempt, hmsPeerJoin)
-	ev.Role, ev.PeerID, ev.UserID = role, fmt.Sprintf("peer-%s-%d", role, attempt), role+"-user"
+	ev.Role, ev.PeerID, ev.UserID = role, fmt.Sprintf("peer-%s-%d", role, attempt), userIDOf(role)
 	return ev
+}
+
+// userIDOf is the user id a join token of role carries: the assigned
+// agent's id, the customer's id of the case, anything else for other roles.
+func userIDOf(role string) string {
+	switch role {
+	case string(kyc.RoleAgent):
+		return testAgent
+	case string(kyc.RoleCustomer):
+		return kyc.CustomerUserID(testCase)
+	}
+	return role + "-user"
 }
 
 func (h *harness) leave(attempt int, role, reason string) HMSEvent {
@@ -462,7 +475,7 @@ func audit(outcome, reason string) AuditDecisionRequest {
 }
 
 func (h *harness) recordedPath(attempt int) string {
-	return fmt.Sprintf("s3://%s/beam/%s/Rec-%d.mp4", testBucket, roomID(attempt), attempt)
+	return fmt.Sprintf("s3://%s/recordings/beam/%s/20260302/Rec-%s-%d.mp4", testBucket, roomID(attempt), roomID(attempt), attempt)
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -51,7 +51,7 @@ func (c *kycCase) onHMSEvent(ctx workflow.Context, ev HMSEvent) {
 	}
 	c.record(ctx, hmsEventPrefix+ev.Type, hmsActor, eventData{
 		Attempt: c.s.View.Attempt, EventID: ev.ID, RoomID: ev.RoomID, SessionID: ev.SessionID, PeerID: ev.PeerID,
-		Role: ev.Role, Reason: ev.Reason, ErrorType: ev.ErrorType, RecordingID: ev.RecordingID,
+		UserID: ev.UserID, Role: ev.Role, Reason: ev.Reason, ErrorType: ev.ErrorType, RecordingID: ev.RecordingID,
 		Path: ev.RecordingPath, Size: ev.Size, Duration: ev.Duration,
 	})
 	handle(c, ctx, ev)
@@ -103,10 +103,25 @@ func (c *kycCase) onSessionEnd(ctx workflow.Context, ev HMSEvent) {
 	}
 }
 
+// participantOf returns the case participant ev's peer is, or nil. A peer
+// counts only with the user id its join token carried: the assigned agent's
+// id for the agent, kyc.CustomerUserID for the customer. The recorder bot,
+// another agent holding a token of the room, or any peer of another role is
+// never a participant.
+func (c *kycCase) participantOf(ev HMSEvent) *kyc.Participant {
+	v := &c.s.View
+	switch {
+	case ev.Role == string(kyc.RoleAgent) && v.AgentID != "" && ev.UserID == v.AgentID,
+		ev.Role == string(kyc.RoleCustomer) && ev.UserID == kyc.CustomerUserID(v.ID):
+		return c.s.participant(ev.Role)
+	}
+	return nil
+}
+
 func (c *kycCase) onPeerJoin(ctx workflow.Context, ev HMSEvent) {
-	part := c.s.participant(ev.Role)
+	part := c.participantOf(ev)
 	if part == nil {
-		return // the recorder bot and other roles are not participants
+		return
 	}
 	if !c.callStarted() && ev.SessionID != "" && ev.SessionID != c.s.Call.SessionID {
 		c.s.Call.SessionID, c.s.Call.SessionClosed = ev.SessionID, false
@@ -134,7 +149,7 @@ func networkLeave(reason string) bool {
 }
 
 func (c *kycCase) onPeerLeave(ctx workflow.Context, ev HMSEvent) {
-	if c.s.participant(ev.Role) == nil {
+	if c.participantOf(ev) == nil {
 		return
 	}
 	p := c.s.peer(ev.PeerID)
@@ -201,10 +216,19 @@ func addSession(ids []string, id string) []string {
 }
 
 // onBeamRecording takes the first recording of the call's session; the
-// recording worker then verifies it in our bucket.
-func (c *kycCase) onBeamRecording(_ workflow.Context, ev HMSEvent) {
+// recording worker then verifies it in our bucket. A path outside the
+// recordings of the attempt's room (another case's recording, a capture)
+// is never taken, whoever announced it.
+func (c *kycCase) onBeamRecording(ctx workflow.Context, ev HMSEvent) {
 	r := &c.s.View.Recording
 	if !c.callStarted() || !c.ofCallSession(ev) || (r.Status != kyc.RecordingPending && r.Status != kyc.RecordingStarted) {
+		return
+	}
+	if !c.in.Recordings.ofRoom(ev.RecordingPath, c.s.attempt().RoomID) {
+		c.logger.Warn("recording announced outside the room's recordings ignored", "event_id", ev.ID, "attempt", c.s.View.Attempt)
+		c.record(ctx, EventRecordingIgnored, systemActor, eventData{
+			Attempt: c.s.View.Attempt, EventID: ev.ID, Path: ev.RecordingPath, Reason: ReasonRecordingElsewhere,
+		})
 		return
 	}
 	*r = kyc.Recording{

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
@@ -17,11 +18,14 @@ type CaseInput struct {
 	// AuditRejections sends an agent's rejection to an auditor. The product
 	// default is true (DefaultAuditRejections); a bool cannot tell "unset"
 	// from false, so the API must pass the default itself.
-	AuditRejections bool      `json:"audit_rejections"`
-	Timeouts        Timeouts  `json:"timeouts"`
-	CreatedBy       string    `json:"created_by"`
-	CreatedAt       time.Time `json:"created_at"`
-	Resume          *State    `json:"resume,omitempty"`
+	AuditRejections bool     `json:"audit_rejections"`
+	Timeouts        Timeouts `json:"timeouts"`
+	// Recordings is where the bank's template uploads recordings; a
+	// recording announced anywhere else is not this case's.
+	Recordings RecordingLocation `json:"recordings"`
+	CreatedBy  string            `json:"created_by"`
+	CreatedAt  time.Time         `json:"created_at"`
+	Resume     *State            `json:"resume,omitempty"`
 }
 
 // DefaultAuditRejections is the product default of CaseInput.AuditRejections.
@@ -35,7 +39,36 @@ type Timeouts struct {
 	RecordingGrace time.Duration `json:"recording_grace"` // from the end of the call until 100ms is asked
 	AuditSLA       time.Duration `json:"audit_sla"`       // from entering awaiting_audit until overdue
 	CaseTTL        time.Duration `json:"case_ttl"`        // from creation until the agent's decision
-	MaxAttempts    int           `json:"max_attempts"`
+	// RecordingDeadline bounds the wait for a verified recording, from the
+	// end of the call: a recording that cannot be verified by then (a
+	// bucket that refuses access, a storage outage) fails the attempt.
+	RecordingDeadline time.Duration `json:"recording_deadline"`
+	MaxAttempts       int           `json:"max_attempts"`
+}
+
+// RecordingLocation is the bucket and key prefix of room-composite
+// recordings: 100ms writes them to s3://<bucket>/<prefix>/beam/<room id>/...
+type RecordingLocation struct {
+	Bucket string `json:"bucket"`
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// ofRoom reports whether path is a recording of room roomID at this
+// location. Without a bucket (cases started before the location was part of
+// the input) only the room's part of the path is checked; VerifyRecording
+// still refuses any bucket but ours.
+func (l RecordingLocation) ofRoom(path, roomID string) bool {
+	if roomID == "" || strings.Contains(path, "..") {
+		return false
+	}
+	if l.Bucket == "" {
+		return strings.HasPrefix(path, "s3://") && strings.Contains(path, "/beam/"+roomID+"/")
+	}
+	want := "s3://" + l.Bucket + "/"
+	if p := strings.Trim(l.Prefix, "/"); p != "" {
+		want += p + "/"
+	}
+	return strings.HasPrefix(path, want+"beam/"+roomID+"/")
 }
 
 // DefaultTimeouts are the product defaults.
@@ -47,7 +80,10 @@ func DefaultTimeouts() Timeouts {
 		RecordingGrace: 10 * time.Minute,
 		AuditSLA:       24 * time.Hour,
 		CaseTTL:        72 * time.Hour,
-		MaxAttempts:    3,
+		// An hour covers 100ms's recording (p50 9 s), its 10-minute
+		// grace and retries through a storage outage of most of an hour.
+		RecordingDeadline: time.Hour,
+		MaxAttempts:       3,
 	}
 }
 
@@ -65,6 +101,7 @@ func (t Timeouts) WithDefaults() Timeouts {
 	fill(&t.RecordingGrace, d.RecordingGrace)
 	fill(&t.AuditSLA, d.AuditSLA)
 	fill(&t.CaseTTL, d.CaseTTL)
+	fill(&t.RecordingDeadline, d.RecordingDeadline)
 	if t.MaxAttempts == 0 {
 		t.MaxAttempts = d.MaxAttempts
 	}
@@ -96,11 +133,15 @@ func (in CaseInput) Validate() error {
 	}{
 		{"join_timeout", t.JoinTimeout}, {"max_call_length", t.MaxCallLength}, {"decision_window", t.DecisionWindow},
 		{"recording_grace", t.RecordingGrace}, {"audit_sla", t.AuditSLA}, {"case_ttl", t.CaseTTL},
+		{"recording_deadline", t.RecordingDeadline},
 	}
 	for _, f := range durations {
 		if f.d < 0 {
 			return fmt.Errorf("%s must not be negative", f.name)
 		}
+	}
+	if w := t.WithDefaults(); w.RecordingDeadline <= w.RecordingGrace {
+		return fmt.Errorf("recording_deadline (%s) must be longer than recording_grace (%s)", w.RecordingDeadline, w.RecordingGrace)
 	}
 	if t.MaxAttempts < 0 || t.MaxAttempts > MaxAttemptsLimit {
 		return fmt.Errorf("max_attempts must be between 1 and %d", MaxAttemptsLimit)

@@ -31,6 +31,10 @@ func (c *kycCase) deadlines() []deadline {
 		ds = append(ds, deadline{call.StartedAt.Add(t.MaxCallLength), "maximum call length", c.callTooLong})
 	case kyc.StatusAwaitingDecision:
 		ds = append(ds, deadline{call.EndedAt.Add(t.DecisionWindow), "decision window", c.decisionWindowElapsed})
+	case kyc.StatusAwaitingRecording:
+		if call.OverAt != nil {
+			ds = append(ds, deadline{call.OverAt.Add(t.RecordingDeadline), "recording deadline", c.recordingUnverified})
+		}
 	case kyc.StatusAwaitingAudit:
 		if !v.Overdue && c.s.AuditAt != nil {
 			ds = append(ds, deadline{c.s.AuditAt.Add(t.AuditSLA), "audit SLA", c.auditOverdue})
@@ -114,6 +118,14 @@ func (c *kycCase) decisionWindowElapsed(ctx workflow.Context) {
 func (c *kycCase) auditOverdue(ctx workflow.Context) {
 	c.s.View.Overdue = true
 	c.record(ctx, EventAuditOverdue, systemActor, eventData{Attempt: c.s.View.Attempt})
+}
+
+// recordingUnverified: an approval waits for its recording only so long;
+// a recording that could not be found or verified by then (a bucket that
+// refuses access, storage down for most of an hour) voids the attempt.
+func (c *kycCase) recordingUnverified(ctx workflow.Context) {
+	c.timeout(ctx, ReasonRecordingUnverified, eventData{})
+	c.recordingFailed(ctx, ReasonRecordingUnverified, "", systemActor)
 }
 
 // recordingLate hands over to the recording worker, which asks 100ms once.

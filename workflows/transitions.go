@@ -17,6 +17,8 @@ const (
 	ReasonRecordingFailed     = "recording_failed"
 	ReasonRecordingMissing    = "recording_missing"
 	ReasonRecordingInvalid    = "recording_invalid"
+	ReasonRecordingElsewhere  = "recording_outside_room"
+	ReasonRecordingUnverified = "recording_unverified"
 	ReasonAuditRecapture      = "audit_recapture"
 	ReasonJoinTimeout         = "join_timeout"
 	ReasonCaseTTL             = "case_ttl"

@@ -240,6 +240,9 @@ func (c *kycCase) saveWorker(ctx workflow.Context) {
 				pause = savePauseAfterRefusal
 			}
 			c.logger.Error("save case failed", "first_seq", batch[0].Seq, "retry_in", pause, "error", err)
+			if pause == savePauseAfterRefusal {
+				workflow.GetMetricsHandler(ctx).Counter(activities.MetricCaseSaveRefused).Inc(1)
+			}
 			_ = workflow.Sleep(ctx, pause)
 			continue
 		}

@@ -21,6 +21,9 @@ var (
 	ErrTooLarge = errors.New("object exceeds the size limit")
 	// ErrNotFound means the object does not exist.
 	ErrNotFound = errors.New("object not found")
+	// ErrAccessDenied means the storage refused our credentials for the
+	// object or bucket: a retry will not help, a person must fix the policy.
+	ErrAccessDenied = errors.New("access denied by the object storage")
 	// ErrSSEUnavailable means SSE=on was asked for but the server cannot
 	// encrypt with SSE-S3 (for MinIO: no KMS configured).
 	ErrSSEUnavailable = errors.New("server-side encryption (SSE-S3) is not available on this server")
@@ -131,6 +134,18 @@ func s3Code(err error) string {
 		return resp.Code
 	}
 	return ""
+}
+
+func isAccessDenied(err error) bool {
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) {
+		return false
+	}
+	switch resp.Code {
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "AccountProblem":
+		return true
+	}
+	return resp.StatusCode == http.StatusForbidden
 }
 
 func isNotFound(err error) bool {

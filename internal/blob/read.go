@@ -111,8 +111,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 func (s *Store) wrap(op, key string, err error) error {
-	if isNotFound(err) {
+	switch {
+	case isNotFound(err):
 		return fmt.Errorf("blob: %s %q: %w", op, key, ErrNotFound)
+	case isAccessDenied(err):
+		return fmt.Errorf("blob: %s %q: %w: %w", op, key, ErrAccessDenied, err)
 	}
 	return fmt.Errorf("blob: %s %q: %w", op, key, err)
 }

@@ -43,6 +43,9 @@ type Config struct {
 	HMS struct {
 		BaseURL, AccessKey, AppSecret, TemplateID       string
 		WebhookHeader, WebhookSecret, WebhookHMACSecret string
+		// RecordingPrefix is where the template uploads recordings in
+		// S3.Bucket: <prefix>/beam/<room id>/...
+		RecordingPrefix string
 		// Simulated is true when BaseURL is the local simulator's (the
 		// default): `make dev` then starts the simulator.
 		Simulated bool
@@ -50,7 +53,14 @@ type Config struct {
 
 	Case struct {
 		JoinTimeout, MaxCallLength, DecisionWindow, RecordingGrace, AuditSLA, CaseTTL time.Duration
+		RecordingDeadline                                                             time.Duration
 		MaxAttempts                                                                   int
+	}
+
+	// Maintenance is what the worker's Temporal Schedules run.
+	Maintenance struct {
+		ReconcileInterval, PurgeInterval           time.Duration
+		IdempotencyRetention, WebhookBodyRetention time.Duration
 	}
 
 	Capture struct {
@@ -266,6 +276,7 @@ func load(env environment) (Config, error) {
 	c.HMS.WebhookHeader = r.str(EnvHMSWebhookHeader, "X-Vkyc-Webhook-Secret")
 	c.HMS.WebhookSecret = r.secret(EnvHMSWebhookSecret, devWebhookSecret)
 	c.HMS.WebhookHMACSecret = r.secret(EnvHMSWebhookHMACSecret, "")
+	c.HMS.RecordingPrefix = strings.Trim(r.str(EnvHMSRecordingPrefix, "recordings"), "/")
 
 	c.Case.JoinTimeout = r.duration(EnvCaseJoinTimeout, 30*time.Minute)
 	c.Case.MaxCallLength = r.duration(EnvCaseMaxCallLength, 30*time.Minute)
@@ -274,6 +285,12 @@ func load(env environment) (Config, error) {
 	c.Case.AuditSLA = r.duration(EnvCaseAuditSLA, 24*time.Hour)
 	c.Case.CaseTTL = r.duration(EnvCaseTTL, 72*time.Hour)
 	c.Case.MaxAttempts = r.positiveInt(EnvCaseMaxAttempts, 3)
+	c.Case.RecordingDeadline = r.duration(EnvCaseRecordingDeadline, time.Hour)
+
+	c.Maintenance.ReconcileInterval = r.duration(EnvReconcileInterval, time.Minute)
+	c.Maintenance.PurgeInterval = r.duration(EnvPurgeInterval, time.Hour)
+	c.Maintenance.IdempotencyRetention = r.duration(EnvIdempotencyRetention, 7*24*time.Hour)
+	c.Maintenance.WebhookBodyRetention = r.duration(EnvWebhookBodyRetention, 30*24*time.Hour)
 
 	c.Capture.MaxBytes = r.bytes(EnvCaptureMaxBytes, 10<<20)
 	c.Capture.URLTTL = r.duration(EnvCaptureURLTTL, 5*time.Minute)

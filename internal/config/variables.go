@@ -58,14 +58,21 @@ const (
 	EnvHMSWebhookHeader     = "HMS_WEBHOOK_HEADER"
 	EnvHMSWebhookSecret     = "HMS_WEBHOOK_SECRET"
 	EnvHMSWebhookHMACSecret = "HMS_WEBHOOK_HMAC_SECRET"
+	EnvHMSRecordingPrefix   = "HMS_RECORDING_PREFIX"
 
-	EnvCaseJoinTimeout    = "CASE_JOIN_TIMEOUT"
-	EnvCaseMaxCallLength  = "CASE_MAX_CALL_LENGTH"
-	EnvCaseDecisionWindow = "CASE_DECISION_WINDOW"
-	EnvCaseRecordingGrace = "CASE_RECORDING_GRACE"
-	EnvCaseAuditSLA       = "CASE_AUDIT_SLA"
-	EnvCaseTTL            = "CASE_TTL"
-	EnvCaseMaxAttempts    = "CASE_MAX_ATTEMPTS"
+	EnvCaseJoinTimeout       = "CASE_JOIN_TIMEOUT"
+	EnvCaseMaxCallLength     = "CASE_MAX_CALL_LENGTH"
+	EnvCaseDecisionWindow    = "CASE_DECISION_WINDOW"
+	EnvCaseRecordingGrace    = "CASE_RECORDING_GRACE"
+	EnvCaseAuditSLA          = "CASE_AUDIT_SLA"
+	EnvCaseTTL               = "CASE_TTL"
+	EnvCaseMaxAttempts       = "CASE_MAX_ATTEMPTS"
+	EnvCaseRecordingDeadline = "CASE_RECORDING_DEADLINE"
+
+	EnvReconcileInterval    = "RECONCILE_INTERVAL"
+	EnvPurgeInterval        = "PURGE_INTERVAL"
+	EnvIdempotencyRetention = "IDEMPOTENCY_RETENTION"
+	EnvWebhookBodyRetention = "WEBHOOK_BODY_RETENTION"
 
 	EnvCaptureMaxBytes = "CAPTURE_MAX_BYTES"
 	EnvCaptureURLTTL   = "CAPTURE_URL_TTL"
@@ -132,6 +139,7 @@ func Variables() []Variable {
 		{EnvHMSWebhookHeader, "X-Vkyc-Webhook-Secret", "header carrying the webhook secret that 100ms sends"},
 		{EnvHMSWebhookSecret, "(development value)", "expected value of HMS_WEBHOOK_HEADER"},
 		{EnvHMSWebhookHMACSecret, "(none)", "when set, webhooks must also carry a valid HMAC-SHA256 body signature"},
+		{EnvHMSRecordingPrefix, "recordings", "key prefix of recordings in S3_BUCKET (the template's upload prefix); a recording announced elsewhere is ignored"},
 
 		{EnvCaseJoinTimeout, "30m", "how long both parties have to join a call"},
 		{EnvCaseMaxCallLength, "30m", "longest call before it is ended"},
@@ -140,6 +148,12 @@ func Variables() []Variable {
 		{EnvCaseAuditSLA, "24h", "time for the auditor before a case is flagged overdue"},
 		{EnvCaseTTL, "72h", "lifetime of a case before it expires"},
 		{EnvCaseMaxAttempts, "3", "call attempts per case"},
+		{EnvCaseRecordingDeadline, "1h", "longest wait for a verified recording after the call; then the attempt fails (recording_unverified)"},
+
+		{EnvReconcileInterval, "1m", "how often the reconciler (a Temporal Schedule) closes cases whose workflow was closed from outside and ends stray rooms"},
+		{EnvPurgeInterval, "1h", "how often the purge (a Temporal Schedule) removes expired idempotency keys and webhook bodies"},
+		{EnvIdempotencyRetention, "168h", "how long Idempotency-Key records are kept"},
+		{EnvWebhookBodyRetention, "720h", "how long raw 100ms webhook bodies are kept (the inbox row and its outcome stay)"},
 
 		{EnvCaptureMaxBytes, "10MiB", "largest capture upload, in bytes (KiB/MiB/GiB suffixes accepted)"},
 		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 7 days)"},

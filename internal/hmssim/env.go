@@ -3,6 +3,7 @@ package hmssim
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,7 @@ const (
 	EnvS3AccessKey         = "S3_ACCESS_KEY"                // empty
 	EnvS3SecretKey         = "S3_SECRET_KEY"                // empty
 	EnvS3Bucket            = "S3_BUCKET"                    // vkyc
+	EnvRecordingPrefix     = "HMS_RECORDING_PREFIX"         // recordings
 	EnvS3Secure            = "S3_SECURE"                    // false
 	EnvFaults              = "HMSSIM_FAULTS"                // JSON of Faults
 )
@@ -45,6 +47,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			get(EnvWebhookHeader, "X-Vkyc-Webhook-Secret"): get(EnvWebhookSecret, "dev-webhook-secret"),
 		},
 		Bucket: get(EnvS3Bucket, "vkyc"),
+		Prefix: strings.Trim(get(EnvRecordingPrefix, "recordings"), "/"),
 	}
 	for _, d := range []struct {
 		name string
