@@ -29,6 +29,7 @@ const (
 const (
 	MetricRecordingAccessDenied = "kyc_recording_access_denied"
 	MetricCaseSaveRefused       = "kyc_case_save_refused"
+	MetricCaseLogDiverged       = "kyc_case_log_diverged"
 )
 
 // TemporalOptions are for activities that call the Temporal service itself

@@ -156,7 +156,7 @@ func TestRetryPoliciesListPermanentTypes(t *testing.T) {
 	}{
 		{"hms", activities.HMSOptions().RetryPolicy, []string{activities.ErrHMSPermanent}},
 		{"storage", activities.StorageOptions().RetryPolicy,
-			[]string{activities.ErrRecordingBadPath, activities.ErrRecordingWrongBucket, activities.ErrRecordingEmpty}},
+			[]string{activities.ErrRecordingBadPath, activities.ErrRecordingWrongBucket, activities.ErrRecordingEmpty, activities.ErrRecordingAccessDenied}},
 		{"save", activities.SaveOptions().RetryPolicy, []string{activities.ErrCaseEventConflict, activities.ErrCaseInvalid}},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vkyc-engine/vkyc/internal/store"
@@ -14,11 +15,15 @@ import (
 // view. Both steps are idempotent in the store (an identical (case, seq) is a
 // no-op; a view not newer than the stored one is ignored), so retries are safe.
 func (a *Activities) SaveCase(ctx context.Context, in SaveCaseInput) error {
+	run := ""
+	if activity.IsActivity(ctx) {
+		run = activity.GetInfo(ctx).WorkflowExecution.RunID
+	}
 	events := make([]store.NewEvent, len(in.Events))
 	for i, e := range in.Events {
 		events[i] = store.NewEvent{
 			CaseID: in.View.ID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: string(e.ActorRole),
-			At: e.At, Data: e.Data,
+			At: e.At, Data: e.Data, Hash: e.Hash, RunID: run,
 		}
 	}
 	err := a.Store.AppendEvents(ctx, events)

@@ -70,6 +70,9 @@ type CaseEvent struct {
 	ActorRole kyc.Role        `json:"actor_role"`
 	At        time.Time       `json:"at"`
 	Data      json.RawMessage `json:"data,omitempty"`
+	// Hash is the event's chain hash as the workflow computed it from its
+	// own events: the store refuses to extend a log whose chain disagrees.
+	Hash string `json:"hash,omitempty"`
 }
 
 // SaveCaseInput is a batch of new events (contiguous Seq, oldest first) and the

@@ -126,6 +126,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			config.EnvHMSWebhookHeader:   webhookHeader,
 			config.EnvHMSWebhookSecret:   webhookSecret,
 			config.EnvCaseRecordingGrace: "30s",
+			config.EnvS3Bucket:           e.bucket,
 		}[name]
 	})
 	if err != nil {

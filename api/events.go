@@ -1,12 +1,17 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/workflows"
 )
 
 type eventsResponse struct {
@@ -17,10 +22,36 @@ type eventsResponse struct {
 	// BrokenAt and Reason say where and why the chain fails to verify.
 	BrokenAt int64  `json:"broken_at,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Witness compares the log with the chain the case's workflow computed
+	// from its own events (its Temporal history is the independent copy).
+	Witness witnessReport `json:"witness"`
+	// Projection compares the case record clients read with the log.
+	Projection projectionReport `json:"projection"`
+	// Verified: the chain links, the witness agrees, the projection agrees.
+	Verified bool `json:"verified"`
 }
 
-// events returns the case's event log and the verdict on its hash chain,
-// recomputed from the stored rows on every call.
+type witnessReport struct {
+	Source    string `json:"source"`
+	Available bool   `json:"available"`
+	Seq       int64  `json:"seq,omitempty"`
+	Hash      string `json:"hash,omitempty"`
+	Matches   bool   `json:"matches"`
+	Problem   string `json:"problem,omitempty"`
+}
+
+type projectionReport struct {
+	Version int64      `json:"version"`
+	Status  kyc.Status `json:"status"`
+	Matches bool       `json:"matches"`
+	Problem string     `json:"problem,omitempty"`
+}
+
+// events returns the case's event log with three verdicts: the hash chain
+// recomputed from the stored rows, the log against the workflow's own
+// chain (which catches a log rewritten or truncated with its hashes
+// recomputed, by someone who can write the database), and the projection
+// against the log.
 func (s *Server) events(c *gin.Context) {
 	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin, kyc.RoleAuditor) {
 		return
@@ -30,8 +61,11 @@ func (s *Server) events(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	// The chain is verified first: events appended in between are then
-	// listed but not yet covered by the verdict, never the other way round.
+	// Order matters: the witness before the log, so that a save landing in
+	// between adds events the witness lists as pending, never the reverse;
+	// the chain before the list, so that appended events are listed but not
+	// yet covered by the verdict.
+	witness, werr := s.queryWitness(ctx, rec.ID)
 	report, err := s.d.Store.VerifyChain(ctx, rec.ID)
 	if err != nil {
 		s.abort(c, unavailable("the database", err))
@@ -45,9 +79,81 @@ func (s *Server) events(c *gin.Context) {
 	if evs == nil {
 		evs = []store.Event{}
 	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, eventsResponse{
+	resp := eventsResponse{
 		CaseID: rec.ID, Events: evs, Count: len(evs), ChainValid: report.Valid,
 		BrokenAt: report.BrokenAt, Reason: report.Reason,
-	})
+		Witness:    checkWitness(evs, witness, werr),
+		Projection: checkProjection(evs, rec),
+	}
+	resp.Verified = resp.ChainValid && resp.Witness.Matches && resp.Projection.Matches
+	if !resp.Verified {
+		s.log.WarnContext(ctx, "case log does not verify", "case_id", rec.ID, "chain_valid", resp.ChainValid,
+			"broken_at", resp.BrokenAt, "witness_problem", resp.Witness.Problem, "projection_problem", resp.Projection.Problem)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, resp)
+}
+
+func (s *Server) queryWitness(ctx context.Context, caseID string) (workflows.Witness, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.d.QueryTimeout)
+	defer cancel()
+	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", workflows.QueryWitness)
+	if err != nil {
+		return workflows.Witness{}, err
+	}
+	var w workflows.Witness
+	return w, resp.Get(&w)
+}
+
+func checkWitness(evs []store.Event, w workflows.Witness, err error) witnessReport {
+	r := witnessReport{Source: "temporal workflow history"}
+	if err != nil {
+		// Temporal down, or the history gone past the namespace's
+		// retention: the log cannot be checked against it, so it is not
+		// called verified.
+		r.Problem = "the workflow could not be asked: " + err.Error()
+		return r
+	}
+	r.Available, r.Seq, r.Hash = true, w.Saved.Seq, w.Saved.Hash
+	if w.Saved.Seq > 0 && w.Saved.Hash == "" {
+		r.Problem = "the workflow keeps no chain for this case (it predates the witness)"
+		return r
+	}
+	log := make([]chain.Linked, len(evs))
+	for i, e := range evs {
+		log[i] = chain.Linked{Seq: e.Seq, Hash: e.Hash}
+	}
+	r.Problem = chain.CheckWitness(log, w.Saved, w.Unsaved)
+	r.Matches = r.Problem == ""
+	return r
+}
+
+// checkProjection checks the case record against the log: its version must
+// be an event of the log, and its status the one the log's status changes
+// give at that event. A projection one save behind the log is consistent;
+// one that shows what the log never said is not.
+func checkProjection(evs []store.Event, rec *store.CaseRecord) projectionReport {
+	r := projectionReport{Version: rec.Version, Status: rec.Status}
+	if rec.Version > int64(len(evs)) {
+		r.Problem = fmt.Sprintf("the case record is at event %d but the log has %d", rec.Version, len(evs))
+		return r
+	}
+	status := kyc.StatusWaitingForParticipants
+	for _, e := range evs[:rec.Version] {
+		if e.Type != workflows.EventStatusChanged {
+			continue
+		}
+		var d struct {
+			To kyc.Status `json:"to"`
+		}
+		if json.Unmarshal(e.Data, &d) == nil && d.To != "" {
+			status = d.To
+		}
+	}
+	if status != rec.Status {
+		r.Problem = fmt.Sprintf("the case record says %s but the log says %s at event %d", rec.Status, status, rec.Version)
+		return r
+	}
+	r.Matches = true
+	return r
 }

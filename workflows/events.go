@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -31,6 +32,7 @@ const (
 	EventRecordingFailed  = "recording_failed"
 	EventRecordingIgnored = "recording_ignored"
 	EventTimeout          = "timeout"
+	EventLogRebased       = "log_rebased"
 	hmsEventPrefix        = "hms."
 )
 
@@ -78,6 +80,9 @@ type eventData struct {
 	Missing     []kyc.CaptureKind `json:"missing,omitempty"`
 	Required    []kyc.CaptureKind `json:"required,omitempty"`
 	Error       string            `json:"error,omitempty"`
+	FromSeq     int64             `json:"from_seq,omitempty"`
+	ToSeq       int64             `json:"to_seq,omitempty"`
+	RunIDs      []string          `json:"run_ids,omitempty"`
 }
 
 // record appends an event to the log. Every change of the view goes through
@@ -96,8 +101,24 @@ func (c *kycCase) record(ctx workflow.Context, typ string, who actor, d eventDat
 	v := &c.s.View
 	v.Version++
 	v.UpdatedAt = now
-	c.s.Unsaved = append(c.s.Unsaved, activities.CaseEvent{
-		Seq: v.Version, Type: typ, ActorID: who.ID, ActorRole: who.Role, At: now, Data: data,
-	})
+	c.append(activities.CaseEvent{Seq: v.Version, Type: typ, ActorID: who.ID, ActorRole: who.Role, At: now, Data: data})
 	c.tick++
+}
+
+// append links e into the workflow's own hash chain and queues it for the
+// save. A case resumed from a state that predates the chain (no head hash)
+// leaves its events unlinked; the store then chains them alone.
+func (c *kycCase) append(e activities.CaseEvent) {
+	h := &c.s.Head
+	if h.Hash == "" && h.Seq == 0 && e.Seq == 1 {
+		h.Hash = chain.Genesis
+	}
+	if h.Hash != "" && h.Seq == e.Seq-1 {
+		e.Hash = chain.Next(h.Hash, chain.Event{
+			CaseID: c.s.View.ID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: string(e.ActorRole),
+			At: e.At, Data: e.Data,
+		})
+	}
+	*h = chain.Head{Seq: e.Seq, Hash: e.Hash}
+	c.s.Unsaved = append(c.s.Unsaved, e)
 }

@@ -54,6 +54,8 @@ type harness struct {
 	saveCalls int
 	verify    func(activities.VerifyRecordingInput) (activities.RecordingCheck, error)
 	find      func(activities.FindRecordingInput) (activities.FoundRecording, error)
+	// fork answers ResolveFork; by default the log is not a reset's.
+	fork func(activities.ResolveForkInput) activities.ForkResolution
 }
 
 type updateOutcome struct {
@@ -71,6 +73,9 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, env: env, search: map[string]any{}, updates: map[string]updateOutcome{}, queries: map[string]kyc.CaseView{}, details: map[string]string{}}
 	h.verify = func(in activities.VerifyRecordingInput) (activities.RecordingCheck, error) {
 		return activities.RecordingCheck{Bucket: testBucket, Key: "rec.mp4", Size: 7 << 20, SHA256: sha(9), ETag: "etag"}, nil
+	}
+	h.fork = func(activities.ResolveForkInput) activities.ForkResolution {
+		return activities.ForkResolution{Problem: "not a reset"}
 	}
 	h.find = func(activities.FindRecordingInput) (activities.FoundRecording, error) {
 		return activities.FoundRecording{}, nil
@@ -131,6 +136,10 @@ func (h *harness) mockActivities() {
 	h.env.OnActivity(acts.CancelRequest, mock.Anything).Return(
 		func(context.Context) (activities.CancelRequestInfo, error) {
 			return activities.CancelRequestInfo{Identity: "ops-7@bank (temporal-ui)", Reason: "opened twice by mistake"}, nil
+		})
+	h.env.OnActivity(acts.ResolveFork, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ResolveForkInput) (activities.ForkResolution, error) {
+			return h.fork(in), nil
 		})
 	h.env.OnActivity(acts.SaveCase, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SaveCaseInput) error {
@@ -337,8 +346,13 @@ func (h *harness) eventTypes() []string {
 // has the version of its last event, and the last save is the final view.
 func (h *harness) checkLog(final kyc.CaseView) {
 	h.t.Helper()
+	// A log rebased after a reset starts after the discarded run's events.
+	var first int64 = 1
+	if evs := h.events(); len(evs) > 0 && evs[0].Type == EventLogRebased {
+		first = evs[0].Seq
+	}
 	for i, e := range h.events() {
-		if e.Seq != int64(i+1) {
+		if e.Seq != first+int64(i) {
 			h.t.Fatalf("event %d (%s) has seq %d", i+1, e.Type, e.Seq)
 		}
 		if e.At.IsZero() || e.ActorRole == "" || e.ActorID == "" {
@@ -351,7 +365,7 @@ func (h *harness) checkLog(final kyc.CaseView) {
 		}
 	}
 	last := h.saves[len(h.saves)-1].View
-	if last.Version != final.Version || last.Status != final.Status || final.Version != int64(len(h.events())) {
+	if last.Version != final.Version || last.Status != final.Status || final.Version != first-1+int64(len(h.events())) {
 		h.t.Fatalf("last save v%d %s, result v%d %s, %d events", last.Version, last.Status, final.Version, final.Status, len(h.events()))
 	}
 }

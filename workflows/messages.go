@@ -8,6 +8,7 @@ package workflows
 import (
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
@@ -26,8 +27,18 @@ const (
 	UpdateAuditDecision = "audit-decision"
 	UpdateCancel        = "cancel"
 
-	QueryCase = "case"
+	QueryCase    = "case"
+	QueryWitness = "chain-witness"
 )
+
+// Witness is what the workflow knows of its case's event log, for checking
+// the stored log against it: the chain head as of the last confirmed save,
+// and the heads of the events recorded since (a save in flight may already
+// have stored some of them).
+type Witness struct {
+	Saved   chain.Head   `json:"saved"`
+	Unsaved []chain.Head `json:"unsaved,omitempty"`
+}
 
 // Error types of rejected updates (temporal.ApplicationError.Type()), for the
 // API to map to HTTP statuses: InvalidRequest → 422, Forbidden → 403,

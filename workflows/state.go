@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -24,6 +25,12 @@ type State struct {
 	// Unsaved are events not yet confirmed by SaveCase, oldest first; a save
 	// in flight when the run continues as new is simply sent again.
 	Unsaved []activities.CaseEvent `json:"unsaved,omitempty"`
+	// Head is the hash chain's head over every event recorded, Saved over
+	// those SaveCase confirmed. The workflow computes the chain from its own
+	// events, so its history is a witness of the log that someone able to
+	// write the database cannot rewrite (see Witness).
+	Head  chain.Head `json:"head"`
+	Saved chain.Head `json:"saved"`
 }
 
 // Call is what the workflow tracks about the current attempt's 100ms session.

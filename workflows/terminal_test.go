@@ -3,12 +3,14 @@ package workflows
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -290,5 +292,58 @@ func TestRefusedSaveIsRetriedLater(t *testing.T) {
 	}
 	if !v.UpdatedAt.Before(h.env.Now()) {
 		t.Fatalf("the workflow finished at %s, before the saves that waited 20 minutes", h.env.Now())
+	}
+}
+
+// TestResetForkIsRebased: after an operator's Reset the new run makes
+// events at sequence numbers the discarded run already saved. Once Temporal
+// confirms the discarded events (ResolveFork), the run appends after them:
+// a log_rebased event naming them and the operator, then its own events
+// renumbered and chained from the stored head; the projection follows.
+func TestResetForkIsRebased(t *testing.T) {
+	h := newHarness(t)
+	const storedHead = 9
+	storedHash := strings.Repeat("ab", 32)
+	h.saveErr = func(call int) error {
+		if call == 1 {
+			return temporal.NewNonRetryableApplicationError("event 1 differs", activities.ErrCaseEventConflict, nil)
+		}
+		return nil
+	}
+	var asked activities.ResolveForkInput
+	h.fork = func(in activities.ResolveForkInput) activities.ForkResolution {
+		asked = in
+		return activities.ForkResolution{Reset: true, Head: chain.Head{Seq: storedHead, Hash: storedHash},
+			RunIDs: []string{"run-before-reset"}, Operator: "ops-2@bank", Reason: "replay after a bad deploy"}
+	}
+	h.update(time.Minute, UpdateCancel, "cancel", CancelRequest{By: "ops", Role: "admin", Reason: "test over"})
+
+	v := h.run(input())
+
+	if asked.FromSeq != 1 || asked.PrevHash != chain.Genesis {
+		t.Fatalf("ResolveFork asked %+v", asked)
+	}
+	evs := h.events()
+	if len(evs) == 0 || evs[0].Type != EventLogRebased || evs[0].Seq != storedHead+1 || evs[0].ActorID != "ops-2@bank" {
+		t.Fatalf("first saved event %+v", evs)
+	}
+	if !strings.Contains(string(evs[0].Data), `"from_seq":1`) || !strings.Contains(string(evs[0].Data), `"to_seq":9`) ||
+		!strings.Contains(string(evs[0].Data), "run-before-reset") {
+		t.Fatalf("log_rebased data %s", evs[0].Data)
+	}
+	prev := storedHash
+	for i, e := range evs {
+		if e.Seq != storedHead+1+int64(i) {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+		want := chain.Next(prev, chain.Event{CaseID: testCase, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID,
+			ActorRole: string(e.ActorRole), At: e.At, Data: e.Data})
+		if e.Hash != want {
+			t.Fatalf("event %d hash %s, want %s chained from the stored head", e.Seq, e.Hash, want)
+		}
+		prev = e.Hash
+	}
+	if v.Version != evs[len(evs)-1].Seq || v.Status != kyc.StatusCancelled {
+		t.Fatalf("final version %d status %s", v.Version, v.Status)
 	}
 }

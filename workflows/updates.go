@@ -3,6 +3,7 @@ package workflows
 import (
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -14,6 +15,15 @@ import (
 func (c *kycCase) registerMessages(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryCase, func() (kyc.CaseView, error) {
 		return cloneView(c.s.View), nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryWitness, func() (Witness, error) {
+		w := Witness{Saved: c.s.Saved}
+		for _, e := range c.s.Unsaved {
+			w.Unsaved = append(w.Unsaved, chain.Head{Seq: e.Seq, Hash: e.Hash})
+		}
+		return w, nil
 	}); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -230,6 +231,9 @@ func (c *kycCase) saveWorker(ctx workflow.Context) {
 			err = workflow.ExecuteLocalActivity(ctx, acts.SaveCase, in).Get(ctx, nil)
 		}
 		c.saving = false
+		if err != nil && errorType(err) == activities.ErrCaseEventConflict && c.resolveFork(ctx, batch[0].Seq) {
+			continue // rebased after an operator's Reset: save the renumbered events now
+		}
 		if err != nil {
 			// Never give up on the log: keep the events and try again,
 			// soon after an outage outlasted the retries, much later after
@@ -246,9 +250,59 @@ func (c *kycCase) saveWorker(ctx workflow.Context) {
 			_ = workflow.Sleep(ctx, pause)
 			continue
 		}
+		last := batch[len(batch)-1]
+		c.s.Saved = chain.Head{Seq: last.Seq, Hash: last.Hash}
 		c.s.Unsaved = c.s.Unsaved[len(batch):]
 		c.tick++
 	}
+}
+
+// resolveFork handles a save refused because the log holds other events
+// from seq from on. After an operator's Reset that is expected: the
+// discarded run saved events this run now makes differently. Once
+// ResolveFork has confirmed that against Temporal's own histories, the run
+// keeps the discarded events (they happened, and the log is append-only),
+// records a log_rebased event naming them and the operator, and renumbers
+// its unsaved events after them, so the log shows the fork instead of
+// hiding it and the projection follows this run. Anything else is a log
+// changed outside the engine: that is an alert, and the case waits for a
+// person.
+func (c *kycCase) resolveFork(ctx workflow.Context, from int64) bool {
+	prev := c.s.Saved.Hash
+	if c.s.Saved.Seq == 0 {
+		prev = chain.Genesis
+	}
+	if prev == "" || c.s.Saved.Seq != from-1 {
+		return false // a case without its own chain cannot tell a reset from tampering
+	}
+	var res activities.ForkResolution
+	actx := workflow.WithActivityOptions(ctx, activities.TemporalOptions())
+	err := workflow.ExecuteActivity(actx, acts.ResolveFork,
+		activities.ResolveForkInput{CaseID: c.s.View.ID, FromSeq: from, PrevHash: prev}).Get(ctx, &res)
+	if err != nil || !res.Reset {
+		c.logger.Error("alert: the case's event log differs from the workflow's", "from_seq", from,
+			"problem", res.Problem, "error", err)
+		workflow.GetMetricsHandler(ctx).Counter(activities.MetricCaseLogDiverged).Inc(1)
+		return false
+	}
+	pending := c.s.Unsaved
+	c.s.Unsaved = nil
+	c.s.View.Version, c.s.Head, c.s.Saved = res.Head.Seq, res.Head, res.Head
+	who := actor{ID: res.Operator, Role: kyc.RoleOperator}
+	if who.ID == "" {
+		who.ID = "temporal"
+	}
+	c.logger.Warn("event log rebased after a reset", "discarded_from", from, "discarded_to", res.Head.Seq)
+	c.record(ctx, EventLogRebased, who, eventData{
+		Attempt: c.s.View.Attempt, FromSeq: from, ToSeq: res.Head.Seq, RunIDs: res.RunIDs, Reason: res.Reason,
+	})
+	for _, e := range pending {
+		c.s.View.Version++
+		e.Seq, e.Hash = c.s.View.Version, ""
+		c.append(e)
+	}
+	c.afterChange(ctx)
+	return true
 }
 
 // saveAsActivityChange is the workflow.GetVersion change id of saveWorker.

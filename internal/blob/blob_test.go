@@ -483,3 +483,25 @@ func httpGet(t *testing.T, u string) (int, []byte) {
 	}
 	return resp.StatusCode, body
 }
+
+// TestAccessDeniedIsItsOwnError: a server refusing our credentials is told
+// apart from a missing object, so that verification stops retrying and
+// alerts instead of waiting for an object that is there.
+func TestAccessDeniedIsItsOwnError(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, cfg := newTestStore(t, b)
+		ctx := testContext(t)
+		cfg.SecretKey = "not-the-secret-key-at-all"
+		for _, key := range []string{"cases/c1/attempt-1/face-x.jpg", "recordings/beam/r1/missing.mp4"} {
+			_, err := rawClient(t, cfg).StatObject(ctx, cfg.Bucket, key, minio.StatObjectOptions{})
+			err = s.wrap("stat", key, err)
+			if !errors.Is(err, ErrAccessDenied) || errors.Is(err, ErrNotFound) {
+				t.Fatalf("stat with a wrong secret: %v", err)
+			}
+		}
+		_, err := s.Stat(ctx, "cases/c1/attempt-1/none.jpg")
+		if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrAccessDenied) {
+			t.Fatalf("stat of a missing object with the right secret: %v", err)
+		}
+	})
+}

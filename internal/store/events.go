@@ -24,6 +24,12 @@ type NewEvent struct {
 	ActorRole string
 	At        time.Time
 	Data      json.RawMessage
+	// Hash, when set, is the chain hash the writer computed for the event;
+	// a log whose chain gives another (rewritten before this append) is
+	// refused with ErrConflict rather than extended.
+	Hash string
+	// RunID is the workflow run that saves the event.
+	RunID string
 }
 
 // Event is a stored event with its place in the hash chain. At is UTC at
@@ -38,6 +44,7 @@ type Event struct {
 	Data      json.RawMessage `json:"data"`
 	PrevHash  string          `json:"prev_hash"`
 	Hash      string          `json:"hash"`
+	RunID     string          `json:"run_id,omitempty"`
 }
 
 // AppendEvents appends events of one case, given in Seq order with contiguous
@@ -90,12 +97,19 @@ func (s *Store) AppendEvents(ctx context.Context, events []NewEvent) error {
 				if string(chain.WithData(old.chainEvent(), []byte(old.Data))) != string(canonical) {
 					return fmt.Errorf("event %d differs from the stored one: %w", e.Seq, ErrConflict)
 				}
+				if e.Hash != "" && old.Hash != e.Hash {
+					return fmt.Errorf("event %d is stored with hash %s, the writer's chain gives %s: %w", e.Seq, old.Hash, e.Hash, ErrConflict)
+				}
 				continue
 			}
 			hash := chain.Link(prev, canonical)
+			if e.Hash != "" && hash != e.Hash {
+				return fmt.Errorf("event %d would get hash %s, the writer's chain gives %s (the stored log before it differs from the writer's): %w",
+					e.Seq, hash, e.Hash, ErrConflict)
+			}
 			fresh = append(fresh, eventRow{
 				CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole,
-				At: e.At, Data: string(e.Data), PrevHash: prev, Hash: hash, RecordedAt: now,
+				At: e.At, Data: string(e.Data), PrevHash: prev, Hash: hash, RecordedAt: now, RunID: e.RunID,
 			})
 			prev = hash
 		}
@@ -187,14 +201,25 @@ func (r eventRow) chainEvent() chain.Event {
 func (r eventRow) event() Event {
 	return Event{
 		CaseID: r.CaseID, Seq: r.Seq, Type: r.Type, ActorID: r.ActorID, ActorRole: r.ActorRole,
-		At: r.At.UTC(), Data: json.RawMessage(r.Data), PrevHash: r.PrevHash, Hash: r.Hash,
+		At: r.At.UTC(), Data: json.RawMessage(r.Data), PrevHash: r.PrevHash, Hash: r.Hash, RunID: r.RunID,
 	}
 }
 
 // Events returns the case's events in Seq order (none for an unknown case).
 func (s *Store) Events(ctx context.Context, caseID string) ([]Event, error) {
+	return events(ctx, s.read, caseID, 1)
+}
+
+// EventsFrom returns the case's events from sequence number from on, in Seq
+// order, read from the primary: it serves decisions about the log (a
+// workflow resolving a fork), which must not see a replica's past.
+func (s *Store) EventsFrom(ctx context.Context, caseID string, from int64) ([]Event, error) {
+	return events(ctx, s.db, caseID, from)
+}
+
+func events(ctx context.Context, db *gorm.DB, caseID string, from int64) ([]Event, error) {
 	var rows []eventRow
-	if err := s.read.WithContext(ctx).Where("case_id = ?", caseID).Order("seq").Find(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Where("case_id = ? AND seq >= ?", caseID, from).Order("seq").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: events of case %s: %w", caseID, err)
 	}
 	out := make([]Event, len(rows))

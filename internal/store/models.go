@@ -69,6 +69,9 @@ type eventRow struct {
 	PrevHash   string
 	Hash       string
 	RecordedAt time.Time
+	// RunID is the workflow run that saved the event: after an operator's
+	// Reset, the events of the discarded run are told apart by it.
+	RunID string
 }
 
 func (eventRow) TableName() string { return "case_events" }

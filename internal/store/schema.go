@@ -218,4 +218,14 @@ var migrations = []migration{
 			`CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)`,
 		),
 	},
+	{
+		version: 6,
+		name:    "event run ids",
+		postgres: execSQL(
+			`ALTER TABLE case_events ADD COLUMN run_id text NOT NULL DEFAULT ''`,
+		),
+		sqlite: execSQL(
+			`ALTER TABLE case_events ADD COLUMN run_id text NOT NULL DEFAULT ''`,
+		),
+	},
 }
