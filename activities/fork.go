@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
@@ -125,6 +126,11 @@ func (a *Activities) resetMarker(ctx context.Context, workflowID, runID string) 
 		at := ev.GetWorkflowTaskFailedEventAttributes()
 		if at != nil && at.GetCause() == enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW {
 			operator, reason, found = at.GetIdentity(), at.GetFailure().GetMessage(), true
+			if strings.HasPrefix(operator, "history-") {
+				// The server's own identity: Temporal (1.29) does not
+				// record who asked for the reset, only the reason.
+				operator = ""
+			}
 		}
 	}
 	return operator, reason, found, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
@@ -25,6 +28,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/blob"
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/hmssim"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
@@ -207,6 +211,135 @@ func TestEndToEndOperatorCancel(t *testing.T) {
 	if cancels != 1 {
 		t.Fatalf("%d cancel events", cancels)
 	}
+}
+
+// TestEndToEndOperatorReset is "Reset" pressed in the Temporal Web UI in
+// the middle of a call, back to the first workflow task: the new run makes
+// other events at sequence numbers the discarded run already saved. The log
+// must keep the discarded events, say so with a log_rebased event naming
+// the operator, go on in the new run's numbering, verify as a chain and
+// against the new run's witness, and the projection must follow the new
+// run to the end of the case.
+func TestEndToEndOperatorReset(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newE2E(ctx, t, "e2e3")
+	run, u := e.start(ctx)
+	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
+	v := u.waitFor(ctx, "room created", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
+	e.join(v.Attempts[0].RoomID, "agent")
+	e.join(v.Attempts[0].RoomID, "customer")
+	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	e.capture(ctx, u, 1, kyc.CaptureFace)
+	before, err := e.st.Events(ctx, e.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var firstTask int64
+	it := e.tc.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() && firstTask == 0 {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			firstTask = ev.GetEventId()
+		}
+	}
+	const operator = "ops-9@bank.example"
+	ops, err := client.NewClientFromExisting(e.tc, client.Options{Identity: operator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.Close()
+	reset, err := ops.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace:                 "default",
+		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: run.GetID(), RunId: run.GetRunID()},
+		Reason:                    "replay after a bad deploy",
+		WorkflowTaskFinishEventId: firstTask,
+		RequestId:                 testenv.RandomName("reset-"),
+		Identity:                  operator, // as the Web UI and the CLI send it
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The new run saves after the discarded events, which stay.
+	var rebased store.Event
+	deadline := time.Now().Add(30 * time.Second)
+	for rebased.Seq == 0 {
+		evs, err := e.st.Events(ctx, e.caseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Type == workflows.EventLogRebased {
+				rebased = ev
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event after the reset; log has %d events", workflows.EventLogRebased, len(evs))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Temporal 1.29 records no identity for a reset (its marker says
+	// "history-service"), so the event names Temporal and keeps the reason.
+	if rebased.Seq != int64(len(before))+1 || rebased.ActorID != "temporal" || rebased.ActorRole != string(kyc.RoleOperator) ||
+		rebased.RunID != reset.GetRunId() {
+		t.Fatalf("log_rebased %+v after %d events (new run %s)", rebased, len(before), reset.GetRunId())
+	}
+	for _, want := range []string{`"to_seq":` + fmt.Sprint(len(before)), run.GetRunID(), "replay after a bad deploy"} {
+		if !strings.Contains(string(rebased.Data), want) {
+			t.Fatalf("log_rebased data %s lacks %s", rebased.Data, want)
+		}
+	}
+
+	// The case goes on in the new run, to its end.
+	u.do(ctx, workflows.UpdateCancel, "cancel-after-reset", workflows.CancelRequest{By: "ops", Role: "admin", Reason: "test over"})
+	final := workflowResult(ctx, t, e.tc, run.GetID())
+	rec, err := e.st.GetCase(ctx, e.caseID)
+	if err != nil || rec.Status != kyc.StatusCancelled || rec.Version != final.Version {
+		t.Fatalf("projection %+v (final v%d), %v", rec, final.Version, err)
+	}
+	report, err := e.st.VerifyChain(ctx, e.caseID)
+	if err != nil || !report.Valid || int64(report.Count) != final.Version {
+		t.Fatalf("chain %+v (final v%d), %v", report, final.Version, err)
+	}
+	evs, err := e.st.Events(ctx, e.caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ev := range before {
+		if evs[i].Hash != ev.Hash {
+			t.Fatalf("discarded event %d changed", ev.Seq)
+		}
+	}
+	enc, err := e.tc.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryWitness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w workflows.Witness
+	if err := enc.Get(&w); err != nil {
+		t.Fatal(err)
+	}
+	log := make([]chain.Linked, len(evs))
+	for i, ev := range evs {
+		log[i] = chain.Linked{Seq: ev.Seq, Hash: ev.Hash}
+	}
+	if p := chain.CheckWitness(log, w.Saved, w.Unsaved); p != "" || w.Saved.Seq != final.Version {
+		t.Fatalf("witness %+v: %s", w, p)
+	}
+}
+
+// workflowResult waits for the current run of a workflow and returns its view.
+func workflowResult(ctx context.Context, t *testing.T, tc client.Client, id string) kyc.CaseView {
+	t.Helper()
+	var v kyc.CaseView
+	if err := tc.GetWorkflow(ctx, id, "").Get(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // checkDropLogged checks the case log: the customer's leave with 100ms's
