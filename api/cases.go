@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/vkyc-engine/vkyc/internal/backends"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/workflows"
@@ -256,21 +257,8 @@ func (s *Server) createCase(c *gin.Context) {
 // Only the customer's reference enters it: name and contacts stay in the
 // database.
 func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy string) *apiError {
-	cc := s.d.Config.Case
-	in := workflows.CaseInput{
-		CaseID:           rec.ID,
-		CustomerRef:      rec.Customer.Reference,
-		RequiredCaptures: rec.View.RequiredCaptures,
-		AuditRejections:  rec.View.AuditRejections,
-		Timeouts: workflows.Timeouts{
-			JoinTimeout: cc.JoinTimeout, MaxCallLength: cc.MaxCallLength, DecisionWindow: cc.DecisionWindow,
-			RecordingGrace: cc.RecordingGrace, AuditSLA: cc.AuditSLA, CaseTTL: cc.CaseTTL, MaxAttempts: cc.MaxAttempts,
-			RecordingDeadline: cc.RecordingDeadline,
-		},
-		Recordings: workflows.RecordingLocation{Bucket: s.d.Config.S3.Bucket, Prefix: s.d.Config.HMS.RecordingPrefix},
-		CreatedBy:  createdBy,
-		CreatedAt:  rec.CreatedAt,
-	}
+	in := backends.CaseDefaults(s.d.Config).Input(rec.ID, rec.Customer.Reference, rec.View.RequiredCaptures,
+		rec.View.AuditRejections, createdBy, rec.CreatedAt)
 	if err := in.Validate(); err != nil {
 		return internalError(err)
 	}

@@ -32,7 +32,9 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/hmssim"
 	"github.com/vkyc-engine/vkyc/internal/inbox"
+	"github.com/vkyc-engine/vkyc/internal/backends"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/maintenance"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/internal/testenv"
 	"github.com/vkyc-engine/vkyc/internal/workerapp"
@@ -293,6 +295,8 @@ func (e *env) startWorker() {
 	}
 	w := worker.New(e.tc, e.queue, worker.Options{})
 	workerapp.Register(w, &activities.Activities{HMS: e.hc, Store: e.st, Blob: e.bs, Temporal: e.tc})
+	maintenance.Register(w, &maintenance.Activities{Store: e.st, HMS: e.hc, Temporal: e.tc, TaskQueue: e.queue,
+		Cases: backends.CaseDefaults(e.cfg), Grace: time.Nanosecond, Logger: e.log})
 	if err := w.Start(); err != nil {
 		e.t.Fatalf("worker: %v", err)
 	}

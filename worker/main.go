@@ -19,6 +19,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/backends"
+	"github.com/vkyc-engine/vkyc/internal/maintenance"
 	"github.com/vkyc-engine/vkyc/internal/workerapp"
 )
 
@@ -69,6 +70,18 @@ func run() error {
 	workerapp.Register(w, &activities.Activities{
 		HMS: hc, Store: st, Blob: bs, TemplateID: cfg.HMS.TemplateID, Logger: log, Temporal: tc,
 	})
+	maintenance.Register(w, &maintenance.Activities{
+		Store: st, HMS: hc, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, Cases: backends.CaseDefaults(cfg),
+		Retention: maintenance.Retention{
+			Idempotency: cfg.Maintenance.IdempotencyRetention, WebhookBodies: cfg.Maintenance.WebhookBodyRetention,
+		},
+		Logger: log,
+	})
+	if err := maintenance.EnsureSchedules(startCtx, tc, cfg.Temporal.TaskQueue, maintenance.Intervals{
+		Reconcile: cfg.Maintenance.ReconcileInterval, Purge: cfg.Maintenance.PurgeInterval,
+	}); err != nil {
+		return fmt.Errorf("maintenance schedules: %w", err)
+	}
 
 	log.Info("worker starting",
 		"temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", cfg.Temporal.TaskQueue,

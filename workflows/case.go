@@ -62,7 +62,10 @@ func newCase(ctx workflow.Context, in CaseInput) (*kycCase, error) {
 	}
 	if in.Resume != nil {
 		c.in, c.s = in.normalized(), in.Resume
-		c.in.Resume = nil
+		c.in.Resume, c.in.Close = nil, nil
+		if in.Close != nil {
+			c.closedOutside(ctx, *in.Close)
+		}
 		c.afterChange(ctx)
 		return c, nil
 	}

@@ -33,6 +33,7 @@ const (
 	EventRecordingIgnored = "recording_ignored"
 	EventTimeout          = "timeout"
 	EventLogRebased       = "log_rebased"
+	EventWorkflowClosed   = "workflow_closed"
 	hmsEventPrefix        = "hms."
 )
 

@@ -26,6 +26,37 @@ type CaseInput struct {
 	CreatedBy  string            `json:"created_by"`
 	CreatedAt  time.Time         `json:"created_at"`
 	Resume     *State            `json:"resume,omitempty"`
+	// Close is set by the reconciler only, with Resume: the case's previous
+	// run was closed from outside (Terminate, a timeout) before the case
+	// ended, and this run ends it in that run's name.
+	Close *CloseOrder `json:"close,omitempty"`
+}
+
+// CloseOrder says how a case's previous run was closed from outside.
+type CloseOrder struct {
+	RunID       string `json:"run_id"`
+	CloseStatus string `json:"close_status"`       // Temporal's: Terminated, TimedOut, Failed, Canceled
+	Reason      string `json:"reason,omitempty"`   // as Temporal recorded it (an operator's terminate reason)
+	Identity    string `json:"identity,omitempty"` // who closed it, as Temporal recorded it
+	// LogProblem is set when the stored log did not agree with the closed
+	// run's witness; the closing run continues the stored log and says so.
+	LogProblem string `json:"log_problem,omitempty"`
+}
+
+// CaseDefaults are the deployment's settings every case starts with, from
+// the configuration (backends.CaseDefaults).
+type CaseDefaults struct {
+	Timeouts   Timeouts
+	Recordings RecordingLocation
+}
+
+// Input is the workflow input of a new case.
+func (d CaseDefaults) Input(caseID, customerRef string, required []kyc.CaptureKind, auditRejections bool,
+	createdBy string, createdAt time.Time) CaseInput {
+	return CaseInput{
+		CaseID: caseID, CustomerRef: customerRef, RequiredCaptures: required, AuditRejections: auditRejections,
+		Timeouts: d.Timeouts, Recordings: d.Recordings, CreatedBy: createdBy, CreatedAt: createdAt,
+	}
 }
 
 // DefaultAuditRejections is the product default of CaseInput.AuditRejections.

@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"strings"
+	"unicode"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vkyc-engine/vkyc/activities"
@@ -38,4 +41,35 @@ func (c *kycCase) cancelRequested(ctx workflow.Context) {
 	c.record(ctx, EventCaseCancelled, who, eventData{Attempt: c.s.View.Attempt, Reason: reason})
 	c.terminate(ctx, kyc.StatusCancelled, reason, who)
 	c.afterChange(ctx)
+}
+
+// closedOutside ends a case whose previous run was closed from outside the
+// engine (an operator's Terminate, a run timeout, a failure): the log says
+// how and by whom, the case becomes terminated, and its room is ended and
+// disabled. The reconciler starts this run with the stored state.
+func (c *kycCase) closedOutside(ctx workflow.Context, o CloseOrder) {
+	who := actor{ID: o.Identity, Role: kyc.RoleOperator}
+	if who.ID == "" {
+		who.ID = "temporal"
+	}
+	c.record(ctx, EventWorkflowClosed, who, eventData{
+		Attempt: c.s.View.Attempt, Reason: o.Reason, ErrorType: o.CloseStatus, RunIDs: []string{o.RunID}, Error: o.LogProblem,
+	})
+	if !c.s.View.Status.Terminal() {
+		c.terminate(ctx, kyc.StatusTerminated, ReasonClosedOutside(o.CloseStatus), who)
+	}
+}
+
+// ReasonClosedOutside is the status reason of a case whose run was closed
+// from outside: workflow_terminated, workflow_timed_out, ...
+func ReasonClosedOutside(closeStatus string) string {
+	var b strings.Builder
+	b.WriteString("workflow_")
+	for i, r := range closeStatus {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/config"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/workflows"
 )
 
 // Load reads and validates the configuration and returns it with the
@@ -70,3 +71,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Set, error
 
 // Close releases the database connections.
 func (s *Set) Close() error { return s.Store.Close() }
+
+// CaseDefaults are the configured settings of new cases: the API starts
+// cases with them, the reconciler starts and closes cases with them.
+func CaseDefaults(cfg config.Config) workflows.CaseDefaults {
+	cc := cfg.Case
+	return workflows.CaseDefaults{
+		Timeouts: workflows.Timeouts{
+			JoinTimeout: cc.JoinTimeout, MaxCallLength: cc.MaxCallLength, DecisionWindow: cc.DecisionWindow,
+			RecordingGrace: cc.RecordingGrace, AuditSLA: cc.AuditSLA, CaseTTL: cc.CaseTTL,
+			RecordingDeadline: cc.RecordingDeadline, MaxAttempts: cc.MaxAttempts,
+		},
+		Recordings: workflows.RecordingLocation{Bucket: cfg.S3.Bucket, Prefix: cfg.HMS.RecordingPrefix},
+	}
+}
