@@ -219,7 +219,7 @@ func (a *Activities) closeCase(ctx context.Context, rec *store.CaseRecord, runID
 	}
 	view := rec.View
 	view.Customer = kyc.Customer{Reference: rec.Customer.Reference} // the workflow never holds PII
-	view.Version = head.Seq                                          // the projection may be a save behind the log
+	view.Version = head.Seq                                         // the projection may be a save behind the log
 	in := a.input(rec)
 	in.Resume = &workflows.State{View: view, Head: head, Saved: head}
 	in.Close = &order
