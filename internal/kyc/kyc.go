@@ -256,4 +256,12 @@ func ParseRoomName(name string) (caseID string, attempt int, ok bool) {
 }
 
 // WorkflowID is the Temporal workflow id of a case.
-func WorkflowID(caseID string) string { return "kyc-case-" + caseID }
+func WorkflowID(caseID string) string { return workflowIDPrefix + caseID }
+
+const workflowIDPrefix = "kyc-case-"
+
+// CaseIDOfWorkflow is the inverse of WorkflowID.
+func CaseIDOfWorkflow(workflowID string) (string, bool) {
+	id, ok := strings.CutPrefix(workflowID, workflowIDPrefix)
+	return id, ok && id != ""
+}

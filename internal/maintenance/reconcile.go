@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -47,8 +49,10 @@ type Activities struct {
 	Logger    *slog.Logger
 }
 
-// DefaultGrace is Activities.Grace's default: far longer than a create takes.
-const DefaultGrace = time.Minute
+// DefaultGrace is Activities.Grace's default: far longer than a create
+// takes between its insert and its workflow start. (Starting a case twice
+// is harmless anyway: the start finds the running workflow.)
+const DefaultGrace = 30 * time.Second
 
 // reconcileBatch bounds one round; the next round takes the rest.
 const reconcileBatch = 200
@@ -83,35 +87,58 @@ func Reconcile(ctx workflow.Context) (ReconcileReport, error) {
 	return r, err
 }
 
-// ReconcileCases checks every case whose projection is not terminal against
-// its workflow, and every active 100ms room against its case:
-//   - no workflow at all (a create that failed between its insert and its
-//     start): the case is started, as the create would have;
-//   - the workflow completed but the projection missed its end: the
-//     projection is saved from the workflow's result;
-//   - the workflow was closed from outside (Terminate in the Web UI or CLI,
-//     a run timeout, a failure): a new run of the case's workflow ends it
-//     as terminated, logs how and by whom, and closes its room;
+// ReconcileCases brings cases whose workflow ended outside the engine, or
+// never started, back in line, and ends rooms nobody should be in:
+//   - a closed run of a case workflow that was not completed (Terminate in
+//     the Web UI or CLI, a run timeout, a failure; found through Temporal's
+//     visibility, closed within Lookback) while the case's projection is
+//     not terminal: a new run of the case's workflow ends the case as
+//     terminated, logs how and by whom, and closes its room;
+//   - a case row that no workflow ever saved (a create that failed between
+//     its insert and its start) and that has no workflow: it is started, as
+//     the create would have;
 //   - a room still active for a terminal case, or for an attempt that is
 //     over, is ended and locked.
+//
+// The candidates come from a visibility query and an indexed database
+// query, so a round costs little however many cases are open.
 func (a *Activities) ReconcileCases(ctx context.Context) (ReconcileReport, error) {
 	var r ReconcileReport
+	ids, err := a.closedOutside(ctx)
+	if err != nil {
+		return r, err
+	}
 	grace := a.Grace
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
-	recs, err := a.Store.OpenCasesCreatedBefore(ctx, time.Now().Add(-grace), reconcileBatch)
+	unstarted, err := a.Store.UnsavedCasesCreatedBefore(ctx, time.Now().Add(-grace), reconcileBatch)
 	if err != nil {
 		return r, err
 	}
-	for i := range recs {
+	for _, rec := range unstarted {
+		if !slices.Contains(ids, rec.ID) {
+			ids = append(ids, rec.ID)
+		}
+	}
+	for i, id := range ids {
 		activity.RecordHeartbeat(ctx, i)
+		rec, err := a.Store.GetCase(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // a case of another deployment sharing the namespace
+		}
+		if err != nil {
+			return r, err
+		}
+		if rec.Status.Terminal() {
+			continue
+		}
 		r.Checked++
-		if err := a.reconcileCase(ctx, &recs[i], &r); err != nil {
+		if err := a.reconcileCase(ctx, rec, &r); err != nil {
 			if isTemporalDown(err) {
 				return r, err // retried by the policy, then by the next round
 			}
-			r.Problems = append(r.Problems, fmt.Sprintf("case %s: %v", recs[i].ID, err))
+			r.Problems = append(r.Problems, fmt.Sprintf("case %s: %v", id, err))
 		}
 	}
 	if err := a.endStrayRooms(ctx, &r); err != nil {
@@ -125,6 +152,38 @@ func (a *Activities) ReconcileCases(ctx context.Context) (ReconcileReport, error
 		a.log().WarnContext(ctx, "reconcile problem", "problem", p)
 	}
 	return r, nil
+}
+
+// Lookback is how far back the reconciler looks for runs closed from
+// outside; a round every minute finds each within one round, the rest is
+// margin for a reconciler that was down.
+const Lookback = 7 * 24 * time.Hour
+
+// closedOutside lists the case ids of case workflow runs that closed
+// without completing within Lookback.
+func (a *Activities) closedOutside(ctx context.Context) ([]string, error) {
+	query := fmt.Sprintf("WorkflowType = '%s' AND (ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut' "+
+		"OR ExecutionStatus = 'Failed' OR ExecutionStatus = 'Canceled') AND CloseTime > '%s'",
+		workflows.WorkflowName, time.Now().Add(-Lookback).UTC().Format(time.RFC3339))
+	var ids []string
+	var token []byte
+	for {
+		resp, err := a.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: query, PageSize: reconcileBatch, NextPageToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list closed case workflows: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			caseID, ok := kyc.CaseIDOfWorkflow(e.GetExecution().GetWorkflowId())
+			if ok && !slices.Contains(ids, caseID) {
+				ids = append(ids, caseID)
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 || len(ids) >= reconcileBatch {
+			return ids, nil
+		}
+	}
 }
 
 func (a *Activities) reconcileCase(ctx context.Context, rec *store.CaseRecord, r *ReconcileReport) error {

@@ -9,21 +9,15 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
-// OpenCasesCreatedBefore returns up to limit cases whose projection is not
-// terminal and that were created before cutoff, least recently updated
-// first: what the reconciler checks against Temporal.
-func (s *Store) OpenCasesCreatedBefore(ctx context.Context, cutoff time.Time, limit int) ([]CaseRecord, error) {
-	var terminal []string
-	for _, st := range kyc.AllStatuses {
-		if st.Terminal() {
-			terminal = append(terminal, string(st))
-		}
-	}
+// UnsavedCasesCreatedBefore returns up to limit cases created before
+// cutoff that no workflow has ever saved (version 0): the reconciler's
+// candidates for a create that failed between its insert and its start.
+func (s *Store) UnsavedCasesCreatedBefore(ctx context.Context, cutoff time.Time, limit int) ([]CaseRecord, error) {
 	var rows []caseRow
-	err := s.db.WithContext(ctx).Where("status NOT IN ? AND created_at < ?", terminal, dbTime(cutoff)).
-		Order("updated_at, id").Limit(limit).Find(&rows).Error
+	err := s.db.WithContext(ctx).Where("version = 0 AND created_at < ?", dbTime(cutoff)).
+		Order("created_at, id").Limit(limit).Find(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("store: open cases: %w", err)
+		return nil, fmt.Errorf("store: unsaved cases: %w", err)
 	}
 	out := make([]CaseRecord, 0, len(rows))
 	for i := range rows {

@@ -220,12 +220,15 @@ var migrations = []migration{
 	},
 	{
 		version: 6,
-		name:    "event run ids",
+		name:    "event run ids, unsaved cases",
 		postgres: execSQL(
 			`ALTER TABLE case_events ADD COLUMN run_id text NOT NULL DEFAULT ''`,
+			// The reconciler's query for creates that never started a workflow.
+			`CREATE INDEX cases_unsaved_idx ON cases (created_at) WHERE version = 0`,
 		),
 		sqlite: execSQL(
 			`ALTER TABLE case_events ADD COLUMN run_id text NOT NULL DEFAULT ''`,
+			`CREATE INDEX cases_unsaved_idx ON cases (created_at) WHERE version = 0`,
 		),
 	},
 }
