@@ -53,8 +53,9 @@ func scriptFor(i int) script {
 // hooks let a fault class act at the moments that matter to it.
 type hooks struct {
 	// beforeCaptures runs once a case's call has started, before its
-	// uploads (the MinIO class stops storage here).
-	beforeCaptures func(ctx context.Context)
+	// uploads (the MinIO class stops storage here; the operator class
+	// cancels or terminates the case's workflow here).
+	beforeCaptures func(ctx context.Context, c *caseRun)
 	// uploadAnswered is told the status of every upload try (0: no answer).
 	uploadAnswered func(c *caseRun, kind kyc.CaptureKind, status int)
 }
@@ -83,6 +84,26 @@ type caseRun struct {
 	err      error
 	final    kyc.CaseView
 	uploads  map[kyc.CaptureKind]*upload
+	// operator is the status an operator's action in Temporal (cancel,
+	// terminate) sends the case to, instead of its script's end.
+	operator kyc.Status
+}
+
+// want is the status the case must end in.
+func (c *caseRun) want() kyc.Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.operator != "" {
+		return c.operator
+	}
+	return c.script.want()
+}
+
+// stoppedBy records that an operator ended the case from Temporal.
+func (c *caseRun) stoppedBy(status kyc.Status) {
+	c.mu.Lock()
+	c.operator = status
+	c.mu.Unlock()
 }
 
 // upload is what the driver knows of one capture it sent.
@@ -180,7 +201,12 @@ func (c *caseRun) steps(ctx context.Context) error {
 		return err
 	}
 	if c.hooks.beforeCaptures != nil {
-		c.hooks.beforeCaptures(ctx)
+		c.hooks.beforeCaptures(ctx, c)
+	}
+	if want := c.want(); want != c.script.want() {
+		// An operator ended the case from Temporal: nothing else is done
+		// with it, it must reach that end by itself.
+		return c.waitStatus(ctx, want)
 	}
 	samples, err := demo.Samples()
 	if err != nil {

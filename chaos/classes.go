@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -54,14 +56,75 @@ func classes() []*faultClass {
 		{id: 2, key: "api-kill", title: "API SIGKILLed with webhooks and uploads in flight, restarted", spread: 2,
 			inject: killRepeatedly(nameAPI, killPlan{afterUploads: true, down: [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}, every: [2]time.Duration{8 * time.Second, 12 * time.Second}}),
 			hooks: func(r *classRun) hooks {
-				return hooks{beforeCaptures: func(context.Context) { r.signal(&r.uploadsStarted) }}
+				return hooks{beforeCaptures: func(context.Context, *caseRun) { r.signal(&r.uploadsStarted) }}
 			}},
 		{id: 3, key: "hms-faults", title: "100ms API: 30% of calls 500/503/429 (Retry-After), +200 ms", continuous: true, inject: hmsFaults},
 		{id: 4, key: "webhook-faults", title: "webhooks: all twice, 20% reordered, 10% first delivery dropped", continuous: true, inject: webhookFaults},
 		{id: 5, key: "postgres-stop", title: "PostgreSQL stopped mid-run, started again", inject: postgresOutage},
 		{id: 6, key: "minio-stop", title: "MinIO stopped mid-upload, started again", inject: minioOutage, hooks: minioHooks},
 		{id: 7, key: "temporal-restart", title: "Temporal dev server (database file) stopped and restarted", inject: temporalOutage},
+		// An operator in the Web UI: "Request Cancellation" on a quarter of
+		// the cases in their call, "Terminate" on another quarter (the
+		// reconciler, every 2 s here, ends those); the rest run to their end.
+		{id: 8, key: "operator", title: "operators cancel and terminate cases' workflows in Temporal mid-call",
+			inject: operatorActions, hooks: operatorHooks},
 	}
+}
+
+// operatorHooks cancel or terminate a quarter of the cases each, from
+// Temporal as an operator would, once the call has started.
+func operatorHooks(r *classRun) hooks {
+	return hooks{beforeCaptures: func(ctx context.Context, c *caseRun) {
+		r.mu.Lock()
+		k := r.operatorActs["calls"]
+		r.operatorActs["calls"]++
+		r.mu.Unlock()
+		// In call order: cancel, terminate, two left alone, and again; a
+		// batch of two cases gets one of each.
+		var act string
+		switch k % 4 {
+		case 0:
+			act = "cancel"
+		case 1:
+			act = "terminate"
+		default:
+			return
+		}
+		tc, err := client.Dial(client.Options{HostPort: r.st.temporalAddr, Identity: "chaos-operator@bank", Logger: quietTemporal()})
+		if err != nil {
+			r.note("operator could not reach Temporal for case %d: %v", c.n, err)
+			return
+		}
+		defer tc.Close()
+		id := kyc.WorkflowID(c.caseID())
+		if act == "cancel" {
+			err = tc.CancelWorkflow(ctx, id, "")
+			c.stoppedBy(kyc.StatusCancelled)
+		} else {
+			err = tc.TerminateWorkflow(ctx, id, "", "chaos: operator terminates")
+			c.stoppedBy(kyc.StatusTerminated)
+		}
+		if err != nil {
+			r.note("operator %s of case %d failed: %v", act, c.n, err)
+			return
+		}
+		r.mu.Lock()
+		r.operatorActs[act]++
+		r.mu.Unlock()
+	}}
+}
+
+// operatorActions reports what the hooks did once the cases are done.
+func operatorActions(ctx context.Context, r *classRun) error {
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.injected = append(r.injected, fmt.Sprintf("operators cancelled %d and terminated %d cases' workflows in their call",
+		r.operatorActs["cancel"], r.operatorActs["terminate"]))
+	return nil
 }
 
 // classRun is one class's batch of cases and what was injected.
@@ -83,6 +146,7 @@ type classRun struct {
 	outage         bool
 	upload503      int // uploads answered 503 during an outage
 	registered503  int // of those, registered anyway (must be 0)
+	operatorActs   map[string]int
 }
 
 // episode is one outage: from the fault until the component was back.
@@ -282,7 +346,7 @@ func (r *classRun) waitCalls(ctx context.Context, limit time.Duration) bool {
 // upload answered 503 during the outage: the case must not show it.
 func minioHooks(r *classRun) hooks {
 	return hooks{
-		beforeCaptures: func(ctx context.Context) {
+		beforeCaptures: func(ctx context.Context, _ *caseRun) {
 			select {
 			case <-r.capturesGate:
 			case <-ctx.Done():

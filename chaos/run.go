@@ -111,9 +111,9 @@ func runClass(ctx context.Context, st *stack, cls *faultClass, set settings, fir
 	start := time.Now()
 	r := &classRun{
 		cls: cls, st: st, set: set,
-		rng:  rand.New(rand.NewPCG(set.seed, uint64(cls.id))), // #nosec G404 G115 -- fault timing, not security; ids are 1..7
+		rng:  rand.New(rand.NewPCG(set.seed, uint64(cls.id))), // #nosec G404 G115 -- fault timing, not security; ids are 1..8
 		done: make(chan struct{}), ready: make(chan struct{}), uploadsStarted: make(chan struct{}),
-		capturesGate: make(chan struct{}),
+		capturesGate: make(chan struct{}), operatorActs: map[string]int{},
 	}
 	if cls.key != "minio-stop" {
 		close(r.capturesGate)
@@ -123,12 +123,12 @@ func runClass(ctx context.Context, st *stack, cls *faultClass, set settings, fir
 		classHooks = cls.hooks(r)
 	}
 	h := hooks{
-		beforeCaptures: func(ctx context.Context) {
+		beforeCaptures: func(ctx context.Context, c *caseRun) {
 			r.mu.Lock()
 			r.callsStarted++
 			r.mu.Unlock()
 			if classHooks.beforeCaptures != nil {
-				classHooks.beforeCaptures(ctx)
+				classHooks.beforeCaptures(ctx, c)
 			}
 		},
 		uploadAnswered: classHooks.uploadAnswered,

@@ -333,6 +333,9 @@ func (s *stack) programEnv() []string {
 		// waiting, are what this measures. The webhook retry schedule is
 		// 100ms's own (1 s, 3 s, 10 s).
 		"HMSSIM_RECORDING_START_DELAY": "300ms", "HMSSIM_RECORDING_READY_DELAY": "1s",
+		// The reconciler ends cases an operator terminated; at its 1-minute
+		// default the batch would mostly wait for it.
+		"RECONCILE_INTERVAL": "2s",
 	}
 	out := []string{}
 	for _, kv := range os.Environ() {

@@ -284,6 +284,14 @@ type eventLog struct {
 	Events     []eventRow `json:"events"`
 	ChainValid bool       `json:"chain_valid"`
 	Reason     string     `json:"reason"`
+	Witness    struct {
+		Matches bool   `json:"matches"`
+		Problem string `json:"problem"`
+	} `json:"witness"`
+	Projection struct {
+		Matches bool   `json:"matches"`
+		Problem string `json:"problem"`
+	} `json:"projection"`
 }
 
 type eventRow struct {
@@ -328,7 +336,7 @@ func (v *verifier) checkCaseParts(ctx context.Context, c *caseRun, rooms map[str
 		}
 	}
 	v.views[id] = view
-	want := c.script.want()
+	want := c.want()
 	closed, err := v.workflowClosed(ctx, id, view.Status.Terminal())
 	if err != nil {
 		return err
@@ -544,6 +552,12 @@ func (v *verifier) checkLog(ctx context.Context, c *caseRun, view kyc.CaseView) 
 	v.logs[id] = log
 	if !log.ChainValid {
 		v.lost("case %s: the event chain does not verify (%s)", id, log.Reason)
+	}
+	if !log.Witness.Matches {
+		v.lost("case %s: the event log disagrees with its workflow's witness: %s", id, log.Witness.Problem)
+	}
+	if !log.Projection.Matches {
+		v.lost("case %s: the case record disagrees with its log: %s", id, log.Projection.Problem)
 	}
 	for i, e := range log.Events {
 		if e.Seq != int64(i+1) {
