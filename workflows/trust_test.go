@@ -144,3 +144,33 @@ func TestRecordingWaitIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestOperatorSignalsCannotBreakACase: the Web UI's Signal button sends
+// whatever an operator types. A payload that is not an event, an event of
+// no room of the case, or a signal the case does not know change nothing,
+// and the case goes on to its end.
+func TestOperatorSignalsCannotBreakACase(t *testing.T) {
+	h := newHarness(t)
+	h.assign()
+	h.at(time.Minute, func() {
+		h.env.SignalWorkflow(SignalHMSEvent, "a line typed in the Web UI")
+		h.env.SignalWorkflow(SignalHMSEvent, map[string]any{"id": 42, "type": []int{1}})
+		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{})
+		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{ID: "x", Type: hmsPeerJoin, RoomName: "kyc-another-case-a1", Role: "agent", UserID: testAgent})
+		h.env.SignalWorkflow("approve-please", map[string]string{"outcome": "approve"})
+	})
+	h.snapshot(2*time.Minute, "after signals")
+	end := h.callWithCaptures(3*time.Minute, 1)
+	h.update(end, UpdateAgentDecision, "decide", approve(""))
+	h.signal(end+time.Minute, h.recorded(1))
+	h.update(end+2*time.Minute, UpdateAuditDecision, "audit", audit(kyc.OutcomeApprove, ""))
+
+	v := h.run(input())
+
+	if a := h.view("after signals"); a.Status != kyc.StatusWaitingForParticipants || a.Participants.Agent.Joined {
+		t.Fatalf("after the operator's signals: %s %+v", a.Status, a.Participants)
+	}
+	if v.Status != kyc.StatusApproved {
+		t.Fatalf("final %s", v.Status)
+	}
+}
