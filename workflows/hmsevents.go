@@ -41,6 +41,7 @@ var hmsHandlers = map[string]func(*kycCase, workflow.Context, HMSEvent){
 // ids are dropped, and every handler tolerates its event coming early or
 // late relative to the others.
 func (c *kycCase) onHMSEvent(ctx workflow.Context, ev HMSEvent) {
+	ev = ev.clean()
 	if c.s.View.Status.Terminal() || !c.forCurrentRoom(ev) || c.s.seen(ev.ID) {
 		return
 	}
@@ -246,4 +247,18 @@ func (c *kycCase) onBeamFailure(ctx workflow.Context, ev HMSEvent) {
 		return
 	}
 	c.recordingFailed(ctx, ReasonRecordingFailed, ev.ErrorType, hmsActor)
+}
+
+// maxEventText bounds each text field of a webhook event in the log.
+const maxEventText = 512
+
+// clean makes the event's text storable: the webhook intake refuses text
+// PostgreSQL cannot hold, but a signal can also come from an operator's
+// hand in the Web UI, and one unsavable event must never wedge the case.
+func (ev HMSEvent) clean() HMSEvent {
+	for _, f := range []*string{&ev.ID, &ev.Type, &ev.RoomID, &ev.RoomName, &ev.SessionID, &ev.PeerID, &ev.UserID,
+		&ev.Role, &ev.Reason, &ev.ErrorType, &ev.RecordingID, &ev.RecordingPath} {
+		*f = kyc.CleanText(*f, maxEventText)
+	}
+	return ev
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -158,6 +159,10 @@ func TestOperatorSignalsCannotBreakACase(t *testing.T) {
 		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{})
 		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{ID: "x", Type: hmsPeerJoin, RoomName: "kyc-another-case-a1", Role: "agent", UserID: testAgent})
 		h.env.SignalWorkflow("approve-please", map[string]string{"outcome": "approve"})
+		// Text PostgreSQL refuses, in an event of the case's own room.
+		odd := h.hms(1, hmsPeerLeave)
+		odd.ID, odd.Role, odd.UserID, odd.Reason = "evt-nul", "agent", "agent\x00-9", "client request\x00\xff"
+		h.env.SignalWorkflow(SignalHMSEvent, odd)
 	})
 	h.snapshot(2*time.Minute, "after signals")
 	end := h.callWithCaptures(3*time.Minute, 1)
@@ -172,5 +177,16 @@ func TestOperatorSignalsCannotBreakACase(t *testing.T) {
 	}
 	if v.Status != kyc.StatusApproved {
 		t.Fatalf("final %s", v.Status)
+	}
+	for _, e := range h.events() {
+		var d map[string]any
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		for k, val := range d {
+			if text, ok := val.(string); ok && kyc.TextProblem(text) != "" {
+				t.Fatalf("event %d (%s) field %s %s: %q", e.Seq, e.Type, k, kyc.TextProblem(text), text)
+			}
+		}
 	}
 }

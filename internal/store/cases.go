@@ -223,7 +223,7 @@ func (s *Store) SaveProjection(ctx context.Context, view kyc.CaseView) error {
 			// A capture id that belongs to another case.
 			return fmt.Errorf("store: save projection %s v%d: %w: %w", view.ID, view.Version, ErrConflict, err)
 		}
-		return fmt.Errorf("store: save projection %s v%d: %w", view.ID, view.Version, err)
+		return fmt.Errorf("store: save projection %s v%d: %w", view.ID, view.Version, refused(err))
 	}
 	return nil
 }

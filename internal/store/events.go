@@ -125,7 +125,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []NewEvent) error {
 		return tx.Exec("UPDATE cases SET events_head_seq = ?, events_head_hash = ? WHERE id = ?", tail.Seq, tail.Hash, caseID).Error
 	})
 	if err != nil {
-		return fmt.Errorf("store: append events %d..%d of case %s: %w", first, last, caseID, err)
+		return fmt.Errorf("store: append events %d..%d of case %s: %w", first, last, caseID, refused(err))
 	}
 	return nil
 }

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
 // TestPurgeWebhookBodies: settled events older than the cutoff lose their
@@ -43,6 +46,23 @@ func TestPurgeWebhookBodies(t *testing.T) {
 		}
 		if n, err := s.PurgeWebhookBodies(ctx, t0.Add(30*24*time.Hour)); err != nil || n != 0 {
 			t.Fatalf("second purge %d, %v", n, err)
+		}
+	})
+}
+
+// TestDataPostgreSQLRefusesIsInvalid: text PostgreSQL cannot store fails as
+// ErrInvalid, which the save activity does not retry, instead of as an
+// outage that would be retried forever.
+func TestDataPostgreSQLRefusesIsInvalid(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		if s.Dialect() != DialectPostgres {
+			return // SQLite stores NUL; the point is PostgreSQL's refusal
+		}
+		ctx := testContext(t)
+		v := kyc.CaseView{ID: "nul-case", Status: kyc.StatusCancelled, StatusReason: "dup\x00x",
+			Customer: kyc.Customer{Reference: "REF-NUL"}, Version: 1, CreatedAt: t0, UpdatedAt: t0}
+		if err := s.SaveProjection(ctx, v); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("projection with NUL: %v, want ErrInvalid", err)
 		}
 	})
 }

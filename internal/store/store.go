@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
@@ -281,3 +282,15 @@ func (s *Store) pools() []*gorm.DB {
 func dbTime(t time.Time) time.Time { return chain.Time(t) }
 
 func (s *Store) now() time.Time { return dbTime(time.Now()) }
+
+// refused marks an error of PostgreSQL's data-exception class (SQLSTATE
+// 22: a NUL or an unconvertible character in text or JSON, a value out of
+// range, a string too long) as ErrInvalid: the same write will fail the
+// same way every time, so callers must not retry it.
+func refused(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22") {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return err
+}
