@@ -153,8 +153,9 @@ sim_env() {
 }
 
 # The Temporal server's environment besides deploy/temporal/server.env,
-# which scripts/temporal-server.sh reads (the ports are exported above).
+# which scripts/temporal-server.sh reads (the other ports are exported above).
 temporal_env() {
+	echo "FRONTEND_GRPC_PORT=$FRONTEND_GRPC_PORT"
 	echo "POSTGRES_SEEDS=$host"
 	echo "DB_PORT=$pg_port"
 	echo "POSTGRES_PWD=$TEMPORAL_DB_PASSWORD"
@@ -174,6 +175,7 @@ temporal_init_env() {
 	echo "TEMPORAL_ADDRESS=$temporal_addr"
 	echo "TEMPORAL_NAMESPACE=$namespace"
 	echo "TEMPORAL_NAMESPACE_RETENTION=${TEMPORAL_NAMESPACE_RETENTION:-30d}"
+	echo "SEARCH_ATTRIBUTES_FILE=$root/scripts/search-attributes.txt"
 }
 
 minio_init_env() {
@@ -203,8 +205,6 @@ if [ "${1:-}" = env ]; then
 	ui_env | sed 's/^/temporal-ui /'
 	temporal_init_env | sed 's/^/temporal-init /'
 	minio_init_env | sed 's/^/minio-init /'
-	echo "temporal-server-settings deploy/temporal/server.env"
-	echo "search-attributes scripts/search-attributes.txt"
 	for s in "${oneshot_scripts[@]}"; do echo "oneshot $s"; done
 	exit 0
 elif [ -n "${1:-}" ]; then

@@ -16,7 +16,8 @@
 # are, the password of POSTGRES_USER); for start the template's port
 # variables (FRONTEND_GRPC_PORT, FRONTEND_HTTP_PORT, *_MEMBERSHIP_PORT,
 # HISTORY/MATCHING/WORKER_GRPC_PORT; defaults 7233, 7243, 6933-6939, 7234,
-# 7235, 7239); for init TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE. Variables of
+# 7235, 7239); for init TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and
+# SEARCH_ATTRIBUTES_FILE (default scripts/search-attributes.txt). Variables of
 # deploy/temporal/server.env already set in the environment win over the
 # file (the benchmark gives its databases other names).
 set -euo pipefail
@@ -55,7 +56,8 @@ start)
 init)
 	"$root/scripts/tools.sh" temporal
 	: "${TEMPORAL_ADDRESS:?}"
-	PATH="$bin:$PATH" SEARCH_ATTRIBUTES_FILE="$root/scripts/search-attributes.txt" exec sh "$root/deploy/temporal/init.sh"
+	export SEARCH_ATTRIBUTES_FILE=${SEARCH_ATTRIBUTES_FILE:-$root/scripts/search-attributes.txt}
+	PATH="$bin:$PATH" exec sh "$root/deploy/temporal/init.sh"
 	;;
 *)
 	echo "usage: $0 schema|start|init" >&2
