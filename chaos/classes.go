@@ -27,7 +27,13 @@ type faultClass struct {
 	// spread multiplies the stagger between the cases' starts, for a
 	// class whose faults need a longer batch.
 	spread int
+	// topology is the stack the class runs on: "" the driver's own dev
+	// stack, topologyProd scripts/prod-local.sh.
+	topology string
 }
+
+// topologyProd is the production topology of `make prod-local`.
+const topologyProd = "prod"
 
 // settings sizes a run.
 type settings struct {
@@ -61,7 +67,22 @@ func classes() []*faultClass {
 		{id: 5, key: "postgres-stop", title: "PostgreSQL stopped mid-run, started again", inject: postgresOutage},
 		{id: 6, key: "minio-stop", title: "MinIO stopped mid-upload, started again", inject: minioOutage, hooks: minioHooks},
 		{id: 7, key: "temporal-restart", title: "Temporal dev server (database file) stopped and restarted", inject: temporalOutage},
+		// Cases through HAProxy to two API replicas, on the real Temporal
+		// server with two workers (chaos/prod.go).
+		{id: 8, key: "prod-topology", title: "production topology (make prod-local): api-1 and worker-2 SIGKILLed, Temporal server restarted, all restarted by its supervisor",
+			topology: topologyProd, spread: 2, inject: prodFailover, hooks: prodHooks},
 	}
+}
+
+// devClassIDs are the classes that run on the driver's own stack.
+func devClassIDs() []int {
+	var out []int
+	for _, c := range classes() {
+		if c.topology == "" {
+			out = append(out, c.id)
+		}
+	}
+	return out
 }
 
 // classRun is one class's batch of cases and what was injected.

@@ -61,6 +61,9 @@ type stack struct {
 	dsn                                               string
 	apiBase, simBase, s3Endpoint, temporalAddr        string
 	db                                                *sql.DB
+	// external is set when the stack is scripts/prod-local.sh (class 8),
+	// whose own supervisors run and restart the parts; procs is empty then.
+	external *prodLocal
 }
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
@@ -398,6 +401,9 @@ func (s *stack) startProgram(ctx context.Context, name string) error {
 func (s *stack) close() {
 	if s.db != nil {
 		_ = s.db.Close()
+	}
+	if s.external != nil {
+		s.external.stop()
 	}
 	for _, name := range []string{nameSimulator, nameAPI, nameWorker, nameTemporal, nameMinIO} {
 		if p := s.procs[name]; p != nil {
