@@ -342,13 +342,16 @@ wait_until() {
 	done
 }
 
-# oneshot NAME CMD...: runs a one-shot job with labelled output; it must succeed.
+# oneshot NAME CMD...: runs a one-shot job (compose's run-once services);
+# it must succeed. Its output (the schema tool's is long) goes to its log,
+# and to the terminal only when it fails.
 oneshot() {
 	local name=$1
 	shift
-	log "running $name"
-	if ! "$@" > >(prefix "$name" 90) 2>&1; then
-		log "$name failed (log: $dir/logs/$name.log)"
+	log "$name (log: $dir/logs/$name.log)"
+	if ! "$@" >>"$dir/logs/$name.log" 2>&1; then
+		tail -n 30 "$dir/logs/$name.log" >&2
+		log "$name failed"
 		exit 1
 	fi
 }
@@ -423,7 +426,7 @@ if [ ! -s "$pg_data/PG_VERSION" ]; then
 	rm -f "$pwfile"
 fi
 supervise postgres INT "${as_pg[@]}" "$pgb/postgres" -D "$pg_data" -p "$pg_port" -k "$pg_data" -c listen_addresses="$host"
-wait_until 60 PostgreSQL "$pgb/pg_isready" -q -h "$pg_data" -p "$pg_port"
+wait_until 60 PostgreSQL "$pgb/pg_isready" -q -h "$pg_data" -p "$pg_port" -U postgres
 if [ $first_start = 1 ] || [ ! -e "$pg_data/.vkyc-initialized" ]; then
 	# What the postgres image does with /docker-entrypoint-initdb.d on the
 	# first start of its volume.
