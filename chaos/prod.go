@@ -65,6 +65,13 @@ type prodFault struct {
 // simulator, MinIO, Temporal and the engine's database.
 func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
 	pl := &prodLocal{dir: dir, log: log, done: make(chan struct{})}
+	if os.Geteuid() == 0 {
+		// PostgreSQL runs as the postgres user, which must get through to
+		// its data folder in dir (as in setupPostgres).
+		if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil { // #nosec G302 -- a folder of throwaway test data
+			return nil, err
+		}
+	}
 	names := []string{"PROD_HTTP_PORT", "PROD_API_1_PORT", "PROD_API_2_PORT", "PROD_SIM_PORT", "PROD_TEMPORAL_UI_PORT",
 		"PROD_MINIO_PORT", "PROD_MINIO_CONSOLE_PORT", "PROD_PG_PORT", "FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT",
 		"FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT", "HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT",

@@ -118,6 +118,9 @@ func runSuite(ctx context.Context, o options) (*suiteResult, error) {
 		for _, what := range cr.Injected {
 			o.log.Info("injected", "class", cls.id, "what", what)
 		}
+		for _, what := range cr.Measured {
+			o.log.Info("measured", "class", cls.id, "what", what)
+		}
 		for _, p := range cr.Problems {
 			o.log.Warn("finding", "class", cls.id, "problem", p)
 		}

@@ -418,6 +418,11 @@ if [ ! -s "$pg_data/PG_VERSION" ]; then
 	if [ "$(id -u)" = 0 ]; then
 		chown postgres "$pg_data" "$pwfile"
 		chmod 755 "$dir"
+		"${as_pg[@]}" test -r "$pwfile" || {
+			rm -f "$pwfile"
+			log "the postgres user cannot reach $dir: make its parent folders traversable (chmod o+x) or set PROD_DIR elsewhere"
+			exit 1
+		}
 	fi
 	# Passwords over TCP, as in compose; the Unix socket in the data folder
 	# (reachable by its owner only) serves the init script.
