@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
+
+	"github.com/vkyc-engine/vkyc/internal/testenv"
 )
 
 // Scenario 7: the same cases on the real Temporal server (the release of
@@ -173,15 +175,17 @@ func (b *bench) startRealServer(ctx context.Context) (*realServer, error) {
 		"POSTGRES_SEEDS=" + u.Hostname(), "DB_PORT=" + u.Port(), "POSTGRES_USER=" + u.User.Username(), "POSTGRES_PWD=" + pw,
 		"DBNAME=" + rs.dbs[0], "VISIBILITY_DBNAME=" + rs.dbs[1],
 	}
+	// Below 32768: the server keeps its membership ports in a SMALLINT.
+	names := []string{"FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT",
+		"HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"}
+	low, err := testenv.LowPorts(len(names))
+	if err != nil {
+		return rs, err
+	}
 	ports := map[string]int{}
-	for _, name := range []string{"FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT",
-		"HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"} {
-		p, err := freePort()
-		if err != nil {
-			return rs, err
-		}
-		ports[name] = p
-		env = append(env, fmt.Sprintf("%s=%d", name, p))
+	for i, name := range names {
+		ports[name] = low[i]
+		env = append(env, fmt.Sprintf("%s=%d", name, low[i]))
 	}
 	rs.address = loopback(ports["FRONTEND_GRPC_PORT"])
 	helper := filepath.Join(b.o.root, "scripts", "temporal-server.sh")

@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +21,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/testenv"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
@@ -76,7 +74,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		"PROD_MINIO_PORT", "PROD_MINIO_CONSOLE_PORT", "PROD_PG_PORT", "FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT",
 		"FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT", "HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT",
 		"MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"}
-	ports, err := stablePorts(len(names))
+	ports, err := testenv.LowPorts(len(names))
 	if err != nil {
 		return nil, err
 	}
@@ -148,44 +146,6 @@ func secretOf(env, name string) string {
 		}
 	}
 	return ""
-}
-
-// stablePorts picks n free loopback ports below the kernel's ephemeral
-// range, as scripts/services.sh does: a port in that range can be taken as
-// the source port of an outgoing connection while the Temporal server is
-// down for its restart, and the server could not bind it again.
-func stablePorts(n int) ([]int, error) {
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			if v, err := strconv.Atoi(f[0]); err == nil {
-				low = v
-			}
-		}
-	}
-	span := low - 20000
-	if span < 1000 {
-		span = 30000
-	}
-	seen := map[int]bool{}
-	var out []int
-	for tries := 0; len(out) < n && tries < 100*n; tries++ {
-		p := 20000 + rand.IntN(span) // #nosec G404 -- a port number, not a secret
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			continue
-		}
-		_ = ln.Close()
-		out = append(out, p)
-	}
-	if len(out) < n {
-		return nil, errors.New("not enough free ports below the ephemeral range")
-	}
-	return out, nil
 }
 
 // waitReady waits for the script's run/ready file, which it writes once

@@ -392,6 +392,8 @@ need_port "$pg_port" PostgreSQL PROD_PG_PORT
 for v in FRONTEND_GRPC_PORT FRONTEND_HTTP_PORT FRONTEND_MEMBERSHIP_PORT HISTORY_GRPC_PORT HISTORY_MEMBERSHIP_PORT \
 	MATCHING_GRPC_PORT MATCHING_MEMBERSHIP_PORT WORKER_GRPC_PORT WORKER_MEMBERSHIP_PORT; do
 	need_port "${!v}" "Temporal server" "$v"
+	# The server stores its ports in a SMALLINT column of cluster_membership.
+	[ "${!v}" -lt 32768 ] || { log "$v=${!v}: the Temporal server needs ports below 32768"; exit 1; }
 done
 
 command -v haproxy >/dev/null 2>&1 || apt_install haproxy
