@@ -31,6 +31,7 @@ type prodLegRaw struct {
 	WallSeconds    float64            `json:"wall_seconds"`
 	CasesPerSecond float64            `json:"cases_per_second"`
 	Duration       summary            `json:"case_duration"`
+	StepMeanMS     map[string]float64 `json:"step_mean_ms"`
 	CPUSeconds     map[string]float64 `json:"cpu_seconds"`
 	CPUPerCase     float64            `json:"cpu_seconds_per_case"`
 	Errors         map[string]int     `json:"errors,omitempty"`
@@ -132,7 +133,7 @@ func (b *bench) prodLeg(ctx context.Context, d *caseDriver, c *apiClient, server
 	}
 	out := prodLegRaw{
 		Server: server, N: raw.N, Concurrency: raw.Concurrency, Completed: raw.Completed, Failed: raw.Failed,
-		WallSeconds: raw.WallSeconds, CasesPerSecond: raw.CasesPerSecond, Duration: raw.Duration,
+		WallSeconds: raw.WallSeconds, CasesPerSecond: raw.CasesPerSecond, Duration: raw.Duration, StepMeanMS: raw.StepMeanMS,
 		CPUSeconds: cpu, CPUPerCase: perCase(total, raw.Completed), Errors: raw.Errors,
 	}
 	logf("7: %s: %.2f cases/s, %.2f CPU s per case, %d failed", server, out.CasesPerSecond, out.CPUPerCase, out.Failed)
