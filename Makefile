@@ -36,8 +36,9 @@ fuzz:
 	@scripts/fuzz.sh
 
 # The reliability and security proof: hostile requests, the log and storage
-# checks of a whole run, and the fault suite (chaos/), which writes
-# docs/RELIABILITY.md. CHAOS_CASES, CHAOS_CLASSES narrow the fault suite.
+# checks of a whole run, and the fault suite (chaos/; class 8 on the
+# production topology of make prod-local), which writes docs/RELIABILITY.md.
+# CHAOS_CASES, CHAOS_CLASSES narrow the fault suite.
 .PHONY: chaos
 chaos:
 	@scripts/services.sh run -- scripts/chaos.sh

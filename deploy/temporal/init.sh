@@ -30,6 +30,7 @@ tries=0
 until existing=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" -n "$ns" 2>&1); do
 	tries=$((tries + 1))
 	[ "$tries" -lt 60 ] || { echo "namespace $ns is still not served after 60 s: $existing"; exit 1; }
+	[ "$tries" -gt 1 ] || echo "namespace $ns is not served yet; waiting"
 	sleep 1
 done
 
