@@ -147,6 +147,21 @@ func (r *classRun) between(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(r.rng.Int64N(int64(hi-lo)+1))
 }
 
+// uploadsRunning waits until the first case's uploads have started (and a
+// moment more, so that they are in flight); ended reports that the cases
+// finished first.
+func (r *classRun) uploadsRunning(ctx context.Context) (ended bool, err error) {
+	select {
+	case <-r.uploadsStarted:
+		time.Sleep(150 * time.Millisecond)
+		return false, nil
+	case <-r.done:
+		return true, nil
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}
+
 // killPlan says when a program is killed: the first time once uploads
 // started (or soon after the batch starts), then every[0]..every[1] after
 // it is back, up to max times; it stays down down[0]..down[1] before its
@@ -162,13 +177,8 @@ type killPlan struct {
 func killRepeatedly(name string, plan killPlan) func(ctx context.Context, r *classRun) error {
 	return func(ctx context.Context, r *classRun) error {
 		if plan.afterUploads {
-			select {
-			case <-r.uploadsStarted:
-				time.Sleep(150 * time.Millisecond)
-			case <-r.done:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
+			if ended, err := r.uploadsRunning(ctx); ended || err != nil {
+				return err
 			}
 		} else if r.pause(ctx, r.between(500*time.Millisecond, 1500*time.Millisecond)) {
 			return nil

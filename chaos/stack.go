@@ -301,17 +301,20 @@ func (s *stack) startTemporal(ctx context.Context) error {
 	if err := s.procs[nameTemporal].start(); err != nil {
 		return err
 	}
-	return waitFor(ctx, 120*time.Second, "Temporal", func() error {
-		nc, err := client.NewNamespaceClient(client.Options{HostPort: s.temporalAddr, Logger: quietTemporal()})
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_, err = nc.Describe(cctx, "default")
+	return waitFor(ctx, 120*time.Second, "Temporal", func() error { return s.temporalServes(ctx) })
+}
+
+// temporalServes: the frontend answers for the namespace.
+func (s *stack) temporalServes(ctx context.Context) error {
+	nc, err := client.NewNamespaceClient(client.Options{HostPort: s.temporalAddr, Logger: quietTemporal()})
+	if err != nil {
 		return err
-	})
+	}
+	defer nc.Close()
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = nc.Describe(cctx, "default")
+	return err
 }
 
 func (s *stack) stopTemporal() { s.procs[nameTemporal].stop(syscall.SIGTERM, 30*time.Second) }

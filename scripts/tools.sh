@@ -77,6 +77,16 @@ ensure() {
 	log "$name $version ready at $bin/$name"
 }
 
+# Both builds are CPU bound; running them side by side uses both cores.
+cli_and_minio() {
+	ensure temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" &
+	local t=$!
+	ensure minio github.com/minio/minio "$MINIO_VERSION" &
+	local m=$!
+	wait $t
+	wait $m
+}
+
 temporal_server() {
 	ensure temporal-server go.temporal.io/server/cmd/server "$TEMPORAL_SERVER_VERSION" server \
 		config/docker.yaml schema/postgresql/v12
@@ -90,15 +100,7 @@ what=${1:-all}
 case "$what" in
 temporal) ensure temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" ;;
 minio) ensure minio github.com/minio/minio "$MINIO_VERSION" ;;
-all)
-	# Both builds are CPU bound; running them side by side uses both cores.
-	ensure temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" &
-	t=$!
-	ensure minio github.com/minio/minio "$MINIO_VERSION" &
-	m=$!
-	wait $t
-	wait $m
-	;;
+all) cli_and_minio ;;
 temporal-server) temporal_server ;;
 temporal-sql-tool) temporal_sql_tool ;;
 temporal-ui-server) temporal_ui_server ;;
@@ -106,12 +108,7 @@ prod)
 	# Everything scripts/prod-local.sh runs. The server and its schema tool
 	# build one after the other, so the second reuses the first's compiled
 	# packages from Go's build cache.
-	ensure temporal github.com/temporalio/cli/cmd/temporal "$TEMPORAL_CLI_VERSION" &
-	t=$!
-	ensure minio github.com/minio/minio "$MINIO_VERSION" &
-	m=$!
-	wait $t
-	wait $m
+	cli_and_minio
 	temporal_server
 	temporal_sql_tool
 	temporal_ui_server
