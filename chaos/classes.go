@@ -59,9 +59,7 @@ func classes() []*faultClass {
 		// (the workflow's own lookups then take over, minutes later).
 		{id: 2, key: "api-kill", title: "API SIGKILLed with webhooks and uploads in flight, restarted", spread: 2,
 			inject: killRepeatedly(nameAPI, killPlan{afterUploads: true, down: [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}, every: [2]time.Duration{8 * time.Second, 12 * time.Second}}),
-			hooks: func(r *classRun) hooks {
-				return hooks{beforeCaptures: func(context.Context) { r.signal(&r.uploadsStarted) }}
-			}},
+			hooks: uploadHooks},
 		{id: 3, key: "hms-faults", title: "100ms API: 30% of calls 500/503/429 (Retry-After), +200 ms", continuous: true, inject: hmsFaults},
 		{id: 4, key: "webhook-faults", title: "webhooks: all twice, 20% reordered, 10% first delivery dropped", continuous: true, inject: webhookFaults},
 		{id: 5, key: "postgres-stop", title: "PostgreSQL stopped mid-run, started again", inject: postgresOutage},
@@ -70,7 +68,7 @@ func classes() []*faultClass {
 		// Cases through HAProxy to two API replicas, on the real Temporal
 		// server with two workers (chaos/prod.go).
 		{id: 8, key: "prod-topology", title: "production topology (make prod-local): api-1 and worker-2 SIGKILLed, Temporal server restarted, all restarted by its supervisor",
-			topology: topologyProd, spread: 2, inject: prodFailover, hooks: prodHooks},
+			topology: topologyProd, spread: 2, inject: prodFailover, hooks: uploadHooks},
 	}
 }
 
@@ -145,6 +143,11 @@ func (r *classRun) pause(ctx context.Context, d time.Duration) bool {
 
 func (r *classRun) between(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(r.rng.Int64N(int64(hi-lo)+1))
+}
+
+// uploadHooks tell the class when the first case's uploads start.
+func uploadHooks(r *classRun) hooks {
+	return hooks{beforeCaptures: func(context.Context) { r.signal(&r.uploadsStarted) }}
 }
 
 // uploadsRunning waits until the first case's uploads have started (and a

@@ -297,11 +297,6 @@ func prodFailover(ctx context.Context, r *classRun) error {
 	return nil
 }
 
-// prodHooks tell the class when uploads have started.
-func prodHooks(r *classRun) hooks {
-	return hooks{beforeCaptures: func(context.Context) { r.signal(&r.uploadsStarted) }}
-}
-
 // signalSend is one hms-event signal in a case's history.
 type signalSend struct {
 	at  time.Time
