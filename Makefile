@@ -11,6 +11,14 @@ dev:
 test:
 	@scripts/services.sh run -- scripts/test.sh
 
+# docker-compose.yml's production topology without Docker: PostgreSQL, the
+# real Temporal server on it with its Web UI, MinIO, two workers, two API
+# replicas behind HAProxy on 127.0.0.1:8080, and the 100ms simulator. Builds
+# the pinned Temporal server (minutes, once).
+.PHONY: prod-local
+prod-local:
+	@scripts/prod-local.sh
+
 # Start the real services and keep them running (variables in .run/services.env).
 services:
 	@scripts/services.sh up
@@ -28,8 +36,9 @@ fuzz:
 	@scripts/fuzz.sh
 
 # The reliability and security proof: hostile requests, the log and storage
-# checks of a whole run, and the fault suite (chaos/), which writes
-# docs/RELIABILITY.md. CHAOS_CASES, CHAOS_CLASSES narrow the fault suite.
+# checks of a whole run, and the fault suite (chaos/; class 9 on the
+# production topology of make prod-local), which writes docs/RELIABILITY.md.
+# CHAOS_CASES, CHAOS_CLASSES narrow the fault suite.
 .PHONY: chaos
 chaos:
 	@scripts/services.sh run -- scripts/chaos.sh

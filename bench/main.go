@@ -53,6 +53,8 @@ type sizes struct {
 	ProfileFor       time.Duration `json:"profile_ns"`
 	ProfileCases     int           `json:"profile_cases"`
 	ProfileOpenCases int           `json:"profile_open_cases"`
+	ProdCases        int           `json:"real_server_cases"`
+	ProdConcurrency  int           `json:"real_server_concurrency"`
 }
 
 func defaultSizes() sizes {
@@ -64,6 +66,7 @@ func defaultSizes() sizes {
 		OpenCases: 10000, OpenBare: 2000, OpenConc: 50, ListRequests: 300,
 		Reads: 2000, ReadConc: 32,
 		ProfileFor: 30 * time.Second, ProfileCases: 150, ProfileOpenCases: 1500,
+		ProdCases: 100, ProdConcurrency: 20,
 	}
 }
 
@@ -76,6 +79,7 @@ func quickSizes() sizes {
 	s.OpenCases, s.OpenBare, s.ListRequests = 300, 300, 50
 	s.Reads = 600
 	s.ProfileFor, s.ProfileCases, s.ProfileOpenCases = 10*time.Second, 30, 300
+	s.ProdCases, s.ProdConcurrency = 20, 5
 	return s
 }
 
@@ -114,7 +118,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.root, "root", ".", "the repository root (where go.mod is)")
 	flag.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "markdown report (empty: print only)")
 	flag.StringVar(&o.jsonOut, "json", "docs/bench-results.json", "raw numbers (empty: none)")
-	only := flag.String("only", "", "comma-separated scenarios to run (1-6); default all")
+	only := flag.String("only", "", "comma-separated scenarios to run (1-7); default all")
 	flag.StringVar(&o.profile, "profile", "worst", "after the run, profile a scenario again with pprof: worst, none, or 1-6")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark's database and bucket")
 	flag.StringVar(&o.overlay, "overlay", "", "extra `go build -overlay` file for the engine's programs (to try a change; the report says so)")
@@ -138,6 +142,8 @@ func parseFlags() (options, error) {
 	flag.IntVar(&s.Reads, "reads", d.Reads, "6: GET /v1/cases/{id} requests")
 	flag.IntVar(&s.ReadConc, "read-concurrency", d.ReadConc, "6: reads in flight")
 	flag.DurationVar(&s.ProfileFor, "profile-for", d.ProfileFor, "length of each CPU profile")
+	flag.IntVar(&s.ProdCases, "real-cases", d.ProdCases, "7: cases on each Temporal server (real and dev)")
+	flag.IntVar(&s.ProdConcurrency, "real-concurrency", d.ProdConcurrency, "7: cases in flight")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", flag.Args())
@@ -162,6 +168,8 @@ func parseFlags() (options, error) {
 		pick("open-bare", &s.OpenBare, q.OpenBare)
 		pick("list-requests", &s.ListRequests, q.ListRequests)
 		pick("reads", &s.Reads, q.Reads)
+		pick("real-cases", &s.ProdCases, q.ProdCases)
+		pick("real-concurrency", &s.ProdConcurrency, q.ProdConcurrency)
 		if !set["steady"] {
 			s.SteadyFor = q.SteadyFor
 		}
@@ -173,7 +181,7 @@ func parseFlags() (options, error) {
 		s.ProfileCases, s.ProfileOpenCases = d.ProfileCases, d.ProfileOpenCases
 	}
 	for _, v := range []int{s.Cases, s.CaseConcurrency, s.CapturesKiB, s.Webhooks, s.WebhookConc, s.UploadConc,
-		s.OpenCases, s.OpenBare, s.OpenConc, s.ListRequests, s.Reads, s.ReadConc} {
+		s.OpenCases, s.OpenBare, s.OpenConc, s.ListRequests, s.Reads, s.ReadConc, s.ProdCases, s.ProdConcurrency} {
 		if v <= 0 {
 			return o, fmt.Errorf("sizes and concurrencies must be positive")
 		}
@@ -186,8 +194,8 @@ func parseFlags() (options, error) {
 		o.only = map[string]bool{}
 		for _, x := range strings.Split(*only, ",") {
 			x = strings.TrimSpace(x)
-			if len(x) != 1 || x < "1" || x > "6" {
-				return o, fmt.Errorf("-only: %q is not a scenario 1-6", x)
+			if len(x) != 1 || x < "1" || x > "7" {
+				return o, fmt.Errorf("-only: %q is not a scenario 1-7", x)
 			}
 			o.only[x] = true
 		}

@@ -18,7 +18,7 @@ import (
 // memory the rest of the time.
 type hookProxy struct {
 	addr   string // where the simulator delivers
-	target string
+	target atomic.Pointer[string]
 	hc     *http.Client
 	on     atomic.Bool
 
@@ -29,8 +29,13 @@ type hookProxy struct {
 func newHookProxy(target string) *hookProxy {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	return &hookProxy{target: target, hc: &http.Client{Timeout: 30 * time.Second, Transport: tr}, answered: map[string]time.Time{}}
+	p := &hookProxy{hc: &http.Client{Timeout: 30 * time.Second, Transport: tr}, answered: map[string]time.Time{}}
+	p.setTarget(target)
+	return p
 }
+
+// setTarget points the proxy at another API (scenario 7's real-server engine).
+func (p *hookProxy) setTarget(target string) { p.target.Store(&target) }
 
 func answerKey(room, typ, role string) string { return room + "|" + typ + "|" + role }
 
@@ -40,7 +45,7 @@ func (p *hookProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, *p.target.Load(), bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -211,7 +211,7 @@ func (r *report) cpuTable() string {
 		wall float64
 	}
 	var phases []phase
-	for _, k := range []string{"1_engine", "1_bare", "2_engine", "2_baseline", "3_engine", "4_engine_8mib", "5_engine", "5_bare", "6_engine", "6_baseline"} {
+	for _, k := range []string{"1_engine", "1_bare", "2_engine", "2_baseline", "3_engine", "4_engine_8mib", "7_dev_server", "7_real_server", "5_engine", "5_bare", "6_engine", "6_baseline"} {
 		raw, ok := r.Raw[k]
 		if !ok {
 			continue
@@ -359,4 +359,12 @@ const methodNotes = `
 6. **Read path.** ` + "`GET /v1/cases/{id}`" + ` of random open cases of 5 (the API answers from the projection in
    PostgreSQL). **Baseline:** the case row by primary key, every column, with pgx. For comparison, the workflow
    query the API used to make for each read, sent directly with the Temporal SDK.
+7. **The real Temporal server.** The cases of 1 (same driver, same simulator, bucket and PostgreSQL instance), a
+   batch on the dev server that every other scenario uses, then the same batch on the Temporal server of
+   ` + "`deploy/versions.env`" + ` with PostgreSQL persistence and SQL visibility, set up and started by
+   ` + "`scripts/temporal-server.sh`" + ` as ` + "`make prod-local`" + ` does (compose's config template, settings, dynamic
+   config, namespace and search attributes), its databases on the run's PostgreSQL, with an API and a worker of its
+   own (database of their own). Each batch follows warm-up cases. CPU seconds per case add up the API, worker,
+   simulator, Temporal server, PostgreSQL (postmaster and the backends alive at the end) and MinIO over the batch,
+   divided by the completed cases. **Baseline:** the dev-server batch.
 `

@@ -45,15 +45,17 @@ func TestShortFaultSuite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	res, err := runSuite(ctx, options{root: root, settings: shortSettings(), log: log})
+	// Class 8 (the production topology) runs in make chaos only: its first
+	// run on a machine builds the Temporal server.
+	res, err := runSuite(ctx, options{root: root, classes: devClassIDs(), settings: shortSettings(), log: log})
 	if res != nil && res.WorkDir != "" {
 		t.Logf("the processes' logs are in %s", res.WorkDir)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Classes) != len(classes()) {
-		t.Fatalf("%d classes ran, want %d", len(res.Classes), len(classes()))
+	if len(res.Classes) != len(devClassIDs()) {
+		t.Fatalf("%d classes ran, want %d", len(res.Classes), len(devClassIDs()))
 	}
 	for _, c := range res.Classes {
 		t.Logf("class %d %-16s cases %d completed %d stuck %d duplicates %d lost %d slowest recovery %s; %s",

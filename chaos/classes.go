@@ -29,7 +29,13 @@ type faultClass struct {
 	// spread multiplies the stagger between the cases' starts, for a
 	// class whose faults need a longer batch.
 	spread int
+	// topology is the stack the class runs on: "" the driver's own dev
+	// stack, topologyProd scripts/prod-local.sh.
+	topology string
 }
+
+// topologyProd is the production topology of `make prod-local`.
+const topologyProd = "prod"
 
 // settings sizes a run.
 type settings struct {
@@ -55,9 +61,7 @@ func classes() []*faultClass {
 		// (the workflow's own lookups then take over, minutes later).
 		{id: 2, key: "api-kill", title: "API SIGKILLed with webhooks and uploads in flight, restarted", spread: 2,
 			inject: killRepeatedly(nameAPI, killPlan{afterUploads: true, down: [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}, every: [2]time.Duration{8 * time.Second, 12 * time.Second}}),
-			hooks: func(r *classRun) hooks {
-				return hooks{beforeCaptures: func(context.Context, *caseRun) { r.signal(&r.uploadsStarted) }}
-			}},
+			hooks:  uploadHooks},
 		{id: 3, key: "hms-faults", title: "100ms API: 30% of calls 500/503/429 (Retry-After), +200 ms", continuous: true, inject: hmsFaults},
 		{id: 4, key: "webhook-faults", title: "webhooks: all twice, 20% reordered, 10% first delivery dropped", continuous: true, inject: webhookFaults},
 		{id: 5, key: "postgres-stop", title: "PostgreSQL stopped mid-run, started again", inject: postgresOutage},
@@ -68,7 +72,22 @@ func classes() []*faultClass {
 		// reconciler, every 2 s here, ends those); the rest run to their end.
 		{id: 8, key: "operator", title: "operators cancel and terminate cases' workflows in Temporal mid-call",
 			inject: operatorActions, hooks: operatorHooks},
+		// Cases through HAProxy to two API replicas, on the real Temporal
+		// server with two workers (chaos/prod.go).
+		{id: 9, key: "prod-topology", title: "production topology (make prod-local): api-1 and worker-2 SIGKILLed, Temporal server restarted, all restarted by its supervisor",
+			topology: topologyProd, spread: 2, inject: prodFailover, hooks: uploadHooks},
 	}
+}
+
+// devClassIDs are the classes that run on the driver's own stack.
+func devClassIDs() []int {
+	var out []int
+	for _, c := range classes() {
+		if c.topology == "" {
+			out = append(out, c.id)
+		}
+	}
+	return out
 }
 
 // operatorHooks cancel or terminate a quarter of the cases each, from
@@ -190,6 +209,26 @@ func (r *classRun) between(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(r.rng.Int64N(int64(hi-lo)+1))
 }
 
+// uploadHooks tell the class when the first case's uploads start.
+func uploadHooks(r *classRun) hooks {
+	return hooks{beforeCaptures: func(context.Context, *caseRun) { r.signal(&r.uploadsStarted) }}
+}
+
+// uploadsRunning waits until the first case's uploads have started (and a
+// moment more, so that they are in flight); ended reports that the cases
+// finished first.
+func (r *classRun) uploadsRunning(ctx context.Context) (ended bool, err error) {
+	select {
+	case <-r.uploadsStarted:
+		time.Sleep(150 * time.Millisecond)
+		return false, nil
+	case <-r.done:
+		return true, nil
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}
+
 // killPlan says when a program is killed: the first time once uploads
 // started (or soon after the batch starts), then every[0]..every[1] after
 // it is back, up to max times; it stays down down[0]..down[1] before its
@@ -205,13 +244,8 @@ type killPlan struct {
 func killRepeatedly(name string, plan killPlan) func(ctx context.Context, r *classRun) error {
 	return func(ctx context.Context, r *classRun) error {
 		if plan.afterUploads {
-			select {
-			case <-r.uploadsStarted:
-				time.Sleep(150 * time.Millisecond)
-			case <-r.done:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
+			if ended, err := r.uploadsRunning(ctx); ended || err != nil {
+				return err
 			}
 		} else if r.pause(ctx, r.between(500*time.Millisecond, 1500*time.Millisecond)) {
 			return nil

@@ -6,7 +6,7 @@
 // database, object storage and Temporal outages) and checks that every case
 // ended as its script expects with nothing stuck, duplicated or lost.
 //
-//	go run ./chaos                        all seven classes, 8 cases each
+//	go run ./chaos                        all eight classes (8: the production topology of make prod-local)
 //	go run ./chaos -short                 the variant of `make test`
 //	go run ./chaos -classes 1,minio-stop -cases 4 -keep
 //	go run ./chaos -report docs/RELIABILITY.md -hostile h.tsv -fuzz .run/fuzz/summary.tsv

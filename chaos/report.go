@@ -31,7 +31,8 @@ func writeReport(path string, res *suiteResult, in reportInputs, root string) er
 	w("## Fault suite\n\n")
 	set := res.Settings
 	w("Each fault class ran its own batch of %d concurrent cases through the real API, worker and 100ms simulator (processes built with `go build`) ", set.casesPerClass)
-	w("on PostgreSQL, MinIO and the Temporal dev server started by the driver (`chaos/`), while one fault class was injected. ")
+	w("on PostgreSQL, MinIO and the Temporal dev server started by the driver (`chaos/`), while one fault class was injected; ")
+	w("class 9 ran on the production topology of `make prod-local` instead (`scripts/prod-local.sh` on ports of its own: the real Temporal server on PostgreSQL, two workers, two API replicas behind HAProxy, which the cases and the simulator's webhooks went through). ")
 	w("The cases follow scripts (approve: call, three captures, agent approves, recording verified, auditor approves; reject: the agent rejects; cancel: the bank cancels before the call) ")
 	w("and retry as a careful client does: the same Idempotency-Key, while the answer is none, 429 or 5xx. The whole suite took %s.\n\n", res.Took.Round(time.Second))
 	w("| # | fault | cases | completed as expected | stuck | duplicates | lost | slowest recovery |\n")
@@ -53,7 +54,11 @@ func writeReport(path string, res *suiteResult, in reportInputs, root string) er
 
 	w("### What was injected\n\n")
 	for _, c := range res.Classes {
-		w("- %d. %s: %s (batch took %s).\n", c.Class, c.Key, strings.Join(c.Injected, "; "), c.Took.Round(time.Second))
+		w("- %d. %s: %s (batch took %s).", c.Class, c.Key, strings.Join(c.Injected, "; "), c.Took.Round(time.Second))
+		if len(c.Measured) > 0 {
+			w(" %s.", strings.Join(c.Measured, "; "))
+		}
+		w("\n")
 	}
 	w("\n### Findings\n\n")
 	found := false

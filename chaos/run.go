@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,16 +66,44 @@ func runSuite(ctx context.Context, o options) (*suiteResult, error) {
 		dir = d
 	}
 	res.WorkDir = dir
-	st, err := newStack(ctx, o.root, dir, o.log)
-	if err != nil {
-		return res, err
+	// One stack per topology, started when its first class runs: the dev
+	// stack of the driver's own processes, and scripts/prod-local.sh.
+	stacks := map[string]*stack{}
+	defer func() {
+		for _, st := range stacks {
+			st.close()
+		}
+	}()
+	stackFor := func(topology string) (*stack, error) {
+		if st := stacks[topology]; st != nil {
+			return st, nil
+		}
+		var st *stack
+		var err error
+		if topology == topologyProd {
+			sub := filepath.Join(dir, "prod")
+			if err := os.MkdirAll(sub, 0o750); err != nil {
+				return nil, err
+			}
+			st, err = newProdStack(ctx, o.root, sub, o.log)
+		} else {
+			st, err = newStack(ctx, o.root, dir, o.log)
+		}
+		if err != nil {
+			return nil, err
+		}
+		stacks[topology] = st
+		return st, nil
 	}
-	defer st.close()
 
 	n := 0
 	for _, cls := range classes() {
 		if len(o.classes) > 0 && !slices.Contains(o.classes, cls.id) {
 			continue
+		}
+		st, err := stackFor(cls.topology)
+		if err != nil {
+			return res, err
 		}
 		o.log.Info("fault class starts", "class", cls.id, "what", cls.title, "cases", o.settings.casesPerClass)
 		cr, err := runClass(ctx, st, cls, o.settings, n)
@@ -89,13 +118,19 @@ func runSuite(ctx context.Context, o options) (*suiteResult, error) {
 		for _, what := range cr.Injected {
 			o.log.Info("injected", "class", cls.id, "what", what)
 		}
+		for _, what := range cr.Measured {
+			o.log.Info("measured", "class", cls.id, "what", what)
+		}
 		for _, p := range cr.Problems {
 			o.log.Warn("finding", "class", cls.id, "problem", p)
 		}
 	}
 	res.Took = time.Since(res.Started)
 	if res.ok() && !o.keep && o.workDir == "" {
-		st.close()
+		for topology, st := range stacks {
+			st.close()
+			delete(stacks, topology)
+		}
 		_ = os.RemoveAll(dir)
 		res.WorkDir = ""
 	}
@@ -191,6 +226,9 @@ func runClass(ctx context.Context, st *stack, cls *faultClass, set settings, fir
 
 // ensureUp starts any part of the stack that is not running.
 func (s *stack) ensureUp(ctx context.Context) error {
+	if s.external != nil {
+		return s.external.waitUp(ctx, s)
+	}
 	starts := []struct {
 		name  string
 		start func(context.Context) error

@@ -61,6 +61,9 @@ type stack struct {
 	dsn                                               string
 	apiBase, simBase, s3Endpoint, temporalAddr        string
 	db                                                *sql.DB
+	// external is set when the stack is scripts/prod-local.sh (class 9),
+	// whose own supervisors run and restart the parts; procs is empty then.
+	external *prodLocal
 }
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
@@ -298,17 +301,20 @@ func (s *stack) startTemporal(ctx context.Context) error {
 	if err := s.procs[nameTemporal].start(); err != nil {
 		return err
 	}
-	return waitFor(ctx, 120*time.Second, "Temporal", func() error {
-		nc, err := client.NewNamespaceClient(client.Options{HostPort: s.temporalAddr, Logger: quietTemporal()})
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		_, err = nc.Describe(cctx, "default")
+	return waitFor(ctx, 120*time.Second, "Temporal", func() error { return s.temporalServes(ctx) })
+}
+
+// temporalServes: the frontend answers for the namespace.
+func (s *stack) temporalServes(ctx context.Context) error {
+	nc, err := client.NewNamespaceClient(client.Options{HostPort: s.temporalAddr, Logger: quietTemporal()})
+	if err != nil {
 		return err
-	})
+	}
+	defer nc.Close()
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = nc.Describe(cctx, "default")
+	return err
 }
 
 func (s *stack) stopTemporal() { s.procs[nameTemporal].stop(syscall.SIGTERM, 30*time.Second) }
@@ -401,6 +407,9 @@ func (s *stack) startProgram(ctx context.Context, name string) error {
 func (s *stack) close() {
 	if s.db != nil {
 		_ = s.db.Close()
+	}
+	if s.external != nil {
+		s.external.stop()
 	}
 	for _, name := range []string{nameSimulator, nameAPI, nameWorker, nameTemporal, nameMinIO} {
 		if p := s.procs[name]; p != nil {

@@ -41,6 +41,7 @@ type classResult struct {
 	Continuous      bool
 	Took            time.Duration
 	Injected        []string
+	Measured        []string // further figures of the class (class 9: webhook signals)
 	Problems        []string
 }
 
@@ -82,6 +83,13 @@ func verify(ctx context.Context, r *classRun) (*classResult, error) {
 		if err := v.checkCase(ctx, c, rooms); err != nil {
 			return nil, err
 		}
+	}
+	if r.st.external != nil {
+		note, err := v.checkSignals(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v.res.Measured = append(v.res.Measured, note)
 	}
 	if v.tc != nil {
 		v.tc.Close()

@@ -8,7 +8,9 @@
 #   1. the hostile-request suite against the running API (api/requests_hostile_test.go)
 #   2. the log and storage checks of a whole end-to-end run (internal/e2e/logscan_test.go)
 #   3. the fault suite (chaos/), which writes the report with the figures of
-#      1, 2 and of the last `make fuzz` (.run/fuzz/summary.tsv)
+#      1, 2 and of the last `make fuzz` (.run/fuzz/summary.tsv); its class 9
+#      runs on scripts/prod-local.sh (the first run on a machine builds the
+#      Temporal server, minutes)
 #
 # CHAOS_CASES (cases per fault class, default 24) and CHAOS_CLASSES (e.g.
 # "1,5" or "worker-kill") are passed to the fault suite.

@@ -2,7 +2,8 @@
 # Creates the namespace and registers the case search attributes (the list in
 # scripts/search-attributes.txt, mounted at $SEARCH_ATTRIBUTES_FILE), so the
 # worker can start cases and operators can filter them in the Web UI. Safe to
-# run again: existing namespace and attributes are left as they are.
+# run again: existing namespace and attributes are left as they are. Run by
+# docker-compose.yml's temporal-init and by scripts/prod-local.sh.
 set -eu
 
 : "${TEMPORAL_ADDRESS:?}"
@@ -21,12 +22,36 @@ if ! temporal operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$ns"
 	temporal operator namespace create --address "$TEMPORAL_ADDRESS" -n "$ns" --retention "$retention"
 fi
 
-existing=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" -n "$ns")
+# A namespace just created is in the database at once but reaches the
+# frontend's namespace cache only on its next refresh (up to about 10 s):
+# until then calls naming it answer "Namespace ... is not found". Wait
+# until it is served before registering the attributes.
+tries=0
+until existing=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" -n "$ns" 2>&1); do
+	tries=$((tries + 1))
+	[ "$tries" -lt 60 ] || { echo "namespace $ns is still not served after 60 s: $existing"; exit 1; }
+	[ "$tries" -gt 1 ] || echo "namespace $ns is not served yet; waiting"
+	sleep 1
+done
+
 grep -Ev '^[[:space:]]*(#|$)' "$file" | while IFS='=' read -r name type; do
 	if printf '%s\n' "$existing" | grep -qw "$name"; then
 		echo "search attribute $name exists"
 		continue
 	fi
 	temporal operator search-attribute create --address "$TEMPORAL_ADDRESS" -n "$ns" --name "$name" --type "$type"
+done
+
+# The engine starts once this exits: wait until every attribute is served.
+tries=0
+while :; do
+	listed=$(temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" -n "$ns" 2>&1 || true)
+	missing=$(grep -Ev '^[[:space:]]*(#|$)' "$file" | cut -d= -f1 | while read -r name; do
+		printf '%s\n' "$listed" | grep -qw "$name" || echo "$name"
+	done)
+	[ -z "$missing" ] && break
+	tries=$((tries + 1))
+	[ "$tries" -lt 60 ] || { echo "search attributes not served after 60 s:" $missing; exit 1; }
+	sleep 1
 done
 echo "namespace $ns and search attributes ready"

@@ -9,10 +9,14 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	mrand "math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +136,43 @@ func MinIO(t testing.TB) S3 {
 func Temporal(t testing.TB) string {
 	t.Helper()
 	return need(t, EnvTemporal, "the Temporal dev server")
+}
+
+// LowPorts returns n distinct free loopback ports between 20000 and the
+// kernel's ephemeral range (scripts/services.sh picks ports the same way).
+// A port in the ephemeral range can be taken as the source port of an
+// outgoing connection while a server that was stopped is down, and the
+// server could then not bind it again. The real Temporal server also stores
+// its membership ports in a SMALLINT column: they must stay below 32768.
+func LowPorts(n int) ([]int, error) {
+	high := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v < high {
+				high = v
+			}
+		}
+	}
+	if high-20000 < 1000 {
+		return nil, fmt.Errorf("the ephemeral port range starts at %d: no room for low ports", high)
+	}
+	seen := map[int]bool{}
+	var out []int
+	for tries := 0; len(out) < n && tries < 100*n; tries++ {
+		p := 20000 + mrand.IntN(high-20000) // #nosec G404 -- a port number, not a secret
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		out = append(out, p)
+	}
+	if len(out) < n {
+		return nil, errors.New("testenv: not enough free ports below the ephemeral range")
+	}
+	return out, nil
 }
