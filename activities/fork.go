@@ -72,18 +72,17 @@ func (a *Activities) ResolveFork(ctx context.Context, in ResolveForkInput) (Fork
 			runs = append(runs, e.RunID)
 		}
 	}
-	for _, run := range runs {
-		saved, err := a.savedHashes(ctx, self.ID, run)
-		if err != nil {
-			return ForkResolution{Problem: fmt.Sprintf("the history of run %s cannot be read: %v", run, err)}, nil
-		}
-		for _, e := range evs {
-			if e.RunID == run && saved[e.Seq] != e.Hash {
-				return ForkResolution{Problem: fmt.Sprintf("event %d is not what run %s saved", e.Seq, run)}, nil
-			}
-		}
-	}
+	// The chain links every stored event to the next, so the last one's hash,
+	// if its run's history recorded it as a saved head, vouches for all of
+	// them back to PrevHash, which is this run's own.
 	last := evs[len(evs)-1]
+	heads, err := a.savedHeads(ctx, self.ID, last.RunID)
+	if err != nil {
+		return ForkResolution{Problem: fmt.Sprintf("the history of run %s cannot be read: %v", last.RunID, err)}, nil
+	}
+	if heads[last.Seq] != last.Hash {
+		return ForkResolution{Problem: fmt.Sprintf("event %d is not a head run %s saved", last.Seq, last.RunID)}, nil
+	}
 	return ForkResolution{
 		Reset: true, Head: chain.Head{Seq: last.Seq, Hash: last.Hash}, RunIDs: runs,
 		Operator: kyc.CleanText(operator, kyc.MaxIDBytes), Reason: kyc.CleanText(reason, kyc.MaxReasonBytes),
@@ -136,27 +135,33 @@ func (a *Activities) resetMarker(ctx context.Context, workflowID, runID string) 
 	return operator, reason, found, nil
 }
 
-// savedHashes lists the events (seq → hash) that a run gave SaveCase.
-func (a *Activities) savedHashes(ctx context.Context, workflowID, runID string) (map[int64]string, error) {
+// savedHeads lists the log heads (seq → hash) a run's saves reported:
+// SaveCase runs as a local activity, whose result, not its input, is in the
+// history.
+func (a *Activities) savedHeads(ctx context.Context, workflowID, runID string) (map[int64]string, error) {
 	dc := converter.GetDefaultDataConverter()
-	saved := map[int64]string{}
+	heads := map[int64]string{}
 	it := a.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
 			return nil, err
 		}
-		at := ev.GetActivityTaskScheduledEventAttributes()
-		if at == nil || at.GetActivityType().GetName() != "SaveCase" {
+		at := ev.GetMarkerRecordedEventAttributes()
+		if at == nil || at.GetMarkerName() != "LocalActivity" || at.GetFailure() != nil {
 			continue
 		}
-		var in SaveCaseInput
-		if err := dc.FromPayloads(at.GetInput(), &in); err != nil {
-			return nil, fmt.Errorf("decode a SaveCase input: %w", err)
+		var meta struct{ ActivityType string }
+		if err := dc.FromPayloads(at.GetDetails()["data"], &meta); err != nil || meta.ActivityType != "SaveCase" {
+			continue
 		}
-		for _, e := range in.Events {
-			saved[e.Seq] = e.Hash
+		var res SaveCaseResult
+		if err := dc.FromPayloads(at.GetDetails()["result"], &res); err != nil {
+			return nil, fmt.Errorf("decode a SaveCase result: %w", err)
+		}
+		if res.Saved.Seq > 0 {
+			heads[res.Saved.Seq] = res.Saved.Hash
 		}
 	}
-	return saved, nil
+	return heads, nil
 }

@@ -41,3 +41,23 @@ func (a *Activities) DisableRoom(ctx context.Context, roomID string) error {
 	}
 	return nil
 }
+
+// CloseRoomInput ends a room's session (End) and disables the room.
+type CloseRoomInput struct {
+	RoomID string `json:"room_id"`
+	Reason string `json:"reason"`
+	End    bool   `json:"end"`
+}
+
+// CloseRoom ends the room's active session, if End, locking it, and
+// disables the room so that nobody can join it again: one activity, since
+// a closed attempt always needs both. Either step finding nothing to do
+// (404) counts as done.
+func (a *Activities) CloseRoom(ctx context.Context, in CloseRoomInput) error {
+	if in.End {
+		if err := a.EndRoom(ctx, EndRoomInput{RoomID: in.RoomID, Reason: in.Reason, Lock: true}); err != nil {
+			return err
+		}
+	}
+	return a.DisableRoom(ctx, in.RoomID)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -76,8 +77,27 @@ type CaseEvent struct {
 }
 
 // SaveCaseInput is a batch of new events (contiguous Seq, oldest first) and the
-// view after the last of them.
+// view after the last of them. Witnessed is the chain's head as of the last
+// save the workflow's history confirmed.
 type SaveCaseInput struct {
-	View   kyc.CaseView `json:"view"`
-	Events []CaseEvent  `json:"events"`
+	View      kyc.CaseView `json:"view"`
+	Events    []CaseEvent  `json:"events"`
+	Witnessed chain.Head   `json:"witnessed"`
+}
+
+// SaveCaseResult is the log's head after the save (Saved). It lands in the
+// workflow's history as the local activity's result, which is how a run's
+// saves can be checked later against Temporal (ResolveFork). Unconfirmed
+// is set instead when the save found, in the way, events this run saved in
+// a workflow task that did not complete.
+type SaveCaseResult struct {
+	Saved       chain.Head   `json:"saved"`
+	Unconfirmed *Unconfirmed `json:"unconfirmed,omitempty"`
+}
+
+// Unconfirmed are the stored events from From to Head that the workflow's
+// history does not know.
+type Unconfirmed struct {
+	From int64      `json:"from"`
+	Head chain.Head `json:"head"`
 }

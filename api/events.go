@@ -12,6 +12,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/workflows"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 type eventsResponse struct {
@@ -140,7 +141,7 @@ func checkProjection(evs []store.Event, rec *store.CaseRecord) projectionReport 
 	}
 	status := kyc.StatusWaitingForParticipants
 	for _, e := range evs[:rec.Version] {
-		if e.Type != workflows.EventStatusChanged {
+		if e.Type != core.EventStatusChanged {
 			continue
 		}
 		var d struct {

@@ -14,7 +14,8 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/maintenance"
 	"github.com/vkyc-engine/vkyc/internal/store"
-	"github.com/vkyc-engine/vkyc/workflows"
+
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // reconcile runs one reconciler round as its schedule does and returns
@@ -67,14 +68,14 @@ func TestReconcilerClosesTerminatedCase(t *testing.T) {
 	if r, err := e.hc.GetRoom(ctx, room); err != nil || r.Enabled {
 		t.Fatalf("room after the reconciler: %+v, %v", r, err)
 	}
-	e.eventsOfType(v.ID, workflows.EventWorkflowClosed, 1)
+	e.eventsOfType(v.ID, core.EventWorkflowClosed, 1)
 	evs, err := e.st.Events(ctx, v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var closed store.Event
 	for _, ev := range evs {
-		if ev.Type == workflows.EventWorkflowClosed {
+		if ev.Type == core.EventWorkflowClosed {
 			closed = ev
 		}
 	}

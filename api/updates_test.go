@@ -12,7 +12,8 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/internal/testenv"
-	"github.com/vkyc-engine/vkyc/workflows"
+
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 func (e *env) post(id, suffix, token string, body any, headers map[string]string) response {
@@ -105,7 +106,7 @@ func TestDecision(t *testing.T) {
 	wantError(t, e.post(v.ID, "/decision", agent, map[string]string{"outcome": "reject", "reason": "no"}, key), http.StatusConflict, "idempotency_key_reused")
 	// A retry without a key is recognised as the same decision.
 	wantStatus(t, e.post(v.ID, "/decision", agent, body, nil), http.StatusOK)
-	if n := e.eventsOfType(v.ID, workflows.EventAgentDecision, 1); n != 1 {
+	if n := e.eventsOfType(v.ID, core.EventAgentDecision, 1); n != 1 {
 		t.Fatalf("%d agent_decision events, want 1", n)
 	}
 	// Another decision now is out of place, and says why.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // finishApproved schedules, from d, the decision, the recording and the
@@ -46,7 +47,7 @@ func TestCallDropStartsNewAttempt(t *testing.T) {
 		t.Fatalf("status %s attempt %d", v.Status, v.Attempt)
 	}
 	a1, a2 := v.Attempts[0], v.Attempts[1]
-	if a1.Status != kyc.AttemptAborted || a1.EndReason != ReasonNetworkDrop || a1.EndedAt == nil {
+	if a1.Status != kyc.AttemptAborted || a1.EndReason != core.ReasonNetworkDrop || a1.EndedAt == nil {
 		t.Fatalf("attempt 1: %+v", a1)
 	}
 	if a2.RoomName != kyc.RoomName(testCase, 2) || a2.RoomID != roomID(2) || a2.Status != kyc.AttemptCompleted {
@@ -59,7 +60,7 @@ func TestCallDropStartsNewAttempt(t *testing.T) {
 		t.Fatalf("attempt 1 room not closed: ended %+v disabled %v", h.ended, h.disabled)
 	}
 	w := h.view("attempt 2")
-	if w.Status != kyc.StatusWaitingForParticipants || w.StatusReason != ReasonNetworkDrop ||
+	if w.Status != kyc.StatusWaitingForParticipants || w.StatusReason != core.ReasonNetworkDrop ||
 		w.Participants.Customer.Joined || w.Participants.Agent.Joined || w.Participants.Agent.ID != testAgent {
 		t.Fatalf("attempt 2 start: %s (%s) %+v", w.Status, w.StatusReason, w.Participants)
 	}
@@ -72,7 +73,7 @@ func TestCallDropStartsNewAttempt(t *testing.T) {
 	if len(h.verified) != 1 || h.verified[0].Attempt != 2 {
 		t.Fatalf("verified %+v: the first attempt's recording must be ignored", h.verified)
 	}
-	h.mustHaveEvents(EventAttemptAborted, EventAttemptStarted, EventStatusChanged, EventRoomClosed, EventRoomCreated)
+	h.mustHaveEvents(core.EventAttemptAborted, core.EventAttemptStarted, core.EventStatusChanged, core.EventRoomClosed, core.EventRoomCreated)
 }
 
 func TestMaxAttemptsFails(t *testing.T) {
@@ -87,11 +88,11 @@ func TestMaxAttemptsFails(t *testing.T) {
 
 	v := h.run(input())
 
-	if v.Status != kyc.StatusFailed || v.StatusReason != ReasonMaxAttempts || len(v.Attempts) != 3 {
+	if v.Status != kyc.StatusFailed || v.StatusReason != core.ReasonMaxAttempts || len(v.Attempts) != 3 {
 		t.Fatalf("status %s (%s), %d attempts", v.Status, v.StatusReason, len(v.Attempts))
 	}
 	for _, a := range v.Attempts {
-		if a.Status != kyc.AttemptAborted || a.EndReason != ReasonNetworkDrop {
+		if a.Status != kyc.AttemptAborted || a.EndReason != core.ReasonNetworkDrop {
 			t.Fatalf("attempt %+v", a)
 		}
 	}
@@ -118,7 +119,7 @@ func TestMaxCallLengthAbortsAttempt(t *testing.T) {
 		t.Fatalf("before the limit: %s", b.Status)
 	}
 	a := h.view("after")
-	if a.Attempt != 2 || a.Attempts[0].EndReason != ReasonMaxCallLength || a.Status != kyc.StatusWaitingForParticipants {
+	if a.Attempt != 2 || a.Attempts[0].EndReason != core.ReasonMaxCallLength || a.Status != kyc.StatusWaitingForParticipants {
 		t.Fatalf("after the limit: attempt %d %+v", a.Attempt, a.Attempts[0])
 	}
 }
@@ -138,7 +139,7 @@ func TestDecisionWindowElapsed(t *testing.T) {
 	if b.Status != kyc.StatusAwaitingDecision || b.Recording.Status != kyc.RecordingVerified {
 		t.Fatalf("before the window: %s, recording %s", b.Status, b.Recording.Status)
 	}
-	if a := h.view("after"); a.Attempt != 2 || a.Attempts[0].EndReason != ReasonDecisionWindow {
+	if a := h.view("after"); a.Attempt != 2 || a.Attempts[0].EndReason != core.ReasonDecisionWindow {
 		t.Fatalf("after the window: attempt %d %+v", a.Attempt, a.Attempts[0])
 	}
 	if len(h.finds) != 0 {
@@ -151,13 +152,13 @@ func TestCallEndedWithoutCapturesAbortsAttempt(t *testing.T) {
 	h.assign()
 	h.signal(time.Minute, h.join(1, "customer"), h.join(1, "agent"))
 	h.update(2*time.Minute, UpdateAddCapture, "face", capture(1, kyc.CaptureFace))
-	h.signal(3*time.Minute, h.hms(1, hmsRoomEnd))
+	h.signal(3*time.Minute, h.hms(1, core.HMSRoomEnd))
 	h.snapshot(4*time.Minute, "after")
 	h.update(5*time.Minute, UpdateCancel, "cancel", CancelRequest{By: "ops", Role: "admin", Reason: "test over"})
 
 	h.run(input())
 
-	if a := h.view("after"); a.Attempt != 2 || a.Attempts[0].EndReason != ReasonCallEndedIncomplete {
+	if a := h.view("after"); a.Attempt != 2 || a.Attempts[0].EndReason != core.ReasonCallEndedIncomplete {
 		t.Fatalf("after: attempt %d %+v", a.Attempt, a.Attempts[0])
 	}
 }
@@ -180,13 +181,13 @@ func TestRecordingFailureStartsNewAttempt(t *testing.T) {
 	}
 	f := h.view("after failure")
 	if f.Attempt != 2 || f.Decision != nil || f.Attempts[0].Status != kyc.AttemptAborted ||
-		f.Attempts[0].EndReason != ReasonRecordingFailed {
+		f.Attempts[0].EndReason != core.ReasonRecordingFailed {
 		t.Fatalf("after the failure: attempt %d decision %v %+v", f.Attempt, f.Decision, f.Attempts[0])
 	}
 	if v.Status != kyc.StatusApproved || v.Attempt != 2 {
 		t.Fatalf("final %s attempt %d", v.Status, v.Attempt)
 	}
-	h.mustHaveEvents("hms.beam.failure", EventRecordingFailed, EventAttemptAborted, EventAttemptStarted)
+	h.mustHaveEvents("hms.beam.failure", core.EventRecordingFailed, core.EventAttemptAborted, core.EventAttemptStarted)
 }
 
 func TestLateRecordingFoundByPolling(t *testing.T) {
@@ -218,7 +219,7 @@ func TestLateRecordingFoundByPolling(t *testing.T) {
 	if v.Status != kyc.StatusApproved || v.Recording.Duration != 300 {
 		t.Fatalf("final %s %+v", v.Status, v.Recording)
 	}
-	h.mustHaveEvents(EventRecordingLate, EventRecordingFound, EventRecordingChecked, EventStatusChanged)
+	h.mustHaveEvents(core.EventRecordingLate, core.EventRecordingFound, core.EventRecordingChecked, core.EventStatusChanged)
 }
 
 func TestMissingRecordingStartsNewAttempt(t *testing.T) {
@@ -232,7 +233,7 @@ func TestMissingRecordingStartsNewAttempt(t *testing.T) {
 	h.run(input())
 
 	a := h.view("after grace")
-	if a.Attempt != 2 || a.Attempts[0].EndReason != ReasonRecordingMissing || len(h.finds) != 1 {
+	if a.Attempt != 2 || a.Attempts[0].EndReason != core.ReasonRecordingMissing || len(h.finds) != 1 {
 		t.Fatalf("after grace: attempt %d %+v finds %d", a.Attempt, a.Attempts[0], len(h.finds))
 	}
 }
@@ -252,12 +253,12 @@ func TestUnverifiableRecordingStartsNewAttempt(t *testing.T) {
 	h.run(input())
 
 	a := h.view("after")
-	if a.Attempt != 2 || a.Attempts[0].EndReason != ReasonRecordingInvalid {
+	if a.Attempt != 2 || a.Attempts[0].EndReason != core.ReasonRecordingInvalid {
 		t.Fatalf("after: attempt %d %+v", a.Attempt, a.Attempts[0])
 	}
 	failed := false
 	for _, e := range h.events() {
-		if e.Type == EventRecordingFailed && string(e.Data) != "" && contains(string(e.Data), activities.ErrRecordingWrongBucket) {
+		if e.Type == core.EventRecordingFailed && string(e.Data) != "" && contains(string(e.Data), activities.ErrRecordingWrongBucket) {
 			failed = true
 		}
 	}
@@ -285,7 +286,7 @@ func TestAuditRecaptureStartsNewAttempt(t *testing.T) {
 	if r.Status != kyc.StatusWaitingForParticipants || r.Attempt != 2 || r.Audit != nil || r.Decision != nil {
 		t.Fatalf("recapture answered %s attempt %d", r.Status, r.Attempt)
 	}
-	if v.Status != kyc.StatusApproved || v.Attempts[0].EndReason != ReasonAuditRecapture {
+	if v.Status != kyc.StatusApproved || v.Attempts[0].EndReason != core.ReasonAuditRecapture {
 		t.Fatalf("final %s, attempt 1 %+v", v.Status, v.Attempts[0])
 	}
 }
@@ -296,7 +297,7 @@ func TestRoomCreationFailureFailsCase(t *testing.T) {
 
 	v := h.run(input())
 
-	if v.Status != kyc.StatusFailed || v.StatusReason != ReasonRoomCreationFailed || len(h.disabled) != 0 {
+	if v.Status != kyc.StatusFailed || v.StatusReason != core.ReasonRoomCreationFailed || len(h.disabled) != 0 {
 		t.Fatalf("status %s (%s), disabled %v", v.Status, v.StatusReason, h.disabled)
 	}
 }
@@ -345,7 +346,7 @@ func TestRecordingFailedBeforeTheCallAbortsAtCallStart(t *testing.T) {
 	if w := h.view("still waiting"); w.Status != kyc.StatusWaitingForParticipants || w.Attempt != 1 {
 		t.Fatalf("before the agent joined: %s attempt %d", w.Status, w.Attempt)
 	}
-	if a := h.view("after"); a.Attempt != 2 || a.Attempts[0].EndReason != ReasonRecordingFailed {
+	if a := h.view("after"); a.Attempt != 2 || a.Attempts[0].EndReason != core.ReasonRecordingFailed {
 		t.Fatalf("after: attempt %d %+v", a.Attempt, a.Attempts[0])
 	}
 }

@@ -1,20 +1,57 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/vkyc-engine/vkyc/activities"
+	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
-// kycCase is one run of the workflow: the state plus what a run needs to
-// drive it. Only s crosses continue-as-new.
+// KYCCase is one case, registered as WorkflowName. The case's rules are
+// the state machine of package core; this is how Temporal drives it:
+//
+//  1. open the case (or resume it after continue-as-new, or end it for the
+//     reconciler after its last run was closed from outside);
+//  2. listen: requests arrive as updates (checked by the core before they
+//     are accepted, answered once their change is saved), 100ms webhooks as
+//     signals, questions as queries; each becomes an input of the core;
+//  3. run the effects the core calls for, each kind in its own loop: rooms
+//     (create, close), the recording (verify, ask 100ms), saves of the log
+//     and the projection; their outcomes are inputs again;
+//  4. wait for the next deadline or change, until the case is over and
+//     saved, and return its view.
+//
+// A cancel request from Temporal (Request Cancellation) ends the case as the
+// bank's cancel does; the effect loops run on a context the request does
+// not cancel, so that the room is still closed and the log saved.
+func KYCCase(ctx workflow.Context, in CaseInput) (kyc.CaseView, error) {
+	c, err := openCase(ctx, in)
+	if err != nil {
+		return kyc.CaseView{}, err
+	}
+	if err := c.listen(ctx); err != nil {
+		return kyc.CaseView{}, err
+	}
+	work, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(work, c.runRooms)
+	workflow.Go(work, c.runRecording)
+	workflow.Go(work, c.runSaves)
+	workflow.Go(work, c.runWebhooks)
+	return c.run(ctx, work)
+}
+
+// kycCase is one run of the workflow: the case's state plus what a run
+// needs to drive it. Only the state crosses continue-as-new.
 type kycCase struct {
 	in      CaseInput
-	s       *State
+	s       *core.State
 	signals workflow.ReceiveChannel
 	logger  log.Logger
 
@@ -22,100 +59,155 @@ type kycCase struct {
 	// changes or the next deadline.
 	tick                             int
 	roomsBusy, recordingBusy, saving bool
-	// answerAfterSave makes update handlers answer only once their change
-	// is saved (see awaitSaved); runs started before it keep answering at
-	// once.
-	answerAfterSave bool
-	published       publishedState
-
-	timer       workflow.Future // fires at timerAt, the next deadline
-	timerAt     time.Time
-	cancelTimer workflow.CancelFunc
+	published                        published
+	// timer fires at timerAt. A later deadline keeps it: it wakes the loop
+	// early, which then arms the next one. Timers are never cancelled, so
+	// that a case's many changes add no timer events to its history.
+	timer   workflow.Future
+	timerAt time.Time
 }
 
-// KYCCase is the case workflow, registered as WorkflowName. It returns the
-// final view once the case is terminal, its rooms are closed and every event
-// is saved.
-func KYCCase(ctx workflow.Context, in CaseInput) (kyc.CaseView, error) {
-	answerAfterSave := workflow.GetVersion(ctx, answerAfterSaveChange, workflow.DefaultVersion, 1) == 1
-	c, err := newCase(ctx, in)
-	if err != nil {
-		return kyc.CaseView{}, err
-	}
-	c.answerAfterSave = answerAfterSave
-	if err := c.registerMessages(ctx); err != nil {
-		return kyc.CaseView{}, err
-	}
-	// A cancel request (the Web UI's "Request Cancellation", `temporal
-	// workflow cancel`) cancels ctx. The case then still has to close its
-	// room and save its log, so the side effects run on a context that the
-	// request does not cancel; they end with the workflow.
-	work, _ := workflow.NewDisconnectedContext(ctx)
-	c.startWorkers(work)
-	return c.run(ctx, work)
-}
-
-func newCase(ctx workflow.Context, in CaseInput) (*kycCase, error) {
+// openCase makes the run's case: a new one, opened; or the state a
+// previous run carried over, ended at once if the reconciler says its last
+// run was closed from outside.
+func openCase(ctx workflow.Context, in CaseInput) (*kycCase, error) {
 	c := &kycCase{
 		signals: workflow.GetSignalChannel(ctx, SignalHMSEvent),
 		logger:  log.With(workflow.GetLogger(ctx), "case_id", in.CaseID),
 	}
 	if in.Resume != nil {
-		c.in, c.s = in.normalized(), in.Resume
+		c.s, c.in = in.Resume, in
 		c.in.Resume, c.in.Close = nil, nil
 		if in.Close != nil {
-			c.closedOutside(ctx, *in.Close)
+			c.apply(ctx, core.ClosedOutside{Order: *in.Close})
 		}
-		c.afterChange(ctx)
+		c.publish(ctx)
 		return c, nil
 	}
 	if err := in.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidCaseInput", err)
 	}
 	c.in = in.normalized()
-	c.s = &State{}
-	c.open(ctx)
-	return c, nil
-}
-
-// open creates the case and its first attempt.
-func (c *kycCase) open(ctx workflow.Context) {
-	in := c.in
-	created := in.CreatedAt
+	created := c.in.CreatedAt
 	if created.IsZero() {
 		created = workflow.Now(ctx)
 	}
-	c.s.View = kyc.CaseView{
-		ID:               in.CaseID,
-		Status:           kyc.StatusWaitingForParticipants,
-		Customer:         kyc.Customer{Reference: in.CustomerRef},
-		RequiredCaptures: in.RequiredCaptures,
-		AuditRejections:  in.AuditRejections,
-		Attempts:         []kyc.Attempt{},
-		Captures:         []kyc.Capture{},
-		CreatedAt:        created,
-	}
-	by := actor{ID: in.CreatedBy, Role: kyc.RoleService}
+	c.s = core.New(c.in.CaseID, c.in.CustomerRef, c.in.RequiredCaptures, c.in.AuditRejections, c.in.Timeouts.Limits(),
+		core.RecordingLocation(c.in.Recordings), created)
+	by := core.Actor{ID: c.in.CreatedBy, Role: kyc.RoleService}
 	if by.ID == "" {
 		by.ID = "api"
 	}
-	c.record(ctx, EventCaseCreated, by, eventData{CustomerRef: in.CustomerRef, Required: in.RequiredCaptures})
-	c.startAttempt(ctx, 1, "", by)
-	c.afterChange(ctx)
+	c.apply(ctx, core.Open{By: by})
+	return c, nil
 }
 
-// run is the main loop: it fires deadlines, and finishes or continues as new
-// when it may. Everything else happens in handlers and workers. A cancel
-// request ends the case as the bank's cancel does; from then on the loop runs
-// on work, which the request does not cancel, until the room is closed and
-// the log saved.
+// apply feeds one input to the case and publishes the result.
+func (c *kycCase) apply(ctx workflow.Context, in core.Input) {
+	for _, fx := range core.Apply(c.s, workflow.Now(ctx), in) {
+		if bug, ok := fx.(core.Bug); ok {
+			c.logger.Error("the case refused a change of its own", "input", inputName(in), "bug", bug.What)
+		}
+	}
+	c.tick++
+}
+
+// listen installs the queries, the update handlers with their validators,
+// and the webhook signal.
+func (c *kycCase) listen(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryCase, func() (kyc.CaseView, error) {
+		return c.s.View(), nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryWitness, func() (Witness, error) {
+		w := Witness{Saved: c.s.Log.Saved}
+		for _, e := range c.s.Log.Unsaved {
+			w.Unsaved = append(w.Unsaved, chain.Head{Seq: e.Seq, Hash: e.Hash})
+		}
+		return w, nil
+	}); err != nil {
+		return err
+	}
+	return errors.Join(
+		handle[AssignAgentRequest](ctx, c, UpdateAssignAgent),
+		handle[AddCaptureRequest](ctx, c, UpdateAddCapture),
+		handle[AgentDecisionRequest](ctx, c, UpdateAgentDecision),
+		handle[AuditDecisionRequest](ctx, c, UpdateAuditDecision),
+		handle[CancelRequest](ctx, c, UpdateCancel),
+	)
+}
+
+// handle registers an update whose request is an input of the core: the
+// core's check is its validator (a refused request never reaches the
+// history) and its handler (validators do not run on replay).
+func handle[R core.Input](ctx workflow.Context, c *kycCase, name string) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, name,
+		func(ctx workflow.Context, req R) (kyc.CaseView, error) { return c.request(ctx, req) },
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req R) error {
+			_, err := c.check(ctx, req)
+			return err
+		}})
+}
+
+func (c *kycCase) check(ctx workflow.Context, in core.Input) (repeat bool, err error) {
+	repeat, refusal := core.Check(c.s, workflow.Now(ctx), in)
+	if refusal != nil {
+		return false, temporal.NewApplicationError(refusal.Msg, refusal.Kind)
+	}
+	return repeat, nil
+}
+
+// request applies a request and answers with the case once the change is
+// saved: the API reads cases from the projection, so a client that reads
+// after an answer sees what it was told, and a 200 means the change is in
+// the case's event log. A repeated request waits, as its first answer did,
+// until the case as it stands is saved.
+func (c *kycCase) request(ctx workflow.Context, in core.Input) (kyc.CaseView, error) {
+	repeat, err := c.check(ctx, in)
+	if err != nil {
+		return c.s.View(), err
+	}
+	if !repeat {
+		c.apply(ctx, in)
+	}
+	v := c.s.View()
+	// Await fails only when the workflow is cancelled; the answer stands.
+	_ = workflow.Await(ctx, func() bool { return c.s.Log.Saved.Seq >= v.Version || len(c.s.Log.Unsaved) == 0 })
+	return v, nil
+}
+
+// runWebhooks applies 100ms's events as the inbox dispatcher signals them.
+func (c *kycCase) runWebhooks(ctx workflow.Context) {
+	for {
+		var ev HMSEvent
+		c.signals.Receive(ctx, &ev)
+		c.apply(ctx, core.Webhook{Event: ev})
+	}
+}
+
+// drainSignals applies signals already delivered but not yet received, so
+// that none is lost when the run continues as new.
+func (c *kycCase) drainSignals(ctx workflow.Context) {
+	var ev HMSEvent
+	for c.signals.ReceiveAsync(&ev) {
+		c.apply(ctx, core.Webhook{Event: ev})
+		ev = HMSEvent{}
+	}
+}
+
+// run is the main loop: it fires deadlines, handles a cancel request, and
+// finishes or continues as new when it may.
 func (c *kycCase) run(ctx, work workflow.Context) (kyc.CaseView, error) {
 	for {
 		if ctx != work && ctx.Err() != nil {
 			c.cancelRequested(work)
 			ctx = work
 		}
-		c.fireDue(ctx)
+		c.apply(ctx, core.Tick{})
+		// Once per wake, not per input: each change of the search
+		// attributes is an event in the history.
+		c.publish(ctx)
 		if c.finished() {
 			break
 		}
@@ -126,8 +218,8 @@ func (c *kycCase) run(ctx, work workflow.Context) (kyc.CaseView, error) {
 			workflow.AllHandlersFinished(ctx) {
 			return kyc.CaseView{}, c.continueAsNew(ctx)
 		}
-		// A cancel request wakes the sleep with a canceled error; the top of
-		// the loop handles it.
+		// A cancel request wakes the sleep with a canceled error; the top
+		// of the loop handles it.
 		if err := c.sleep(ctx); err != nil && (ctx == work || !temporal.IsCanceledError(err)) {
 			return kyc.CaseView{}, err
 		}
@@ -136,61 +228,256 @@ func (c *kycCase) run(ctx, work workflow.Context) (kyc.CaseView, error) {
 	// it; a failing database keeps the case open, not its log incomplete.
 	// Updates waiting for that save are answered before the run ends.
 	if err := workflow.Await(work, func() bool {
-		return len(c.s.Unsaved) == 0 && !c.saving && workflow.AllHandlersFinished(work)
+		return len(c.s.Log.Unsaved) == 0 && !c.saving && workflow.AllHandlersFinished(work)
 	}); err != nil {
 		return kyc.CaseView{}, err
 	}
-	return cloneView(c.s.View), nil
-}
-
-// sleep waits until something changes or the next deadline passes. The
-// timer is kept while the deadline stays the same, so that the many signals
-// of a call do not each add a timer start and cancel to the history.
-func (c *kycCase) sleep(ctx workflow.Context) error {
-	tick := c.tick
-	d, ok := c.nextDeadline()
-	if !ok {
-		c.stopTimer()
-		return workflow.Await(ctx, func() bool { return c.tick != tick })
-	}
-	if c.timer == nil || c.timer.IsReady() || !c.timerAt.Equal(d.at) {
-		c.stopTimer()
-		wait := d.at.Sub(workflow.Now(ctx))
-		if wait <= 0 {
-			return nil
-		}
-		tctx, cancel := workflow.WithCancel(ctx)
-		c.timer = workflow.NewTimerWithOptions(tctx, wait, workflow.TimerOptions{Summary: d.what})
-		c.timerAt, c.cancelTimer = d.at, cancel
-	}
-	timer := c.timer
-	return workflow.Await(ctx, func() bool { return c.tick != tick || timer.IsReady() })
-}
-
-func (c *kycCase) stopTimer() {
-	if c.cancelTimer != nil {
-		c.cancelTimer()
-	}
-	c.timer, c.cancelTimer = nil, nil
+	return c.s.View(), nil
 }
 
 // finished reports whether the case is over and nothing is left to do but
 // the last save.
 func (c *kycCase) finished() bool {
-	return c.s.View.Status.Terminal() && len(c.s.RoomOps) == 0 && !c.roomsBusy && !c.recordingBusy
+	return c.s.Finished() && !c.roomsBusy && !c.recordingBusy
 }
 
-// continueAsNew keeps the history bounded on long cases. Handlers never
-// block, but the SDK's rule is to let them finish; then signals already
-// delivered are applied so that none is lost. Unsaved events and pending
-// room operations travel in the state.
-func (c *kycCase) continueAsNew(ctx workflow.Context) error {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
+// sleep waits until something changes or the next deadline passes.
+func (c *kycCase) sleep(ctx workflow.Context) error {
+	tick := c.tick
+	if c.timer != nil && c.timer.IsReady() {
+		c.timer = nil // it woke the loop once; the deadlines are re-read below
 	}
+	if d, ok := c.s.NextDeadline(); ok && (c.timer == nil || d.At.Before(c.timerAt)) {
+		wait := d.At.Sub(workflow.Now(ctx))
+		if wait <= 0 {
+			return nil
+		}
+		c.timer = workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: d.What})
+		c.timerAt = d.At
+	}
+	timer := c.timer
+	return workflow.Await(ctx, func() bool { return c.tick != tick || (timer != nil && timer.IsReady()) })
+}
+
+// continueAsNew keeps the history bounded on long cases: signals already
+// delivered are applied so that none is lost, and the state (unsaved events
+// and pending room work included) travels in the input.
+func (c *kycCase) continueAsNew(ctx workflow.Context) error {
 	c.drainSignals(ctx)
 	next := c.in
 	next.Resume = c.s
-	c.logger.Info("continuing as new", "version", c.s.View.Version)
+	c.logger.Info("continuing as new", "version", c.s.Log.Version)
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+}
+
+// cancelRequested ends the case as the bank's cancel does when an operator
+// asked Temporal to cancel the workflow, in the name of the identity
+// Temporal recorded with the request (read from the history: the workflow
+// only learns that it was cancelled).
+func (c *kycCase) cancelRequested(ctx workflow.Context) {
+	if c.s.Status.Terminal() {
+		return // already ending; the run finishes its saves and completes
+	}
+	var req activities.CancelRequestInfo
+	actx := workflow.WithActivityOptions(ctx, activities.TemporalOptions())
+	if err := workflow.ExecuteActivity(actx, acts.CancelRequest).Get(ctx, &req); err != nil {
+		// The request is certain, only its author is not.
+		c.logger.Error("reading the cancel request failed", "error", err)
+	}
+	c.logger.Info("cancel requested in Temporal", "by", req.Identity)
+	c.apply(ctx, core.CancelRequested{By: core.Actor{ID: req.Identity, Role: kyc.RoleOperator}, Reason: req.Reason})
+}
+
+// acts names the activities; the nil receiver is never called (the worker
+// resolves each method by name to its registered *activities.Activities).
+var acts *activities.Activities
+
+// runRooms closes rooms (oldest first) and creates the current attempt's.
+func (c *kycCase) runRooms(ctx workflow.Context) {
+	ctx = workflow.WithActivityOptions(ctx, activities.HMSOptions())
+	for {
+		_ = workflow.Await(ctx, func() bool { _, ok := c.s.NextRoomWork(); return ok })
+		work, _ := c.s.NextRoomWork()
+		c.roomsBusy = true
+		switch w := work.(type) {
+		case core.CreateRoom:
+			var room activities.RoomInfo
+			err := workflow.ExecuteActivity(ctx, acts.CreateRoom, activities.CreateRoomInput{CaseID: c.s.CaseID, Attempt: w.Attempt}).
+				Get(ctx, &room)
+			if err != nil {
+				c.logger.Error("create room failed", "attempt", w.Attempt, "error", err)
+				c.apply(ctx, core.RoomNotCreated{Attempt: w.Attempt, Error: errorText(err)})
+			} else {
+				c.apply(ctx, core.RoomCreated{Attempt: w.Attempt, RoomID: room.ID, Name: room.Name})
+			}
+		case core.CloseRoom:
+			c.apply(ctx, c.closeRoom(ctx, w.RoomOp))
+		}
+		c.roomsBusy = false
+	}
+}
+
+func (c *kycCase) closeRoom(ctx workflow.Context, op core.RoomOp) core.RoomClosed {
+	done := core.RoomClosed{Op: op}
+	if a := c.s.AttemptNumber(op.Attempt); a != nil {
+		done.RoomID = a.RoomID
+	}
+	if done.RoomID == "" {
+		return done // the room was never created, so nobody can be in it
+	}
+	err := workflow.ExecuteActivity(ctx, acts.CloseRoom, activities.CloseRoomInput{
+		RoomID: done.RoomID, Reason: "kyc attempt closed: " + op.Reason, End: op.End,
+	}).Get(ctx, nil)
+	if err != nil {
+		// The case must not hang on a room 100ms will not close; the
+		// reconciler ends it later.
+		c.logger.Error("close room failed", "attempt", op.Attempt, "room_id", done.RoomID, "error", err)
+		done.Error = errorText(err)
+	}
+	return done
+}
+
+// runRecording verifies announced recordings and asks 100ms for late ones.
+func (c *kycCase) runRecording(ctx workflow.Context) {
+	for {
+		_ = workflow.Await(ctx, func() bool { _, ok := c.s.NextRecordingWork(); return ok })
+		work, _ := c.s.NextRecordingWork()
+		c.recordingBusy = true
+		switch w := work.(type) {
+		case core.VerifyRecording:
+			c.verifyRecording(ctx, w)
+		case core.PollRecording:
+			var found activities.FoundRecording
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.HMSOptions()), acts.FindRecording,
+				activities.FindRecordingInput{RoomID: w.RoomID, SessionID: w.SessionID}).Get(ctx, &found)
+			polled := core.RecordingPolled{Attempt: w.Attempt, ErrorType: errorType(err)}
+			if err == nil && found.Found {
+				polled.Found = &core.FoundRecording{ID: found.ID, Path: found.Path, Size: found.Size, Duration: found.Duration}
+			}
+			c.apply(ctx, polled)
+		}
+		c.recordingBusy = false
+	}
+}
+
+func (c *kycCase) verifyRecording(ctx workflow.Context, w core.VerifyRecording) {
+	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, activities.StorageOptions()))
+	defer cancel()
+	f := workflow.ExecuteActivity(actx, acts.VerifyRecording,
+		activities.VerifyRecordingInput{CaseID: c.s.CaseID, Attempt: w.Attempt, Path: w.Path})
+	// Storage outages are retried without limit, so stop waiting as soon as
+	// the attempt is gone (aborted, cancelled, expired).
+	_ = workflow.Await(ctx, func() bool { return f.IsReady() || !c.s.StillWanted(w) })
+	if !f.IsReady() {
+		return
+	}
+	var check activities.RecordingCheck
+	if err := f.Get(ctx, &check); err != nil {
+		c.logger.Warn("recording not verified", "attempt", w.Attempt, "error", err)
+		c.apply(ctx, core.RecordingNotVerified{For: w, ErrorType: errorType(err)})
+		return
+	}
+	c.apply(ctx, core.RecordingVerified{For: w, Check: core.RecordingCheck{Size: check.Size, SHA256: check.SHA256, ETag: check.ETag}})
+}
+
+// runSaves persists events and the view through SaveCase, one call at a
+// time and in order; whatever accumulates during a call goes in the next.
+// SaveCase runs as a local activity, inside the workflow task that made
+// the change: an update is answered in the task that applied it, with no
+// activity task between. Events a failed task saved come back as
+// unconfirmed (see activities.SaveCase) and the case continues after them.
+func (c *kycCase) runSaves(ctx workflow.Context) {
+	ctx = workflow.WithLocalActivityOptions(ctx, activities.SaveOptions())
+	for {
+		_ = workflow.Await(ctx, func() bool { return len(c.s.Log.Unsaved) > 0 })
+		batch := c.s.Log.Unsaved
+		in := activities.SaveCaseInput{View: c.s.View(), Events: make([]activities.CaseEvent, len(batch)), Witnessed: c.s.Log.Saved}
+		for i, e := range batch {
+			in.Events[i] = activities.CaseEvent{Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole, At: e.At, Data: e.Data, Hash: e.Hash}
+		}
+		c.saving = true
+		var res activities.SaveCaseResult
+		err := workflow.ExecuteLocalActivity(ctx, acts.SaveCase, in).Get(ctx, &res)
+		c.saving = false
+		switch {
+		case err == nil && res.Unconfirmed != nil:
+			c.apply(ctx, core.Forked{From: res.Unconfirmed.From, Head: res.Unconfirmed.Head, By: core.System,
+				RunIDs: []string{workflow.GetInfo(ctx).WorkflowExecution.RunID}, Reason: core.ReasonUnconfirmedSave})
+			continue
+		case err == nil:
+			c.apply(ctx, core.Saved{Through: batch[len(batch)-1].Seq})
+			continue
+		case errorType(err) == activities.ErrCaseEventConflict && c.resolveFork(ctx, batch[0].Seq):
+			continue // rebased after an operator's Reset: save the renumbered events now
+		}
+		// Never give up on the log: keep the events and try again, soon
+		// after an outage outlasted the retries, much later after a refusal
+		// (the store holds other events at these sequence numbers, or
+		// rejects the data), which needs a person.
+		pause := savePauseAfterOutage
+		if t := errorType(err); t == activities.ErrCaseEventConflict || t == activities.ErrCaseInvalid {
+			pause = savePauseAfterRefusal
+			workflow.GetMetricsHandler(ctx).Counter(activities.MetricCaseSaveRefused).Inc(1)
+		}
+		c.logger.Error("save case failed", "first_seq", batch[0].Seq, "retry_in", pause, "error", err)
+		_ = workflow.Sleep(ctx, pause)
+	}
+}
+
+const (
+	savePauseAfterOutage  = time.Minute
+	savePauseAfterRefusal = 10 * time.Minute
+)
+
+// resolveFork handles a save refused because the log holds other events
+// from seq from on. After an operator's Reset that is expected: the
+// discarded run saved events this run now makes differently. Once
+// ResolveFork has confirmed that against Temporal's own histories, the case
+// keeps the discarded events (they happened, and the log is append-only),
+// says so with a log_rebased event naming them, and continues after them.
+// Anything else is a log changed outside the engine: an alert, and the
+// case waits for a person.
+func (c *kycCase) resolveFork(ctx workflow.Context, from int64) bool {
+	saved := c.s.Log.Saved
+	prev := saved.Hash
+	if saved.Seq == 0 {
+		prev = chain.Genesis
+	}
+	if prev == "" || saved.Seq != from-1 {
+		return false
+	}
+	var res activities.ForkResolution
+	actx := workflow.WithActivityOptions(ctx, activities.TemporalOptions())
+	err := workflow.ExecuteActivity(actx, acts.ResolveFork,
+		activities.ResolveForkInput{CaseID: c.s.CaseID, FromSeq: from, PrevHash: prev}).Get(ctx, &res)
+	if err != nil || !res.Reset {
+		c.logger.Error("alert: the case's event log differs from the workflow's", "from_seq", from,
+			"problem", res.Problem, "error", err)
+		workflow.GetMetricsHandler(ctx).Counter(activities.MetricCaseLogDiverged).Inc(1)
+		return false
+	}
+	who := core.Actor{ID: res.Operator, Role: kyc.RoleOperator}
+	if who.ID == "" {
+		who.ID = "temporal"
+	}
+	c.logger.Warn("event log rebased after a reset", "discarded_from", from, "discarded_to", res.Head.Seq)
+	c.apply(ctx, core.Forked{From: from, Head: res.Head, RunIDs: res.RunIDs, By: who, Reason: res.Reason})
+	return true
+}
+
+func errorType(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Type()
+	}
+	if err != nil {
+		return "error"
+	}
+	return ""
+}
+
+// errorText is an error for the event log, cut short: activity errors carry
+// no secrets (the activities make sure) but may be long.
+func errorText(err error) string {
+	return kyc.CleanText(err.Error(), 300)
 }

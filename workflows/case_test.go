@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 func TestHappyPathApproved(t *testing.T) {
@@ -52,10 +53,10 @@ func TestHappyPathApproved(t *testing.T) {
 	if d := h.mustAccept("decide"); d.Status != kyc.StatusAwaitingRecording {
 		t.Fatalf("decision answered %s", d.Status)
 	}
-	h.mustHaveEvents(EventCaseCreated, EventAttemptStarted, EventRoomCreated, EventAgentAssigned,
-		"hms.peer.join.success", "hms.peer.join.success", EventStatusChanged, EventCaptureAdded, EventCaptureAdded,
-		EventCaptureAdded, EventAgentDecision, EventStatusChanged, EventRoomClosed, "hms.beam.recording.success",
-		EventRecordingChecked, EventStatusChanged, EventAuditDecision, EventStatusChanged)
+	h.mustHaveEvents(core.EventCaseCreated, core.EventAttemptStarted, core.EventRoomCreated, core.EventAgentAssigned,
+		"hms.peer.join.success", "hms.peer.join.success", core.EventStatusChanged, core.EventCaptureAdded, core.EventCaptureAdded,
+		core.EventCaptureAdded, core.EventAgentDecision, core.EventStatusChanged, core.EventRoomClosed, "hms.beam.recording.success",
+		core.EventRecordingChecked, core.EventStatusChanged, core.EventAuditDecision, core.EventStatusChanged)
 	if len(h.ended) != 1 || !h.ended[0].Lock || h.ended[0].RoomID != roomID(1) || !slices.Equal(h.disabled, []string{roomID(1)}) {
 		t.Fatalf("room closing: ended %+v disabled %v", h.ended, h.disabled)
 	}
@@ -99,7 +100,7 @@ func TestDuplicateAndReorderedEvents(t *testing.T) {
 
 	v := h.run(input())
 
-	if v.Status != kyc.StatusApproved || len(v.Attempts) != 1 || h.count(EventAttemptAborted) != 0 {
+	if v.Status != kyc.StatusApproved || len(v.Attempts) != 1 || h.count(core.EventAttemptAborted) != 0 {
 		t.Fatalf("status %s attempts %d events %v", v.Status, len(v.Attempts), h.eventTypes())
 	}
 	if got := h.count("hms.peer.join.success"); got != 3 {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := next.Resume
-	if s == nil || s.View.Status != kyc.StatusInCall || s.View.AgentID != testAgent || !s.seen(customer.ID) {
+	if s == nil || s.Status != kyc.StatusInCall || s.AgentID != testAgent || !slices.Contains(s.Seen, customer.ID) {
 		t.Fatalf("resume state: %+v", s)
 	}
 

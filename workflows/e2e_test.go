@@ -31,11 +31,13 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/hmssim"
+	"github.com/vkyc-engine/vkyc/internal/inbox"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/internal/testenv"
 	"github.com/vkyc-engine/vkyc/internal/workerapp"
 	"github.com/vkyc-engine/vkyc/workflows"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // Histories the end-to-end tests record and TestReplayRecordedHistories
@@ -105,7 +107,7 @@ func TestEndToEndDroppedCall(t *testing.T) {
 	v = u.waitFor(ctx, "room of attempt 2", func(v kyc.CaseView) bool {
 		return v.Attempt == 2 && len(v.Attempts) == 2 && v.Attempts[1].RoomID != ""
 	})
-	if a := v.Attempts[0]; a.Status != kyc.AttemptAborted || a.EndReason != workflows.ReasonNetworkDrop {
+	if a := v.Attempts[0]; a.Status != kyc.AttemptAborted || a.EndReason != core.ReasonNetworkDrop {
 		t.Fatalf("attempt 1 after the drop: %+v", a)
 	}
 	second := v.Attempts[1]
@@ -132,7 +134,7 @@ func TestEndToEndDroppedCall(t *testing.T) {
 	if final.Attempt != 2 || len(final.Attempts) != 2 {
 		t.Fatalf("attempts %+v", final.Attempts)
 	}
-	if a := final.Attempts[0]; a.Status != kyc.AttemptAborted || a.EndReason != workflows.ReasonNetworkDrop {
+	if a := final.Attempts[0]; a.Status != kyc.AttemptAborted || a.EndReason != core.ReasonNetworkDrop {
 		t.Fatalf("attempt 1: %+v", a)
 	}
 	if a := final.Attempts[1]; a.Status != kyc.AttemptCompleted || a.RoomID != second.RoomID {
@@ -176,7 +178,7 @@ func TestEndToEndOperatorCancel(t *testing.T) {
 	if err := run.Get(ctx, &final); err != nil {
 		t.Fatalf("the cancelled case's workflow did not complete: %v", err)
 	}
-	if final.Status != kyc.StatusCancelled || final.StatusReason != workflows.ReasonOperatorCancel {
+	if final.Status != kyc.StatusCancelled || final.StatusReason != core.ReasonOperatorCancel {
 		t.Fatalf("final %s (%s)", final.Status, final.StatusReason)
 	}
 	desc, err := e.tc.DescribeWorkflow(ctx, run.GetID(), run.GetRunID())
@@ -201,7 +203,7 @@ func TestEndToEndOperatorCancel(t *testing.T) {
 	}
 	cancels := 0
 	for _, ev := range events {
-		if ev.Type == workflows.EventCaseCancelled {
+		if ev.Type == core.EventCaseCancelled {
 			cancels++
 			if ev.ActorID != operator || ev.ActorRole != string(kyc.RoleOperator) {
 				t.Fatalf("cancel event by %s/%s, want %s/operator", ev.ActorID, ev.ActorRole, operator)
@@ -274,12 +276,12 @@ func TestEndToEndOperatorReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ev := range evs {
-			if ev.Type == workflows.EventLogRebased {
+			if ev.Type == core.EventLogRebased {
 				rebased = ev
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s event after the reset; log has %d events", workflows.EventLogRebased, len(evs))
+			t.Fatalf("no %s event after the reset; log has %d events", core.EventLogRebased, len(evs))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -352,8 +354,8 @@ func (e *e2e) checkDropLogged(ctx context.Context, firstRoom string) {
 	}
 	want := []struct{ typ, reason string }{
 		{"hms.peer.leave.success", hmssim.ReasonWebsocketClosed},
-		{workflows.EventAttemptAborted, workflows.ReasonNetworkDrop},
-		{workflows.EventAttemptStarted, workflows.ReasonNetworkDrop},
+		{core.EventAttemptAborted, core.ReasonNetworkDrop},
+		{core.EventAttemptStarted, core.ReasonNetworkDrop},
 	}
 	i := 0
 	for _, ev := range events {
@@ -635,7 +637,7 @@ func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if err := d.tc.SignalWorkflow(r.Context(), d.workflowID, "", workflows.SignalHMSEvent, workflows.EventFromHMS(ev)); err != nil {
+	if err := d.tc.SignalWorkflow(r.Context(), d.workflowID, "", workflows.SignalHMSEvent, inbox.Convert(ev)); err != nil {
 		d.t.Logf("signal %s: %v", ev.Type, err) // the case may have finished
 	}
 	d.signals.Add(1)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 const (
@@ -105,18 +106,14 @@ func (h *harness) mockActivities() {
 			}
 			return activities.RoomInfo{ID: roomID(in.Attempt), Name: kyc.RoomName(in.CaseID, in.Attempt)}, nil
 		})
-	h.env.OnActivity(acts.EndRoom, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.EndRoomInput) error {
+	h.env.OnActivity(acts.CloseRoom, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CloseRoomInput) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			h.ended = append(h.ended, in)
-			return nil
-		})
-	h.env.OnActivity(acts.DisableRoom, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, id string) error {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.disabled = append(h.disabled, id)
+			if in.End {
+				h.ended = append(h.ended, activities.EndRoomInput{RoomID: in.RoomID, Reason: in.Reason, Lock: true})
+			}
+			h.disabled = append(h.disabled, in.RoomID)
 			return nil
 		})
 	h.env.OnActivity(acts.VerifyRecording, mock.Anything, mock.Anything).Return(
@@ -142,17 +139,17 @@ func (h *harness) mockActivities() {
 			return h.fork(in), nil
 		})
 	h.env.OnActivity(acts.SaveCase, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.SaveCaseInput) error {
+		func(_ context.Context, in activities.SaveCaseInput) (activities.SaveCaseResult, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.saveCalls++
 			if h.saveErr != nil {
 				if err := h.saveErr(h.saveCalls); err != nil {
-					return err
+					return activities.SaveCaseResult{}, err
 				}
 			}
 			h.saves = append(h.saves, in)
-			return nil
+			return activities.SaveCaseResult{}, nil
 		})
 }
 
@@ -348,7 +345,7 @@ func (h *harness) checkLog(final kyc.CaseView) {
 	h.t.Helper()
 	// A log rebased after a reset starts after the discarded run's events.
 	var first int64 = 1
-	if evs := h.events(); len(evs) > 0 && evs[0].Type == EventLogRebased {
+	if evs := h.events(); len(evs) > 0 && evs[0].Type == core.EventLogRebased {
 		first = evs[0].Seq
 	}
 	for i, e := range h.events() {
@@ -420,7 +417,7 @@ func (h *harness) hms(attempt int, typ string) HMSEvent {
 }
 
 func (h *harness) join(attempt int, role string) HMSEvent {
-	ev := h.hms(attempt, hmsPeerJoin)
+	ev := h.hms(attempt, core.HMSPeerJoin)
 	ev.Role, ev.PeerID, ev.UserID = role, fmt.Sprintf("peer-%s-%d", role, attempt), userIDOf(role)
 	return ev
 }
@@ -439,14 +436,14 @@ func userIDOf(role string) string {
 
 func (h *harness) leave(attempt int, role, reason string) HMSEvent {
 	ev := h.join(attempt, role)
-	ev.Type, ev.Reason = hmsPeerLeave, reason
+	ev.Type, ev.Reason = core.HMSPeerLeave, reason
 	return ev
 }
 
-func (h *harness) sessionClose(attempt int) HMSEvent { return h.hms(attempt, hmsSessionClose) }
+func (h *harness) sessionClose(attempt int) HMSEvent { return h.hms(attempt, core.HMSSessionClose) }
 
 func (h *harness) recorded(attempt int) HMSEvent {
-	ev := h.hms(attempt, hmsBeamRecording)
+	ev := h.hms(attempt, core.HMSBeamRecording)
 	ev.RecordingID = fmt.Sprintf("rec-%d", attempt)
 	ev.RecordingPath = h.recordedPath(attempt)
 	ev.Size, ev.Duration = 7<<20, 420
@@ -454,7 +451,7 @@ func (h *harness) recorded(attempt int) HMSEvent {
 }
 
 func (h *harness) beamFailure(attempt int) HMSEvent {
-	ev := h.hms(attempt, hmsBeamFailure)
+	ev := h.hms(attempt, core.HMSBeamFailure)
 	ev.ErrorType = "UPLOAD_ERROR"
 	return ev
 }

@@ -1,16 +1,17 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
-// CaseInput starts a case. Resume is set only by the workflow itself when it
-// continues as new.
+// CaseInput starts a case. Resume is set only by the workflow itself when
+// it continues as new, and with Close by the reconciler.
 type CaseInput struct {
 	CaseID           string            `json:"case_id"`
 	CustomerRef      string            `json:"customer_ref"`
@@ -25,81 +26,94 @@ type CaseInput struct {
 	Recordings RecordingLocation `json:"recordings"`
 	CreatedBy  string            `json:"created_by"`
 	CreatedAt  time.Time         `json:"created_at"`
-	Resume     *State            `json:"resume,omitempty"`
+	Resume     *core.State       `json:"resume,omitempty"`
 	// Close is set by the reconciler only, with Resume: the case's previous
 	// run was closed from outside (Terminate, a timeout) before the case
 	// ended, and this run ends it in that run's name.
 	Close *CloseOrder `json:"close,omitempty"`
 }
 
+// RecordingLocation is where recordings of the bank's rooms are uploaded.
+type RecordingLocation = core.RecordingLocation
+
 // CloseOrder says how a case's previous run was closed from outside.
-type CloseOrder struct {
-	RunID       string `json:"run_id"`
-	CloseStatus string `json:"close_status"`       // Temporal's: Terminated, TimedOut, Failed, Canceled
-	Reason      string `json:"reason,omitempty"`   // as Temporal recorded it (an operator's terminate reason)
-	Identity    string `json:"identity,omitempty"` // who closed it, as Temporal recorded it
-	// LogProblem is set when the stored log did not agree with the closed
-	// run's witness; the closing run continues the stored log and says so.
-	LogProblem string `json:"log_problem,omitempty"`
-}
+type CloseOrder = core.CloseOrder
 
-// CaseDefaults are the deployment's settings every case starts with, from
-// the configuration (backends.CaseDefaults).
-type CaseDefaults struct {
-	Timeouts   Timeouts
-	Recordings RecordingLocation
-}
-
-// Input is the workflow input of a new case.
-func (d CaseDefaults) Input(caseID, customerRef string, required []kyc.CaptureKind, auditRejections bool,
-	createdBy string, createdAt time.Time) CaseInput {
-	return CaseInput{
-		CaseID: caseID, CustomerRef: customerRef, RequiredCaptures: required, AuditRejections: auditRejections,
-		Timeouts: d.Timeouts, Recordings: d.Recordings, CreatedBy: createdBy, CreatedAt: createdAt,
-	}
-}
+// State is a case's state as it crosses continue-as-new.
+type State = core.State
 
 // DefaultAuditRejections is the product default of CaseInput.AuditRejections.
 const DefaultAuditRejections = true
 
-// Timeouts of a case; zero fields take DefaultTimeouts' values.
+// Timeouts of a case; zero fields take DefaultTimeouts' values. They read
+// as durations ("30m0s") in the input, which operators see in the Web UI.
 type Timeouts struct {
-	JoinTimeout    time.Duration `json:"join_timeout"`    // from the start of an attempt until both joined
-	MaxCallLength  time.Duration `json:"max_call_length"` // from both joined
-	DecisionWindow time.Duration `json:"decision_window"` // from a normal end of the call
-	RecordingGrace time.Duration `json:"recording_grace"` // from the end of the call until 100ms is asked
-	AuditSLA       time.Duration `json:"audit_sla"`       // from entering awaiting_audit until overdue
-	CaseTTL        time.Duration `json:"case_ttl"`        // from creation until the agent's decision
+	JoinTimeout    time.Duration // from the start of an attempt until both joined
+	MaxCallLength  time.Duration // from both joined
+	DecisionWindow time.Duration // from a normal end of the call
+	RecordingGrace time.Duration // from the end of the call until 100ms is asked
+	AuditSLA       time.Duration // from entering awaiting_audit until overdue
+	CaseTTL        time.Duration // from creation until the agent's decision
 	// RecordingDeadline bounds the wait for a verified recording, from the
 	// end of the call: a recording that cannot be verified by then (a
 	// bucket that refuses access, a storage outage) fails the attempt.
-	RecordingDeadline time.Duration `json:"recording_deadline"`
-	MaxAttempts       int           `json:"max_attempts"`
+	RecordingDeadline time.Duration
+	MaxAttempts       int
 }
 
-// RecordingLocation is the bucket and key prefix of room-composite
-// recordings: 100ms writes them to s3://<bucket>/<prefix>/beam/<room id>/...
-type RecordingLocation struct {
-	Bucket string `json:"bucket"`
-	Prefix string `json:"prefix,omitempty"`
+type timeoutsJSON struct {
+	JoinTimeout       string `json:"join_timeout,omitempty"`
+	MaxCallLength     string `json:"max_call_length,omitempty"`
+	DecisionWindow    string `json:"decision_window,omitempty"`
+	RecordingGrace    string `json:"recording_grace,omitempty"`
+	AuditSLA          string `json:"audit_sla,omitempty"`
+	CaseTTL           string `json:"case_ttl,omitempty"`
+	RecordingDeadline string `json:"recording_deadline,omitempty"`
+	MaxAttempts       int    `json:"max_attempts,omitempty"`
 }
 
-// ofRoom reports whether path is a recording of room roomID at this
-// location. Without a bucket (cases started before the location was part of
-// the input) only the room's part of the path is checked; VerifyRecording
-// still refuses any bucket but ours.
-func (l RecordingLocation) ofRoom(path, roomID string) bool {
-	if roomID == "" || strings.Contains(path, "..") {
-		return false
+// MarshalJSON writes the durations as Go duration strings.
+func (t Timeouts) MarshalJSON() ([]byte, error) {
+	str := func(d time.Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return d.String()
 	}
-	if l.Bucket == "" {
-		return strings.HasPrefix(path, "s3://") && strings.Contains(path, "/beam/"+roomID+"/")
+	return json.Marshal(timeoutsJSON{
+		JoinTimeout: str(t.JoinTimeout), MaxCallLength: str(t.MaxCallLength), DecisionWindow: str(t.DecisionWindow),
+		RecordingGrace: str(t.RecordingGrace), AuditSLA: str(t.AuditSLA), CaseTTL: str(t.CaseTTL),
+		RecordingDeadline: str(t.RecordingDeadline), MaxAttempts: t.MaxAttempts,
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *Timeouts) UnmarshalJSON(b []byte) error {
+	var j timeoutsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
 	}
-	want := "s3://" + l.Bucket + "/"
-	if p := strings.Trim(l.Prefix, "/"); p != "" {
-		want += p + "/"
+	var errs []error
+	dur := func(name, s string) time.Duration {
+		if s == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return d
 	}
-	return strings.HasPrefix(path, want+"beam/"+roomID+"/")
+	*t = Timeouts{
+		JoinTimeout: dur("join_timeout", j.JoinTimeout), MaxCallLength: dur("max_call_length", j.MaxCallLength),
+		DecisionWindow: dur("decision_window", j.DecisionWindow), RecordingGrace: dur("recording_grace", j.RecordingGrace),
+		AuditSLA: dur("audit_sla", j.AuditSLA), CaseTTL: dur("case_ttl", j.CaseTTL),
+		RecordingDeadline: dur("recording_deadline", j.RecordingDeadline), MaxAttempts: j.MaxAttempts,
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
 }
 
 // DefaultTimeouts are the product defaults.
@@ -111,8 +125,8 @@ func DefaultTimeouts() Timeouts {
 		RecordingGrace: 10 * time.Minute,
 		AuditSLA:       24 * time.Hour,
 		CaseTTL:        72 * time.Hour,
-		// An hour covers 100ms's recording (p50 9 s), its 10-minute
-		// grace and retries through a storage outage of most of an hour.
+		// An hour covers 100ms's recording (p50 9 s), its 10-minute grace
+		// and retries through a storage outage of most of an hour.
 		RecordingDeadline: time.Hour,
 		MaxAttempts:       3,
 	}
@@ -139,6 +153,15 @@ func (t Timeouts) WithDefaults() Timeouts {
 	return t
 }
 
+// Limits are the timeouts as the case's state machine takes them.
+func (t Timeouts) Limits() core.Limits {
+	return core.Limits{
+		JoinTimeout: t.JoinTimeout, MaxCallLength: t.MaxCallLength, DecisionWindow: t.DecisionWindow,
+		RecordingGrace: t.RecordingGrace, RecordingDeadline: t.RecordingDeadline, AuditSLA: t.AuditSLA,
+		CaseTTL: t.CaseTTL, MaxAttempts: t.MaxAttempts,
+	}
+}
+
 // MaxAttemptsLimit bounds MaxAttempts: every attempt is a call the customer
 // has to make, and the workflow's state grows with each.
 const MaxAttemptsLimit = 10
@@ -151,6 +174,9 @@ func (in CaseInput) Validate() error {
 	}
 	if in.CustomerRef == "" {
 		return fmt.Errorf("customer reference is required")
+	}
+	if in.Recordings.Bucket == "" {
+		return fmt.Errorf("the recordings' bucket is required")
 	}
 	for _, k := range in.RequiredCaptures {
 		if !k.Valid() {
@@ -210,4 +236,20 @@ func roomNameSafe(id string) bool {
 		}
 	}
 	return len(id) <= 100
+}
+
+// CaseDefaults are the deployment's settings every case starts with, from
+// the configuration (backends.CaseDefaults).
+type CaseDefaults struct {
+	Timeouts   Timeouts
+	Recordings RecordingLocation
+}
+
+// Input is the workflow input of a new case.
+func (d CaseDefaults) Input(caseID, customerRef string, required []kyc.CaptureKind, auditRejections bool,
+	createdBy string, createdAt time.Time) CaseInput {
+	return CaseInput{
+		CaseID: caseID, CustomerRef: customerRef, RequiredCaptures: required, AuditRejections: auditRejections,
+		Timeouts: d.Timeouts, Recordings: d.Recordings, CreatedBy: createdBy, CreatedAt: createdAt,
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // StartOptions are the options the API starts a case with. A retried create
@@ -26,7 +27,7 @@ func StartOptions(in CaseInput) client.StartWorkflowOptions {
 		StaticDetails: fmt.Sprintf("**Case:** `%s`\n\n**Customer ref:** `%s`\n\n**Created by:** %s\n\n"+
 			"**Required captures:** %s\n\n**Audit of rejections:** %t\n\n"+
 			"**Limits:** join %s · call %s · decision %s · recording grace %s · audit SLA %s · TTL %s · %d attempts",
-			in.CaseID, in.CustomerRef, orNone(in.CreatedBy), joinKinds(in.normalized().RequiredCaptures),
+			in.CaseID, in.CustomerRef, orNone(in.CreatedBy), core.JoinKinds(in.normalized().RequiredCaptures),
 			in.AuditRejections, t.JoinTimeout, t.MaxCallLength, t.DecisionWindow, t.RecordingGrace,
 			t.AuditSLA, t.CaseTTL, t.MaxAttempts),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
@@ -46,4 +47,11 @@ type WorkflowRegistry interface {
 // Register registers the case workflow under its stable name.
 func Register(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(KYCCase, workflow.RegisterOptions{Name: WorkflowName})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return "`" + s + "`"
 }

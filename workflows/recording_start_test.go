@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // TestRecordingStartedBeforeSecondJoin: 100ms starts the room-composite
@@ -24,7 +25,7 @@ func TestRecordingStartedBeforeSecondJoin(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.update(time.Minute, UpdateAssignAgent, "assign", AssignAgentRequest{AgentID: testAgent})
-			started := h.hms(1, hmsBeamStarted)
+			started := h.hms(1, core.HMSBeamStarted)
 			started.SessionID = c.session
 			h.signal(2*time.Minute, h.join(1, "agent"))
 			h.signal(2*time.Minute+2*time.Second, started)

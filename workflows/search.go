@@ -1,10 +1,13 @@
 package workflows
 
 import (
+	"fmt"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // Search attributes of a case. They must be registered on the namespace
@@ -32,8 +35,8 @@ type searchValues struct {
 	overdue     bool
 }
 
-func searchValuesOf(v *kyc.CaseView) searchValues {
-	return searchValues{v.Status, v.Customer.Reference, v.AgentID, v.Attempt, v.Overdue}
+func searchValuesOf(s *core.State) searchValues {
+	return searchValues{s.Status, s.CustomerRef, s.AgentID, s.Attempt, s.Overdue}
 }
 
 func (s searchValues) updates() []temporal.SearchAttributeUpdate {
@@ -49,32 +52,28 @@ func (s searchValues) updates() []temporal.SearchAttributeUpdate {
 	return u
 }
 
-// publishedState is what this run last showed to Temporal's visibility.
-type publishedState struct {
-	version int64
+// published is what this run last showed to Temporal's visibility.
+type published struct {
 	search  *searchValues
 	details string
 }
 
-// afterChange wakes the main loop and, if the view changed, refreshes the
-// search attributes (only when their values changed, which keeps history
-// small) and the current details shown in the Web UI.
-func (c *kycCase) afterChange(ctx workflow.Context) {
-	c.tick++
-	v := &c.s.View
-	if c.published.search != nil && c.published.version == v.Version {
-		return
-	}
-	c.published.version = v.Version
-	sv := searchValuesOf(v)
+// publish shows the case to operators: the search attributes when their
+// values changed (each upsert is an event in the history), and the
+// markdown details the Web UI shows.
+func (c *kycCase) publish(ctx workflow.Context) {
+	sv := searchValuesOf(c.s)
 	if c.published.search == nil || *c.published.search != sv {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, sv.updates()...); err != nil {
 			c.logger.Error("upsert search attributes failed", "error", err)
 		}
 		c.published.search = &sv
 	}
-	if d := c.details(); d != c.published.details {
+	if d := c.s.Details(); d != c.published.details {
 		workflow.SetCurrentDetails(ctx, d)
 		c.published.details = d
 	}
 }
+
+// inputName names an input for a log line.
+func inputName(in core.Input) string { return fmt.Sprintf("%T", in) }

@@ -12,6 +12,7 @@ import (
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/chain"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 func TestCustomerNeverJoinsExpires(t *testing.T) {
@@ -25,21 +26,21 @@ func TestCustomerNeverJoinsExpires(t *testing.T) {
 	if b := h.view("before"); b.Status != kyc.StatusWaitingForParticipants {
 		t.Fatalf("before the join timeout: %s", b.Status)
 	}
-	if v.Status != kyc.StatusExpired || v.StatusReason != ReasonJoinTimeout || v.Attempts[0].Status != kyc.AttemptAborted {
+	if v.Status != kyc.StatusExpired || v.StatusReason != core.ReasonJoinTimeout || v.Attempts[0].Status != kyc.AttemptAborted {
 		t.Fatalf("status %s (%s) attempt %+v", v.Status, v.StatusReason, v.Attempts[0])
 	}
 	if !v.UpdatedAt.Equal(v.CreatedAt.Add(30 * time.Minute)) {
 		t.Fatalf("expired at %s", v.UpdatedAt)
 	}
-	var d eventData
+	var d core.EventData
 	for _, e := range h.events() {
-		if e.Type == EventTimeout {
+		if e.Type == core.EventTimeout {
 			if err := json.Unmarshal(e.Data, &d); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if d.Role != "customer" || d.Reason != ReasonJoinTimeout {
+	if d.Role != "customer" || d.Reason != core.ReasonJoinTimeout {
 		t.Fatalf("timeout event %+v", d)
 	}
 	if len(h.ended) != 1 || !slices.Equal(h.disabled, []string{roomID(1)}) {
@@ -101,14 +102,14 @@ func TestCancelInEveryActiveStatus(t *testing.T) {
 				t.Fatalf("cancel answered %s", c.Status)
 			}
 			h.mustAccept("cancel-again")
-			if v.Status != kyc.StatusCancelled || v.StatusReason != "customer withdrew consent" || h.count(EventCaseCancelled) != 1 {
+			if v.Status != kyc.StatusCancelled || v.StatusReason != "customer withdrew consent" || h.count(core.EventCaseCancelled) != 1 {
 				t.Fatalf("final %s (%s), events %v", v.Status, v.StatusReason, h.eventTypes())
 			}
 			if !slices.Contains(h.disabled, roomID(1)) {
 				t.Fatalf("room not disabled: %v", h.disabled)
 			}
 			for _, e := range h.events() {
-				if e.Type == EventCaseCancelled && (e.ActorID != "ops-1" || e.ActorRole != kyc.RoleAdmin) {
+				if e.Type == core.EventCaseCancelled && (e.ActorID != "ops-1" || e.ActorRole != kyc.RoleAdmin) {
 					t.Fatalf("cancel event actor %s/%s", e.ActorID, e.ActorRole)
 				}
 			}
@@ -136,11 +137,11 @@ func TestTemporalCancelInEveryActiveStatus(t *testing.T) {
 			if b := h.view("before"); b.Status != tc.status {
 				t.Fatalf("reached %s, want %s", b.Status, tc.status)
 			}
-			if v.Status != kyc.StatusCancelled || v.StatusReason != "opened twice by mistake" || h.count(EventCaseCancelled) != 1 {
+			if v.Status != kyc.StatusCancelled || v.StatusReason != "opened twice by mistake" || h.count(core.EventCaseCancelled) != 1 {
 				t.Fatalf("final %s (%s), events %v", v.Status, v.StatusReason, h.eventTypes())
 			}
 			for _, e := range h.events() {
-				if e.Type == EventCaseCancelled && (e.ActorID != "ops-7@bank (temporal-ui)" || e.ActorRole != kyc.RoleOperator) {
+				if e.Type == core.EventCaseCancelled && (e.ActorID != "ops-7@bank (temporal-ui)" || e.ActorRole != kyc.RoleOperator) {
 					t.Fatalf("cancel event actor %s/%s", e.ActorID, e.ActorRole)
 				}
 			}
@@ -166,10 +167,10 @@ func TestCaseTTLExpiresUndecidedCase(t *testing.T) {
 
 	v := h.run(in)
 
-	if v.Status != kyc.StatusExpired || v.StatusReason != ReasonCaseTTL || !v.UpdatedAt.Equal(v.CreatedAt.Add(50*time.Minute)) {
+	if v.Status != kyc.StatusExpired || v.StatusReason != core.ReasonCaseTTL || !v.UpdatedAt.Equal(v.CreatedAt.Add(50*time.Minute)) {
 		t.Fatalf("status %s (%s) at %s", v.Status, v.StatusReason, v.UpdatedAt)
 	}
-	if v.Attempt != 2 || v.Attempts[1].Status != kyc.AttemptAborted || v.Attempts[1].EndReason != ReasonCaseTTL {
+	if v.Attempt != 2 || v.Attempts[1].Status != kyc.AttemptAborted || v.Attempts[1].EndReason != core.ReasonCaseTTL {
 		t.Fatalf("attempts %+v", v.Attempts)
 	}
 	if !slices.Contains(h.disabled, roomID(2)) {
@@ -221,7 +222,7 @@ func TestAuditSLAMarksOverdue(t *testing.T) {
 	if overdueSearch != true {
 		t.Fatalf("KycOverdue after the SLA = %v", overdueSearch)
 	}
-	if v.Status != kyc.StatusApproved || v.Overdue || h.search["KycOverdue"] != false || h.count(EventAuditOverdue) != 1 {
+	if v.Status != kyc.StatusApproved || v.Overdue || h.search["KycOverdue"] != false || h.count(core.EventAuditOverdue) != 1 {
 		t.Fatalf("final %s overdue=%v search=%v", v.Status, v.Overdue, h.search["KycOverdue"])
 	}
 }
@@ -287,7 +288,7 @@ func TestRefusedSaveIsRetriedLater(t *testing.T) {
 	if v.Status != kyc.StatusCancelled || h.saveCalls < 3 {
 		t.Fatalf("final %s after %d save calls", v.Status, h.saveCalls)
 	}
-	if first := h.saves[0].Events[0]; first.Seq != 1 || first.Type != EventCaseCreated {
+	if first := h.saves[0].Events[0]; first.Seq != 1 || first.Type != core.EventCaseCreated {
 		t.Fatalf("first saved event %+v: the refused batch was lost", first)
 	}
 	if !v.UpdatedAt.Before(h.env.Now()) {
@@ -324,7 +325,7 @@ func TestResetForkIsRebased(t *testing.T) {
 		t.Fatalf("ResolveFork asked %+v", asked)
 	}
 	evs := h.events()
-	if len(evs) == 0 || evs[0].Type != EventLogRebased || evs[0].Seq != storedHead+1 || evs[0].ActorID != "ops-2@bank" {
+	if len(evs) == 0 || evs[0].Type != core.EventLogRebased || evs[0].Seq != storedHead+1 || evs[0].ActorID != "ops-2@bank" {
 		t.Fatalf("first saved event %+v", evs)
 	}
 	if !strings.Contains(string(evs[0].Data), `"from_seq":1`) || !strings.Contains(string(evs[0].Data), `"to_seq":9`) ||

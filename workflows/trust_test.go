@@ -11,6 +11,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // Webhooks are trusted no further than they must be: a peer counts as a
@@ -34,7 +35,7 @@ func TestOnlyTokenHoldersAreParticipants(t *testing.T) {
 	h.snapshot(4*time.Minute, "call")
 	// The other agent's connection drops: not our call's participant.
 	drop := impostor("agent", "agent-9")
-	drop.Type, drop.Reason = hmsPeerLeave, "websocket closed"
+	drop.Type, drop.Reason = core.HMSPeerLeave, "websocket closed"
 	h.signal(5*time.Minute, drop)
 	h.snapshot(6*time.Minute, "after impostor drop")
 	h.update(7*time.Minute, UpdateCancel, "cancel", CancelRequest{By: "ops", Role: "admin", Reason: "test over"})
@@ -79,7 +80,7 @@ func TestRecordingOutsideTheRoomIsIgnored(t *testing.T) {
 	if v := h.view("forged"); v.Status != kyc.StatusAwaitingRecording || v.Recording.Status != kyc.RecordingPending {
 		t.Fatalf("after forged recordings: %s, recording %+v", v.Status, v.Recording)
 	}
-	if n := h.count(EventRecordingIgnored); n != len(forged) {
+	if n := h.count(core.EventRecordingIgnored); n != len(forged) {
 		t.Fatalf("%d recording_ignored events, want %d", n, len(forged))
 	}
 	if v := h.view("genuine"); v.Status != kyc.StatusAwaitingAudit || v.Recording.Path != h.recordedPath(1) {
@@ -101,8 +102,8 @@ func TestRecordingWaitIsBounded(t *testing.T) {
 	}{
 		// The unit-test environment gives up retrying after 10 tries (about
 		// 5 minutes here), so the case's bound is set below that.
-		{"storage down", temporal.NewApplicationError("connection refused", activities.ErrStorageTransient), ReasonRecordingUnverified, 3 * time.Minute},
-		{"access denied", temporal.NewNonRetryableApplicationError("AccessDenied", activities.ErrRecordingAccessDenied, nil), ReasonRecordingInvalid, time.Minute},
+		{"storage down", temporal.NewApplicationError("connection refused", activities.ErrStorageTransient), core.ReasonRecordingUnverified, 3 * time.Minute},
+		{"access denied", temporal.NewNonRetryableApplicationError("AccessDenied", activities.ErrRecordingAccessDenied, nil), core.ReasonRecordingInvalid, time.Minute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +136,7 @@ func TestRecordingWaitIsBounded(t *testing.T) {
 			}
 			found := false
 			for _, e := range h.events() {
-				if e.Type == EventRecordingFailed && contains(string(e.Data), activities.ErrRecordingAccessDenied) {
+				if e.Type == core.EventRecordingFailed && contains(string(e.Data), activities.ErrRecordingAccessDenied) {
 					found = true
 				}
 			}
@@ -157,10 +158,10 @@ func TestOperatorSignalsCannotBreakACase(t *testing.T) {
 		h.env.SignalWorkflow(SignalHMSEvent, "a line typed in the Web UI")
 		h.env.SignalWorkflow(SignalHMSEvent, map[string]any{"id": 42, "type": []int{1}})
 		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{})
-		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{ID: "x", Type: hmsPeerJoin, RoomName: "kyc-another-case-a1", Role: "agent", UserID: testAgent})
+		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{ID: "x", Type: core.HMSPeerJoin, RoomName: "kyc-another-case-a1", Role: "agent", UserID: testAgent})
 		h.env.SignalWorkflow("approve-please", map[string]string{"outcome": "approve"})
 		// Text PostgreSQL refuses, in an event of the case's own room.
-		odd := h.hms(1, hmsPeerLeave)
+		odd := h.hms(1, core.HMSPeerLeave)
 		odd.ID, odd.Role, odd.UserID, odd.Reason = "evt-nul", "agent", "agent\x00-9", "client request\x00\xff"
 		h.env.SignalWorkflow(SignalHMSEvent, odd)
 	})

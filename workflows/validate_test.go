@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 func TestApproveWithoutRequiredCapturesIsRejected(t *testing.T) {
@@ -22,7 +23,7 @@ func TestApproveWithoutRequiredCapturesIsRejected(t *testing.T) {
 	if a := h.view("after"); a.Status != kyc.StatusInCall || a.Decision != nil {
 		t.Fatalf("after the rejected approval: %s %v", a.Status, a.Decision)
 	}
-	if h.count(EventAgentDecision) != 0 {
+	if h.count(core.EventAgentDecision) != 0 {
 		t.Fatalf("a rejected update left an event: %v", h.eventTypes())
 	}
 }
@@ -115,8 +116,8 @@ func TestAuditorMustDifferFromAgent(t *testing.T) {
 	if a := h.view("after"); a.Status != kyc.StatusAwaitingAudit || a.Audit != nil {
 		t.Fatalf("after self-audit: %s %v", a.Status, a.Audit)
 	}
-	if v.Status != kyc.StatusApproved || h.count(EventAuditDecision) != 1 {
-		t.Fatalf("final %s, %d audit events", v.Status, h.count(EventAuditDecision))
+	if v.Status != kyc.StatusApproved || h.count(core.EventAuditDecision) != 1 {
+		t.Fatalf("final %s, %d audit events", v.Status, h.count(core.EventAuditDecision))
 	}
 }
 
@@ -143,7 +144,7 @@ func TestRepeatedRequestsAreIdempotent(t *testing.T) {
 	if r := h.mustAccept("decide-new-id"); r.Decision == nil || r.Status != kyc.StatusAwaitingRecording {
 		t.Fatalf("repeated decision answered %s %v", r.Status, r.Decision)
 	}
-	if h.count(EventAgentDecision) != 1 || h.count(EventCaptureAdded) != 3 || h.count(EventAgentAssigned) != 1 {
+	if h.count(core.EventAgentDecision) != 1 || h.count(core.EventCaptureAdded) != 3 || h.count(core.EventAgentAssigned) != 1 {
 		t.Fatalf("events %v", h.eventTypes())
 	}
 	if v.Status != kyc.StatusApproved || len(v.Captures) != 3 {

@@ -25,6 +25,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/workflows"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // Names registered with Temporal: the workflows the schedules start.
@@ -276,11 +277,8 @@ func (a *Activities) closeCase(ctx context.Context, rec *store.CaseRecord, runID
 		a.log().ErrorContext(ctx, "alert: a closed case's log differs from its workflow's witness", "case_id", rec.ID,
 			"problem", order.LogProblem)
 	}
-	view := rec.View
-	view.Customer = kyc.Customer{Reference: rec.Customer.Reference} // the workflow never holds PII
-	view.Version = head.Seq                                         // the projection may be a save behind the log
 	in := a.input(rec)
-	in.Resume = &workflows.State{View: view, Head: head, Saved: head}
+	in.Resume = core.FromView(rec.View, in.Timeouts.WithDefaults().Limits(), in.Recordings, head)
 	in.Close = &order
 	opts := workflows.StartOptions(in)
 	opts.TaskQueue = a.TaskQueue

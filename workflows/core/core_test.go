@@ -288,12 +288,12 @@ func TestLogChain(t *testing.T) {
 		}
 		prev = e.Hash
 	}
-	d.apply(Saved{Through: 2})
-	if d.s.Log.Saved.Seq != 2 || len(d.s.Log.Unsaved) != int(d.s.Log.Version)-2 {
-		t.Fatalf("after saving 2: %+v", d.s.Log)
+	d.apply(Saved{Through: 1})
+	if d.s.Log.Saved.Seq != 1 || len(d.s.Log.Unsaved) != int(d.s.Log.Version)-1 {
+		t.Fatalf("after saving 1: %+v", d.s.Log)
 	}
 	stored := chain.Head{Seq: 9, Hash: strings.Repeat("c", 64)}
-	d.apply(Forked{From: 3, Head: stored, RunIDs: []string{"old"}})
+	d.apply(Forked{From: 2, Head: stored, RunIDs: []string{"old"}, By: Actor{"temporal", kyc.RoleOperator}})
 	first := d.s.Log.Unsaved[0]
 	if first.Type != EventLogRebased || first.Seq != 10 || d.s.Log.Unsaved[1].Seq != 11 {
 		t.Fatalf("after the rebase: %+v", d.s.Log.Unsaved)

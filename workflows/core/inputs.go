@@ -152,16 +152,22 @@ type RecordingPolled struct {
 // Saved: the log up to Through is stored.
 type Saved struct{ Through int64 }
 
-// Forked: the store holds other events from From on, which ResolveFork has
-// confirmed as those of a run an operator's Reset discarded; the case
-// continues the log after them (Head).
+// Forked: the store holds other events from From to Head that this case's
+// history does not know: those of a run an operator's Reset discarded
+// (confirmed against Temporal by ResolveFork), or those a workflow task
+// saved before it failed (Reason ReasonUnconfirmedSave). The case keeps
+// them and continues the log after them.
 type Forked struct {
-	From     int64
-	Head     chain.Head
-	RunIDs   []string
-	Operator string
-	Reason   string
+	From   int64
+	Head   chain.Head
+	RunIDs []string
+	By     Actor
+	Reason string
 }
+
+// ReasonUnconfirmedSave is the reason of a log_rebased event after events
+// a failed workflow task saved.
+const ReasonUnconfirmedSave = "unconfirmed_save"
 
 // Tick fires every deadline that has passed.
 type Tick struct{}
@@ -381,11 +387,7 @@ func (t *step) rebase(f Forked) {
 	pending := s.Log.Unsaved
 	s.Log.Unsaved = nil
 	s.Log.Version, s.Log.Head, s.Log.Saved = f.Head.Seq, f.Head, f.Head
-	who := Actor{ID: f.Operator, Role: kyc.RoleOperator}
-	if who.ID == "" {
-		who.ID = "temporal"
-	}
-	t.record(EventLogRebased, who, EventData{Attempt: s.Attempt, FromSeq: f.From, ToSeq: f.Head.Seq, RunIDs: f.RunIDs, Reason: f.Reason})
+	t.record(EventLogRebased, f.By, EventData{Attempt: s.Attempt, FromSeq: f.From, ToSeq: f.Head.Seq, RunIDs: f.RunIDs, Reason: f.Reason})
 	for _, e := range pending {
 		s.Log.Version++
 		e.Seq, e.Hash = s.Log.Version, ""

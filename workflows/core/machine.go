@@ -27,6 +27,7 @@ var open = []kyc.Status{
 // two equal.
 var Transitions = func() []Transition {
 	t := []Transition{
+		// A case is born waiting; this row is the diagram's entry.
 		{"", kyc.StatusWaitingForParticipants, "case created, room of attempt 1 created"},
 		{kyc.StatusWaitingForParticipants, kyc.StatusInCall, "agent and customer joined"},
 		{kyc.StatusWaitingForParticipants, kyc.StatusExpired, "join timeout"},

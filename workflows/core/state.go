@@ -159,6 +159,9 @@ func (s *State) CurrentAttempt() *kyc.Attempt {
 	return &s.Attempts[len(s.Attempts)-1]
 }
 
+// AttemptNumber is attempt n, or nil.
+func (s *State) AttemptNumber(n int) *kyc.Attempt { return s.attemptByNumber(n) }
+
 func (s *State) attemptByNumber(n int) *kyc.Attempt {
 	if n < 1 || n > len(s.Attempts) {
 		return nil
@@ -254,6 +257,18 @@ func New(caseID, customerRef string, required []kyc.CaptureKind, auditRejections
 	return &State{
 		CaseID: caseID, CustomerRef: customerRef, Required: required, AuditRejections: auditRejections,
 		Limits: limits, Recordings: recordings, CreatedAt: createdAt, UpdatedAt: createdAt,
-		Attempts: []kyc.Attempt{}, Captures: []kyc.Capture{},
+		Status: kyc.StatusWaitingForParticipants, Attempts: []kyc.Attempt{}, Captures: []kyc.Capture{},
 	}
+}
+
+// FromView rebuilds a case from its projection, for a run that ends a case
+// whose last run was closed from outside: its log continues from head (the
+// stored log's), since the projection may be a save behind the log.
+func FromView(v kyc.CaseView, limits Limits, recordings RecordingLocation, head chain.Head) *State {
+	s := New(v.ID, v.Customer.Reference, v.RequiredCaptures, v.AuditRejections, limits, recordings, v.CreatedAt)
+	s.UpdatedAt, s.Status, s.StatusReason, s.AgentID = v.UpdatedAt, v.Status, v.StatusReason, v.AgentID
+	s.Attempt, s.Attempts, s.Participants, s.Captures = v.Attempt, v.Attempts, v.Participants, v.Captures
+	s.Recording, s.Decision, s.Audit, s.Overdue = v.Recording, v.Decision, v.Audit, v.Overdue
+	s.Log = Log{Version: head.Seq, Head: head, Saved: head}
+	return s
 }
