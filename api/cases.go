@@ -10,7 +10,6 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -35,14 +34,12 @@ type createCaseRequest struct {
 	AuditRejections  *bool             `json:"audit_rejections"`
 }
 
-// Limits of the customer fields. The name allows the longest names seen in
-// national ID schemes; email follows RFC 5321; phone numbers are E.164 (15
-// digits) with room for separators.
+// Limits of the customer fields: internal/kyc's, which the workflow checks too.
 const (
-	maxReferenceLen = 128
-	maxNameLen      = 200
-	maxEmailLen     = 254
-	maxPhoneLen     = 32
+	maxReferenceLen = kyc.MaxReferenceLen
+	maxNameLen      = kyc.MaxNameRunes
+	maxEmailLen     = kyc.MaxEmailLen
+	maxPhoneLen     = kyc.MaxPhoneLen
 )
 
 // normalizedCase is a validated create request: the hash of its JSON tells a
@@ -64,11 +61,14 @@ func (r createCaseRequest) validate() (normalizedCase, *apiError) {
 		return n, e
 	}
 	name := strings.TrimSpace(c.Name)
-	if e := checkText("customer.name", name, maxNameLen); e != nil {
-		return n, e
+	if err := kyc.CheckName(name); err != nil {
+		return n, invalidField("customer.name", "%v", err)
 	}
 	email := strings.TrimSpace(c.Email)
 	if email != "" {
+		if err := kyc.CheckStorable(email); err != nil {
+			return n, invalidField("customer.email", "%v", err)
+		}
 		if len(email) > maxEmailLen {
 			return n, invalidField("customer.email", "longer than %d bytes", maxEmailLen)
 		}
@@ -120,31 +120,8 @@ func (n normalizedCase) hash() string {
 }
 
 func checkReference(ref string) *apiError {
-	if ref == "" {
-		return invalidField("customer.reference", "is required")
-	}
-	if len(ref) > maxReferenceLen {
-		return invalidField("customer.reference", "longer than %d characters", maxReferenceLen)
-	}
-	for i := 0; i < len(ref); i++ {
-		ch := ref[i]
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == ':' || ch == '-') {
-			return invalidField("customer.reference", "may contain only letters, digits, '.', '_', ':' and '-'")
-		}
-	}
-	return nil
-}
-
-// checkText refuses control characters and overlong values in free text
-// that ends up on an agent's screen.
-func checkText(field, v string, maxRunes int) *apiError {
-	if utf8.RuneCountInString(v) > maxRunes {
-		return invalidField(field, "longer than %d characters", maxRunes)
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return invalidField(field, "contains a control character")
-		}
+	if err := kyc.CheckReference(ref); err != nil {
+		return invalidField("customer.reference", "%v", err)
 	}
 	return nil
 }
@@ -176,23 +153,20 @@ func kindList(kinds []kyc.CaptureKind) string {
 }
 
 // idempotencyKey returns the Idempotency-Key header, "" when absent. Keys are
-// opaque to us but are logged and become part of update ids, so they are
-// limited to visible ASCII.
+// opaque to us but are stored, logged and become part of update ids, so
+// they are limited to visible ASCII (kyc.CheckIdempotencyKey).
 func idempotencyKey(c *gin.Context) (string, *apiError) {
 	vals := c.Request.Header.Values("Idempotency-Key")
 	if len(vals) == 0 {
 		return "", nil
 	}
-	k := vals[0]
-	if len(vals) > 1 || k == "" || len(k) > 200 {
-		return "", malformed("Idempotency-Key must be given once, 1 to 200 characters")
+	if len(vals) > 1 {
+		return "", invalidField("Idempotency-Key", "must be given once")
 	}
-	for i := 0; i < len(k); i++ {
-		if k[i] <= ' ' || k[i] > '~' {
-			return "", malformed("Idempotency-Key may contain only visible ASCII characters")
-		}
+	if err := kyc.CheckIdempotencyKey(vals[0]); err != nil {
+		return "", invalidField("Idempotency-Key", "%v", err)
 	}
-	return k, nil
+	return vals[0], nil
 }
 
 // createCase records the case (with the customer's PII, which stays in the
@@ -410,8 +384,8 @@ func (s *Server) listCases(c *gin.Context) {
 		}
 		f.Limit = n
 	}
-	if len(f.CustomerReference) > maxReferenceLen || len(f.AgentID) > 256 || len(f.Cursor) > 1024 {
-		s.abort(c, invalidField("query", "a filter or the cursor is too long"))
+	if e := checkListFilters(f); e != nil {
+		s.abort(c, e)
 		return
 	}
 	recs, next, err := s.d.Store.ListCases(c.Request.Context(), f)
@@ -432,6 +406,29 @@ func (s *Server) listCases(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+}
+
+// checkListFilters refuses filters PostgreSQL would refuse to compare (NUL,
+// bytes that are not UTF-8) and filters longer than any stored value,
+// naming the parameter. Other values are looked up as they are: they match
+// nothing.
+func checkListFilters(f store.CaseFilter) *apiError {
+	for _, p := range []struct {
+		name, v string
+		max     int
+	}{
+		{"customer_reference", f.CustomerReference, kyc.MaxReferenceLen},
+		{"agent_id", f.AgentID, kyc.MaxSubjectLen},
+		{"cursor", f.Cursor, 1024},
+	} {
+		if err := kyc.CheckStorable(p.v); err != nil {
+			return invalidField(p.name, "%v", err)
+		}
+		if len(p.v) > p.max {
+			return invalidField(p.name, "longer than %d bytes", p.max)
+		}
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

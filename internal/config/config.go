@@ -43,6 +43,9 @@ type Config struct {
 	HMS struct {
 		BaseURL, AccessKey, AppSecret, TemplateID       string
 		WebhookHeader, WebhookSecret, WebhookHMACSecret string
+		// WebhookRateLimit is webhook deliveries a second per source
+		// address (HMS_WEBHOOK_RATE_LIMIT); 0 turns the limit off.
+		WebhookRateLimit int
 		// Simulated is true when BaseURL is the local simulator's (the
 		// default): `make dev` then starts the simulator.
 		Simulated bool
@@ -178,6 +181,19 @@ func (r *reader) positiveInt(name string, def int) int {
 	return n
 }
 
+func (r *reader) nonNegativeInt(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		r.fail(name, "%q is not a whole number of 0 or more", v)
+		return def
+	}
+	return n
+}
+
 // bytes accepts a number of bytes with an optional KiB, MiB or GiB suffix.
 func (r *reader) bytes(name string, def int64) int64 {
 	v := r.str(name, "")
@@ -266,6 +282,7 @@ func load(env environment) (Config, error) {
 	c.HMS.WebhookHeader = r.str(EnvHMSWebhookHeader, "X-Vkyc-Webhook-Secret")
 	c.HMS.WebhookSecret = r.secret(EnvHMSWebhookSecret, devWebhookSecret)
 	c.HMS.WebhookHMACSecret = r.secret(EnvHMSWebhookHMACSecret, "")
+	c.HMS.WebhookRateLimit = r.nonNegativeInt(EnvHMSWebhookRateLimit, defaultWebhookRateLimit)
 
 	c.Case.JoinTimeout = r.duration(EnvCaseJoinTimeout, 30*time.Minute)
 	c.Case.MaxCallLength = r.duration(EnvCaseMaxCallLength, 30*time.Minute)

@@ -1,5 +1,7 @@
 package config
 
+import "strconv"
+
 // Variable documents one environment variable. The README's configuration
 // table is generated from Variables, and a test checks that the list matches
 // exactly what Load reads.
@@ -25,6 +27,10 @@ const (
 	embeddedS3Endpoint  = "127.0.0.1:9000"
 	simulatorBaseURL    = "http://127.0.0.1:8090/v2"
 )
+
+// defaultWebhookRateLimit is far above what one 100ms account sends (a call
+// is about ten events over minutes) and far below what a flood needs.
+const defaultWebhookRateLimit = 200
 
 // Names of the variables Load reads.
 //
@@ -58,6 +64,7 @@ const (
 	EnvHMSWebhookHeader     = "HMS_WEBHOOK_HEADER"
 	EnvHMSWebhookSecret     = "HMS_WEBHOOK_SECRET"
 	EnvHMSWebhookHMACSecret = "HMS_WEBHOOK_HMAC_SECRET"
+	EnvHMSWebhookRateLimit  = "HMS_WEBHOOK_RATE_LIMIT"
 
 	EnvCaseJoinTimeout    = "CASE_JOIN_TIMEOUT"
 	EnvCaseMaxCallLength  = "CASE_MAX_CALL_LENGTH"
@@ -132,6 +139,7 @@ func Variables() []Variable {
 		{EnvHMSWebhookHeader, "X-Vkyc-Webhook-Secret", "header carrying the webhook secret that 100ms sends"},
 		{EnvHMSWebhookSecret, "(development value)", "expected value of HMS_WEBHOOK_HEADER"},
 		{EnvHMSWebhookHMACSecret, "(none)", "when set, webhooks must also carry a valid HMAC-SHA256 body signature"},
+		{EnvHMSWebhookRateLimit, strconv.Itoa(defaultWebhookRateLimit), "webhook deliveries a second accepted from one source address (bursts of twice that); more get 429 with Retry-After, which 100ms retries; 0 turns the limit off"},
 
 		{EnvCaseJoinTimeout, "30m", "how long both parties have to join a call"},
 		{EnvCaseMaxCallLength, "30m", "longest call before it is ended"},

@@ -103,6 +103,11 @@ func decodeCursor(c string) (time.Time, string, error) {
 	if !ok || id == "" {
 		return time.Time{}, "", fmt.Errorf("store: cursor lacks an id: %w", ErrBadCursor)
 	}
+	if kyc.CheckStorable(id) != nil {
+		// PostgreSQL would refuse to compare it, which is the client's
+		// mistake, not an outage.
+		return time.Time{}, "", fmt.Errorf("store: cursor id is not text: %w", ErrBadCursor)
+	}
 	at, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
 		return time.Time{}, "", fmt.Errorf("store: cursor time: %w", ErrBadCursor)
