@@ -230,16 +230,12 @@ func (s *Server) createCase(c *gin.Context) {
 // Only the customer's reference enters it: name and contacts stay in the
 // database.
 func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy string) *apiError {
-	cc := s.d.Config.Case
 	in := workflows.CaseInput{
 		CaseID:           rec.ID,
 		CustomerRef:      rec.Customer.Reference,
 		RequiredCaptures: rec.View.RequiredCaptures,
 		AuditRejections:  rec.View.AuditRejections,
-		Timeouts: workflows.Timeouts{
-			JoinTimeout: cc.JoinTimeout, MaxCallLength: cc.MaxCallLength, DecisionWindow: cc.DecisionWindow,
-			RecordingGrace: cc.RecordingGrace, AuditSLA: cc.AuditSLA, CaseTTL: cc.CaseTTL, MaxAttempts: cc.MaxAttempts,
-		},
+		Timeouts:         s.d.Config.WorkflowTimeouts(),
 		CreatedBy: createdBy,
 		CreatedAt: rec.CreatedAt,
 	}

@@ -94,7 +94,10 @@ func TestCreateCaseValidation(t *testing.T) {
 	t.Run("bad Idempotency-Key", func(t *testing.T) {
 		r := e.call(req{method: "POST", path: "/v1/cases", token: e.service(), json: good(),
 			headers: map[string]string{"Idempotency-Key": "has space"}})
-		wantError(t, r, 400, "malformed_request")
+		wantError(t, r, 422, "invalid_field")
+		if !strings.Contains(string(r.body), "Idempotency-Key") {
+			t.Fatalf("the answer does not name the header: %s", r.body)
+		}
 	})
 	// Nothing of the refused requests was stored.
 	recs, _, err := e.st.ListCases(context.Background(), store.CaseFilter{})

@@ -174,11 +174,11 @@ func TestWebhookIntake(t *testing.T) {
 		r := e.call(req{method: "GET", path: "/metrics"})
 		wantStatus(t, r, http.StatusOK)
 		for _, want := range []string{
-			`vkyc_webhooks_received_total{result="accepted"} 3`,
-			`vkyc_webhooks_received_total{result="duplicate"} 2`,
-			`vkyc_webhooks_received_total{result="conflict"} 1`,
-			`vkyc_webhooks_received_total{result="unauthorized"} 5`,
-			`vkyc_webhook_inbox_rows{state="pending"} 3`,
+			`vkyc_webhooks_received_total{result="accepted"} 4`,
+			`vkyc_webhooks_received_total{result="duplicate"} 3`,
+			`vkyc_webhooks_received_total{result="conflict"} 2`,
+			`vkyc_webhooks_received_total{result="unauthorized"} 6`,
+			`vkyc_webhook_inbox_rows{state="pending"} 4`,
 			`vkyc_http_request_duration_seconds_count{method="POST",route="/v1/webhooks/100ms",status="200"}`,
 		} {
 			if !strings.Contains(string(r.body), want) {

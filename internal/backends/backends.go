@@ -49,6 +49,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Set, error
 	bs, err := blob.New(ctx, blob.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, Secure: cfg.S3.Secure, SSE: cfg.S3.SSE,
+		PublicEndpoint: cfg.S3.PublicEndpoint, PublicSecure: cfg.S3.PublicSecure,
 		// In production the bucket, its encryption and its policies are
 		// infrastructure, made by the people who own them; only a
 		// development stack creates its own.

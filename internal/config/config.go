@@ -8,6 +8,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,6 +34,14 @@ type Config struct {
 		// Embedded is true when S3_ENDPOINT is unset: `make dev` serves the
 		// embedded store on Endpoint (127.0.0.1:9000) from DataDir.
 		Embedded bool
+		// PublicEndpoint (host:port) and PublicSecure are where browsers
+		// reach the bucket (S3_PUBLIC_ENDPOINT), which presigned URLs are
+		// signed for; "" means Endpoint.
+		PublicEndpoint string
+		PublicSecure   bool
+		// AllowHTTP and AllowUnencrypted are production's explicit opt-ins
+		// to plain HTTP and to objects without server-side encryption.
+		AllowHTTP, AllowUnencrypted bool
 	}
 
 	Temporal struct {
@@ -60,6 +70,9 @@ type Config struct {
 		MaxBytes int64
 		URLTTL   time.Duration
 	}
+	// RecordingURLTTL is the lifetime of presigned recording URLs handed to
+	// reviewers.
+	RecordingURLTTL time.Duration
 
 	JoinTokenTTL time.Duration
 	LogLevel     string
@@ -226,6 +239,28 @@ func (r *reader) bytes(name string, def int64) int64 {
 	return n * unit
 }
 
+// publicEndpoint reads S3_PUBLIC_ENDPOINT, a URL of scheme and host only
+// (https://files.bank.example), into host:port and the scheme's security.
+func (r *reader) publicEndpoint(c *Config) {
+	v := r.str(EnvS3PublicEndpoint, "")
+	if v == "" {
+		c.S3.PublicEndpoint, c.S3.PublicSecure = c.S3.Endpoint, c.S3.Secure
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		r.fail(EnvS3PublicEndpoint, "%q is not a URL of scheme and host only, like https://files.bank.example", v)
+		c.S3.PublicEndpoint, c.S3.PublicSecure = c.S3.Endpoint, c.S3.Secure
+		return
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	c.S3.PublicEndpoint, c.S3.PublicSecure = host, u.Scheme == "https"
+}
+
 func (r *reader) oneOf(name, def string, allowed ...string) string {
 	v := strings.ToLower(r.str(name, def))
 	for _, a := range allowed {
@@ -271,6 +306,9 @@ func load(env environment) (Config, error) {
 	c.S3.Region = r.str(EnvS3Region, "us-east-1")
 	c.S3.SSE = r.oneOf(EnvS3SSE, "auto", "auto", "on", "off")
 	c.S3.Secure = r.boolean(EnvS3Secure, false)
+	r.publicEndpoint(&c)
+	c.S3.AllowHTTP = r.boolean(EnvS3AllowHTTP, false)
+	c.S3.AllowUnencrypted = r.boolean(EnvS3AllowUnencrypted, false)
 
 	r.loadTemporal(&c)
 
@@ -294,6 +332,7 @@ func load(env environment) (Config, error) {
 
 	c.Capture.MaxBytes = r.bytes(EnvCaptureMaxBytes, 10<<20)
 	c.Capture.URLTTL = r.duration(EnvCaptureURLTTL, 5*time.Minute)
+	c.RecordingURLTTL = r.duration(EnvRecordingURLTTL, 30*time.Minute)
 	c.JoinTokenTTL = r.duration(EnvJoinTokenTTL, 2*time.Hour)
 
 	c.set = r.set

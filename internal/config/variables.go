@@ -52,6 +52,10 @@ const (
 	EnvS3SSE       = "S3_SSE"
 	EnvS3Secure    = "S3_SECURE"
 
+	EnvS3PublicEndpoint   = "S3_PUBLIC_ENDPOINT"
+	EnvS3AllowHTTP        = "S3_ALLOW_HTTP"
+	EnvS3AllowUnencrypted = "S3_ALLOW_UNENCRYPTED"
+
 	EnvTemporalAddress         = "TEMPORAL_ADDRESS"
 	EnvTemporalNamespace       = "TEMPORAL_NAMESPACE"
 	EnvTemporalTaskQueue       = "TEMPORAL_TASK_QUEUE"
@@ -76,6 +80,7 @@ const (
 
 	EnvCaptureMaxBytes = "CAPTURE_MAX_BYTES"
 	EnvCaptureURLTTL   = "CAPTURE_URL_TTL"
+	EnvRecordingURLTTL = "RECORDING_URL_TTL"
 	EnvJoinTokenTTL    = "JOIN_TOKEN_TTL"
 )
 
@@ -110,7 +115,7 @@ func Variables() []Variable {
 		{EnvEnv, "development", "`production` turns on Validate's production checks (dev defaults and embedded stores refused); anything but `development` or `production` is an error"},
 		{EnvHTTPAddr, "127.0.0.1:8080", "address the HTTP API listens on"},
 		{EnvPublicBaseURL, "http://127.0.0.1:8080", "public URL of the API, used for the webhook URL shown to operators"},
-		{EnvAuthSecret, "(development secret)", "HMAC secret signing API tokens; at least 16 bytes, 32 in production"},
+		{EnvAuthSecret, "(development secret)", "HMAC secret signing API tokens; at least 16 bytes; in production at least 32, not a placeholder, not a repeated pattern"},
 		{EnvDatabaseURL, "sqlite://<VKYC_DATA_DIR>/vkyc.db", "postgres://…, postgresql://… or sqlite://<path>"},
 		{EnvDataDir, ".run/dev", "directory for local data (SQLite file, embedded object store)"},
 		{EnvLogLevel, "info", "debug, info, warn or error"},
@@ -120,8 +125,11 @@ func Variables() []Variable {
 		{EnvS3SecretKey, "(embedded store's credential)", "S3 secret key (required with S3_ENDPOINT)"},
 		{EnvS3Bucket, "vkyc", "bucket for captures and recordings"},
 		{EnvS3Region, "us-east-1", "bucket region"},
-		{EnvS3SSE, "auto", "server-side encryption: auto (SSE-S3 when supported), on (required) or off"},
-		{EnvS3Secure, "false", "true/false: HTTPS to S3_ENDPOINT"},
+		{EnvS3SSE, "auto", "server-side encryption: auto (SSE-S3 when supported), on (required) or off; production needs on unless S3_ALLOW_UNENCRYPTED=true"},
+		{EnvS3Secure, "false", "true/false: HTTPS to S3_ENDPOINT (false is refused in production unless S3_ALLOW_HTTP=true)"},
+		{EnvS3PublicEndpoint, "(S3_ENDPOINT)", "where browsers reach the bucket, as scheme and host (https://files.bank.example): presigned capture and recording URLs are signed for it; http is refused in production unless S3_ALLOW_HTTP=true"},
+		{EnvS3AllowHTTP, "false", "true: production accepts plain HTTP to the object store (S3_SECURE=false, an http S3_PUBLIC_ENDPOINT), e.g. inside a private network"},
+		{EnvS3AllowUnencrypted, "false", "true: production accepts objects without server-side encryption; otherwise production needs S3_SSE=on"},
 
 		{EnvTemporalAddress, "127.0.0.1:7233", "Temporal frontend host:port (also read by the Temporal SDK; a value in the Temporal config file is used when this is unset)"},
 		{EnvTemporalNamespace, "default", "Temporal namespace (same precedence as TEMPORAL_ADDRESS)"},
@@ -147,10 +155,11 @@ func Variables() []Variable {
 		{EnvCaseRecordingGrace, "10m", "wait for the recording after the call"},
 		{EnvCaseAuditSLA, "24h", "time for the auditor before a case is flagged overdue"},
 		{EnvCaseTTL, "72h", "lifetime of a case before it expires"},
-		{EnvCaseMaxAttempts, "3", "call attempts per case"},
+		{EnvCaseMaxAttempts, "3", "call attempts per case (at most 10, the workflow's limit)"},
 
 		{EnvCaptureMaxBytes, "10MiB", "largest capture upload, in bytes (KiB/MiB/GiB suffixes accepted)"},
-		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 7 days)"},
+		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 1h)"},
+		{EnvRecordingURLTTL, "30m", "lifetime of presigned recording URLs handed to reviewers (1s to 1h)"},
 		{EnvJoinTokenTTL, "2h", "lifetime of 100ms join tokens handed to participants"},
 	}...)
 	return vars
