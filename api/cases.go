@@ -236,8 +236,8 @@ func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy
 		RequiredCaptures: rec.View.RequiredCaptures,
 		AuditRejections:  rec.View.AuditRejections,
 		Timeouts:         s.d.Config.WorkflowTimeouts(),
-		CreatedBy: createdBy,
-		CreatedAt: rec.CreatedAt,
+		CreatedBy:        createdBy,
+		CreatedAt:        rec.CreatedAt,
 	}
 	if err := in.Validate(); err != nil {
 		return internalError(err)

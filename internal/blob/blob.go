@@ -54,9 +54,9 @@ type Store struct {
 	// presigner signs download URLs for the public endpoint; it makes no
 	// requests of its own (its region is given).
 	presigner *minio.Client
-	bucket string
-	sse    encrypt.ServerSide // nil when objects are stored unencrypted
-	log    *slog.Logger
+	bucket    string
+	sse       encrypt.ServerSide // nil when objects are stored unencrypted
+	log       *slog.Logger
 }
 
 // New connects to the bucket and checks it is usable before the service
