@@ -218,4 +218,26 @@ var migrations = []migration{
 			`CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)`,
 		),
 	},
+	{
+		// A case's pending inbox rows are delivered by one dispatcher at a
+		// time, whichever API replica holds the case's lease (see
+		// InboxClaim); a lease that is not renewed expires, so a crashed
+		// replica's cases pass to the others.
+		version: 6,
+		name:    "webhook inbox leases",
+		postgres: execSQL(
+			`CREATE TABLE webhook_inbox_leases (
+				case_id text PRIMARY KEY,
+				owner text NOT NULL,
+				expires_at timestamptz NOT NULL)`,
+			`CREATE INDEX webhook_inbox_pending_case_idx ON webhook_inbox (case_id, received_at, event_id) WHERE state = 'pending'`,
+		),
+		sqlite: execSQL(
+			`CREATE TABLE webhook_inbox_leases (
+				case_id text PRIMARY KEY,
+				owner text NOT NULL,
+				expires_at datetime NOT NULL)`,
+			`CREATE INDEX webhook_inbox_pending_case_idx ON webhook_inbox (case_id, received_at, event_id) WHERE state = 'pending'`,
+		),
+	},
 }
