@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
@@ -27,6 +28,10 @@ type faultClass struct {
 	// spread multiplies the stagger between the cases' starts, for a
 	// class whose faults need a longer batch.
 	spread int
+	// replicas: every other case goes through a second API replica, and
+	// each webhook event must reach its case's workflow exactly once (one
+	// hms-event signal), not merely be applied once.
+	replicas bool
 }
 
 // settings sizes a run.
@@ -61,6 +66,8 @@ func classes() []*faultClass {
 		{id: 5, key: "postgres-stop", title: "PostgreSQL stopped mid-run, started again", inject: postgresOutage},
 		{id: 6, key: "minio-stop", title: "MinIO stopped mid-upload, started again", inject: minioOutage, hooks: minioHooks},
 		{id: 7, key: "temporal-restart", title: "Temporal dev server (database file) stopped and restarted", inject: temporalOutage},
+		{id: 8, key: "two-replicas", title: "two API replicas and two workers on one inbox and task queue, webhooks all twice",
+			continuous: true, replicas: true, inject: twoReplicas},
 	}
 }
 
@@ -358,4 +365,34 @@ func times(n int) string {
 		return "once"
 	}
 	return fmt.Sprintf("%d times", n)
+}
+
+// twoReplicas runs a second API (its own inbox dispatcher) and a second
+// worker beside the first for the whole batch, with every webhook delivered
+// twice; half the cases are driven through the second API. Once the cases
+// are done they are read through the first API again and the second pair is
+// stopped (SIGTERM), so the classes after this one run as before.
+func twoReplicas(ctx context.Context, r *classRun) error {
+	for _, name := range []string{nameWorker2, nameAPI2} {
+		if err := r.st.startProgram(ctx, name); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+	}
+	faults := map[string]any{"seed": r.set.seed, "webhook_duplicate": true}
+	if err := r.st.sim().setFaults(ctx, faults); err != nil {
+		return fmt.Errorf("set simulator faults: %w", err)
+	}
+	r.note("a second API (its own inbox dispatcher) and a second worker ran beside the first; every webhook was delivered twice; every other case went through the second API")
+	r.signal(&r.ready)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
+	for _, c := range r.cases {
+		c.api = r.st.apiBase
+	}
+	for _, name := range []string{nameAPI2, nameWorker2} {
+		r.st.procs[name].stop(syscall.SIGTERM, 30*time.Second)
+	}
+	return r.st.sim().setFaults(context.WithoutCancel(ctx), map[string]any{})
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +42,8 @@ const (
 const (
 	nameAPI       = "api"
 	nameWorker    = "worker"
+	nameAPI2      = "api-2"    // the second replica of the two-replica class
+	nameWorker2   = "worker-2" // likewise
 	nameSimulator = "simulator"
 	namePostgres  = "postgres"
 	nameMinIO     = "minio"
@@ -57,15 +60,15 @@ type stack struct {
 	log       *slog.Logger
 	procs     map[string]*proc
 
-	pgPort, minioPort, temporalPort, apiPort, simPort int
-	dsn                                               string
-	apiBase, simBase, s3Endpoint, temporalAddr        string
-	db                                                *sql.DB
+	pgPort, minioPort, temporalPort, apiPort, api2Port, simPort int
+	dsn                                                         string
+	apiBase, api2Base, simBase, s3Endpoint, temporalAddr        string
+	db                                                          *sql.DB
 }
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
 	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}}
-	for _, p := range []*int{&s.pgPort, &s.minioPort, &s.temporalPort, &s.apiPort, &s.simPort} {
+	for _, p := range []*int{&s.pgPort, &s.minioPort, &s.temporalPort, &s.apiPort, &s.api2Port, &s.simPort} {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
@@ -74,6 +77,7 @@ func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, 
 	}
 	s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.pgPort)
 	s.apiBase = fmt.Sprintf("http://127.0.0.1:%d", s.apiPort)
+	s.api2Base = fmt.Sprintf("http://127.0.0.1:%d", s.api2Port)
 	s.simBase = fmt.Sprintf("http://127.0.0.1:%d", s.simPort)
 	s.s3Endpoint = fmt.Sprintf("127.0.0.1:%d", s.minioPort)
 	s.temporalAddr = fmt.Sprintf("127.0.0.1:%d", s.temporalPort)
@@ -358,6 +362,15 @@ func (s *stack) setupPrograms(ctx context.Context) error {
 		}
 		s.procs[name] = &proc{name: name, path: filepath.Join(s.dir, "bin", bin), env: env, logPath: s.logPath(name)}
 	}
+	// The second replicas are started by the two-replica class only.
+	env2 := slices.Clone(env)
+	for i, kv := range env2 {
+		if strings.HasPrefix(kv, "HTTP_ADDR=") {
+			env2[i] = fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.api2Port)
+		}
+	}
+	s.procs[nameAPI2] = &proc{name: nameAPI2, path: filepath.Join(s.dir, "bin", "server"), env: env2, logPath: s.logPath(nameAPI2)}
+	s.procs[nameWorker2] = &proc{name: nameWorker2, path: filepath.Join(s.dir, "bin", "worker"), env: env, logPath: s.logPath(nameWorker2)}
 	// The worker runs the migrations and creates the bucket that the API
 	// and the simulator need.
 	for _, name := range []string{nameWorker, nameAPI, nameSimulator} {
@@ -379,6 +392,8 @@ func (s *stack) startProgram(ctx context.Context, name string) error {
 	switch name {
 	case nameAPI:
 		return waitFor(ctx, 90*time.Second, "the API", func() error { return httpOK(ctx, s.apiBase+"/healthz") })
+	case nameAPI2:
+		return waitFor(ctx, 90*time.Second, "the second API", func() error { return httpOK(ctx, s.api2Base+"/healthz") })
 	case nameSimulator:
 		return waitFor(ctx, 30*time.Second, "the simulator", func() error { return httpOK(ctx, s.simBase+"/sim/v1/faults") })
 	default:
@@ -399,7 +414,7 @@ func (s *stack) close() {
 	if s.db != nil {
 		_ = s.db.Close()
 	}
-	for _, name := range []string{nameSimulator, nameAPI, nameWorker, nameTemporal, nameMinIO} {
+	for _, name := range []string{nameSimulator, nameAPI2, nameAPI, nameWorker2, nameWorker, nameTemporal, nameMinIO} {
 		if p := s.procs[name]; p != nil {
 			p.stop(syscall.SIGTERM, 20*time.Second)
 		}
