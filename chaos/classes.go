@@ -369,7 +369,8 @@ func times(n int) string {
 
 // twoReplicas runs a second API (its own inbox dispatcher) and a second
 // worker beside the first for the whole batch, with every webhook delivered
-// twice; half the cases are driven through the second API. Once the cases
+// twice and the webhook proxy (the load balancer) passing them to the two
+// APIs in turn; half the cases are driven through the second API. Once the cases
 // are done they are read through the first API again and the second pair is
 // stopped (SIGTERM), so the classes after this one run as before.
 func twoReplicas(ctx context.Context, r *classRun) error {
@@ -378,11 +379,14 @@ func twoReplicas(ctx context.Context, r *classRun) error {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
 	}
+	if err := r.st.hooks.setTargets(r.st.apiBase, r.st.api2Base); err != nil {
+		return err
+	}
 	faults := map[string]any{"seed": r.set.seed, "webhook_duplicate": true}
 	if err := r.st.sim().setFaults(ctx, faults); err != nil {
 		return fmt.Errorf("set simulator faults: %w", err)
 	}
-	r.note("a second API (its own inbox dispatcher) and a second worker ran beside the first; every webhook was delivered twice; every other case went through the second API")
+	r.note("a second API (its own inbox dispatcher) and a second worker ran beside the first; webhooks, each delivered twice, went to the two APIs in turn; every other case went through the second API")
 	r.signal(&r.ready)
 	select {
 	case <-r.done:
@@ -390,6 +394,9 @@ func twoReplicas(ctx context.Context, r *classRun) error {
 	}
 	for _, c := range r.cases {
 		c.api = r.st.apiBase
+	}
+	if err := r.st.hooks.setTargets(r.st.apiBase); err != nil {
+		return err
 	}
 	for _, name := range []string{nameAPI2, nameWorker2} {
 		r.st.procs[name].stop(syscall.SIGTERM, 30*time.Second)

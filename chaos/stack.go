@@ -64,6 +64,7 @@ type stack struct {
 	dsn                                                         string
 	apiBase, api2Base, simBase, s3Endpoint, temporalAddr        string
 	db                                                          *sql.DB
+	hooks                                                       *hookProxy
 }
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
@@ -81,6 +82,10 @@ func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, 
 	s.simBase = fmt.Sprintf("http://127.0.0.1:%d", s.simPort)
 	s.s3Endpoint = fmt.Sprintf("127.0.0.1:%d", s.minioPort)
 	s.temporalAddr = fmt.Sprintf("127.0.0.1:%d", s.temporalPort)
+	var err error
+	if s.hooks, err = newHookProxy(s.apiBase); err != nil {
+		return nil, err
+	}
 	for _, d := range []string{"logs", "bin", "minio"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, err
@@ -332,7 +337,7 @@ func (s *stack) programEnv() []string {
 		"TEMPORAL_ADDRESS": s.temporalAddr, "TEMPORAL_NAMESPACE": "default", "TEMPORAL_TASK_QUEUE": taskQueue,
 		"HMS_BASE_URL": s.simBase + "/v2", "HMS_ACCESS_KEY": hmsAccessKey, "HMS_APP_SECRET": hmsAppSecret,
 		"HMS_WEBHOOK_HEADER": webhookHeader, "HMS_WEBHOOK_SECRET": webhookSecret,
-		"HMSSIM_ADDR": fmt.Sprintf("127.0.0.1:%d", s.simPort), "HMSSIM_WEBHOOK_URL": s.apiBase + "/v1/webhooks/100ms",
+		"HMSSIM_ADDR": fmt.Sprintf("127.0.0.1:%d", s.simPort), "HMSSIM_WEBHOOK_URL": s.hooks.base + "/v1/webhooks/100ms",
 		// Short media delays, as in internal/e2e: the faults, not the
 		// waiting, are what this measures. The webhook retry schedule is
 		// 100ms's own (1 s, 3 s, 10 s).
@@ -413,6 +418,9 @@ func (s *stack) startProgram(ctx context.Context, name string) error {
 func (s *stack) close() {
 	if s.db != nil {
 		_ = s.db.Close()
+	}
+	if s.hooks != nil {
+		s.hooks.close()
 	}
 	for _, name := range []string{nameSimulator, nameAPI2, nameAPI, nameWorker2, nameWorker, nameTemporal, nameMinIO} {
 		if p := s.procs[name]; p != nil {
