@@ -45,6 +45,26 @@ func (s *Store) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	}, nil
 }
 
+// List returns the objects whose keys start with prefix (Stat of each, so
+// SHA256 is filled for objects Put wrote), at most limit of them.
+func (s *Store) List(ctx context.Context, prefix string, limit int) ([]ObjectInfo, error) {
+	var out []ObjectInfo
+	for obj := range s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("blob: list %q: %w", prefix, obj.Err)
+		}
+		info, err := s.Stat(ctx, obj.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 // userMeta reads user metadata case-insensitively: servers differ in how
 // they case x-amz-meta-* names.
 func userMeta(m map[string]string, name string) string {
