@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"context"
 	"net/http"
 	"strings"
@@ -320,6 +321,48 @@ func TestReadAndList(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("pages and cursors hold only visible cases", func(t *testing.T) {
+		// One case a page: the cursor is built from the page's last case,
+		// which must be one the caller may see (it carries its id).
+		for _, p := range people {
+			var listed []string
+			cursor := ""
+			for range 10 {
+				path := "/v1/cases?limit=1"
+				if cursor != "" {
+					path += "&cursor=" + cursor
+				}
+				r := e.call(req{method: "GET", path: path, token: p.token})
+				wantStatus(t, r, http.StatusOK)
+				var l struct {
+					Cases      []kyc.CaseView `json:"cases"`
+					NextCursor string         `json:"next_cursor"`
+				}
+				r.decode(t, &l)
+				for _, v := range l.Cases {
+					listed = append(listed, v.ID)
+				}
+				if l.NextCursor == "" {
+					break
+				}
+				raw, err := base64.RawURLEncoding.DecodeString(l.NextCursor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, id, _ := strings.Cut(string(raw), "|"); !p.see[id] {
+					t.Fatalf("%s: a cursor names case %s, which %s may not see", p.name, id, p.name)
+				}
+				if len(l.Cases) == 0 {
+					t.Fatalf("%s: an empty page with a next cursor", p.name)
+				}
+				cursor = l.NextCursor
+			}
+			if len(listed) != len(p.see) {
+				t.Fatalf("%s: paged through %v, want %v", p.name, listed, p.see)
+			}
+		}
+	})
 
 	t.Run("freshest view while running", func(t *testing.T) {
 		// The workflow answers the query; the projection may trail it, but

@@ -18,6 +18,9 @@ type CaseFilter struct {
 	AgentID           string
 	Limit             int    // default DefaultListLimit, at most MaxListLimit
 	Cursor            string // nextCursor of the previous page
+	// Viewer, when set, keeps only the cases it may see (Viewer.Sees), in
+	// the query: a page and its cursor never hold another case.
+	Viewer *Viewer
 }
 
 // Page sizes for ListCases.
@@ -77,6 +80,9 @@ func listQuery(db *gorm.DB, f CaseFilter, limit int) (*gorm.DB, error) {
 	}
 	if f.AgentID != "" {
 		q = q.Where("agent_id = ?", f.AgentID)
+	}
+	if f.Viewer != nil {
+		q = f.Viewer.where(q)
 	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
