@@ -1,8 +1,8 @@
 package api_test
 
 import (
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
