@@ -266,7 +266,7 @@ func (b *bench) applyTemplate(ctx context.Context) (string, error) {
 func (b *bench) engineEnv(apiPort int, templateID string) []string {
 	return []string{
 		"VKYC_ENV=development",
-		"HTTP_ADDR=" + loopback(apiPort), "PUBLIC_BASE_URL=" + b.apiURL,
+		"HTTP_ADDR=" + loopback(apiPort), "PUBLIC_BASE_URL=" + b.apiURL, "WORKER_HTTP_ADDR=127.0.0.1:0",
 		"API_JWT_SECRET=" + string(b.apiSecret),
 		"DATABASE_URL=" + b.dbURL, "VKYC_DATA_DIR=" + filepath.Join(b.dir, "data"),
 		"S3_ENDPOINT=" + b.svc.S3Endpoint, "S3_ACCESS_KEY=" + b.svc.S3Access, "S3_SECRET_KEY=" + b.svc.S3Secret,

@@ -332,7 +332,8 @@ func (s *stack) programEnv() []string {
 	env := map[string]string{
 		"VKYC_ENV": "development", "LOG_LEVEL": "info", "VKYC_DATA_DIR": s.dir,
 		"HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", s.apiPort), "PUBLIC_BASE_URL": s.apiBase,
-		"API_JWT_SECRET": authSecret, "DATABASE_URL": s.dsn,
+		"WORKER_HTTP_ADDR": "127.0.0.1:0", // two workers in the two-replica class
+		"API_JWT_SECRET":   authSecret, "DATABASE_URL": s.dsn,
 		"S3_ENDPOINT": s.s3Endpoint, "S3_ACCESS_KEY": s3AccessKey, "S3_SECRET_KEY": s3SecretKey, "S3_BUCKET": bucket,
 		"TEMPORAL_ADDRESS": s.temporalAddr, "TEMPORAL_NAMESPACE": "default", "TEMPORAL_TASK_QUEUE": taskQueue,
 		"HMS_BASE_URL": s.simBase + "/v2", "HMS_ACCESS_KEY": hmsAccessKey, "HMS_APP_SECRET": hmsAppSecret,

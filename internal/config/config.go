@@ -22,11 +22,14 @@ import (
 // Config is the whole configuration. Load fills it; nothing else reads the
 // environment.
 type Config struct {
-	HTTPAddr      string
-	PublicBaseURL string
-	AuthSecret    string
-	DatabaseURL   string
-	DataDir       string
+	HTTPAddr string
+	// WorkerHTTPAddr is where the worker serves /metrics, /healthz and
+	// /readyz; "off" serves nothing.
+	WorkerHTTPAddr string
+	PublicBaseURL  string
+	AuthSecret     string
+	DatabaseURL    string
+	DataDir        string
 
 	S3 struct {
 		Endpoint, AccessKey, SecretKey, Bucket, Region, SSE string
@@ -286,6 +289,7 @@ func load(env environment) (Config, error) {
 	}
 
 	c.HTTPAddr = r.str(EnvHTTPAddr, "127.0.0.1:8080")
+	c.WorkerHTTPAddr = r.str(EnvWorkerHTTPAddr, "127.0.0.1:8081")
 	c.PublicBaseURL = strings.TrimRight(r.str(EnvPublicBaseURL, "http://127.0.0.1:8080"), "/")
 	c.AuthSecret = r.secret(EnvAuthSecret, devAuthSecret)
 	c.DataDir = filepath.Clean(r.str(EnvDataDir, ".run/dev"))

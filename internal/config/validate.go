@@ -13,6 +13,9 @@ import (
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
+// WorkerHTTPOff as WORKER_HTTP_ADDR turns the worker's HTTP endpoints off.
+const WorkerHTTPOff = "off"
+
 // Limits that other parts impose on the configuration.
 const (
 	// maxCaptureBytes is the largest object internal/blob's Put accepts.
@@ -60,6 +63,11 @@ func (c Config) Validate() error {
 
 	if err := checkHostPort(c.HTTPAddr); err != nil {
 		fail(EnvHTTPAddr, "%v", err)
+	}
+	if c.WorkerHTTPAddr != WorkerHTTPOff {
+		if err := checkHostPort(c.WorkerHTTPAddr); err != nil {
+			fail(EnvWorkerHTTPAddr, "%v (or %s)", err, WorkerHTTPOff)
+		}
 	}
 	if err := checkBaseURL(c.PublicBaseURL); err != nil {
 		fail(EnvPublicBaseURL, "%v", err)

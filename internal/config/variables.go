@@ -36,13 +36,14 @@ const defaultWebhookRateLimit = 200
 //
 // #nosec G101 -- the names of variables, not credentials.
 const (
-	EnvEnv           = "VKYC_ENV"
-	EnvHTTPAddr      = "HTTP_ADDR"
-	EnvPublicBaseURL = "PUBLIC_BASE_URL"
-	EnvAuthSecret    = "API_JWT_SECRET"
-	EnvDatabaseURL   = "DATABASE_URL"
-	EnvDataDir       = "VKYC_DATA_DIR"
-	EnvLogLevel      = "LOG_LEVEL"
+	EnvEnv            = "VKYC_ENV"
+	EnvHTTPAddr       = "HTTP_ADDR"
+	EnvWorkerHTTPAddr = "WORKER_HTTP_ADDR"
+	EnvPublicBaseURL  = "PUBLIC_BASE_URL"
+	EnvAuthSecret     = "API_JWT_SECRET"
+	EnvDatabaseURL    = "DATABASE_URL"
+	EnvDataDir        = "VKYC_DATA_DIR"
+	EnvLogLevel       = "LOG_LEVEL"
 
 	EnvS3Endpoint  = "S3_ENDPOINT"
 	EnvS3AccessKey = "S3_ACCESS_KEY"
@@ -114,6 +115,7 @@ func Variables() []Variable {
 	vars := []Variable{
 		{EnvEnv, "development", "`production` turns on Validate's production checks (dev defaults and embedded stores refused); anything but `development` or `production` is an error"},
 		{EnvHTTPAddr, "127.0.0.1:8080", "address the HTTP API listens on"},
+		{EnvWorkerHTTPAddr, "127.0.0.1:8081", "address where the worker serves /metrics (its own and the Temporal SDK's), /healthz and /readyz; `off` serves nothing; two workers on one host need two addresses"},
 		{EnvPublicBaseURL, "http://127.0.0.1:8080", "public URL of the API, used for the webhook URL shown to operators"},
 		{EnvAuthSecret, "(development secret)", "HMAC secret signing API tokens; at least 16 bytes; in production at least 32, not a placeholder, not a repeated pattern"},
 		{EnvDatabaseURL, "sqlite://<VKYC_DATA_DIR>/vkyc.db", "postgres://…, postgresql://… or sqlite://<path>"},
