@@ -64,7 +64,10 @@ func TestWorkerMetricsAndHealth(t *testing.T) {
 
 	failing := errors.New("the bucket is gone")
 	base, _, err := Serve(ctx, "127.0.0.1:0", m, map[string]Check{
-		"temporal":       func(ctx context.Context) error { _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); return err },
+		"temporal": func(ctx context.Context) error {
+			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		},
 		"object_storage": func(context.Context) error { return failing },
 	}, log)
 	if err != nil {
