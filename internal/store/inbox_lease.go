@@ -104,13 +104,18 @@ func (s *Store) InboxClaim(ctx context.Context, owner string, ttl time.Duration,
 func (s *Store) InboxRelease(ctx context.Context, owner string, caseIDs []string) error {
 	now, nowArgs, _, _ := s.leaseClock(time.Second)
 	db := s.db.WithContext(ctx)
+	if len(caseIDs) == 0 {
+		if err := db.Exec("DELETE FROM webhook_inbox_leases WHERE expires_at <= "+now, nowArgs...).Error; err != nil {
+			return fmt.Errorf("store: inbox release expired leases: %w", err)
+		}
+		return nil
+	}
+	// One statement a round: the owner's leases and any expired ones.
 	for part := range slices.Chunk(caseIDs, inListMax) {
-		if err := db.Exec("DELETE FROM webhook_inbox_leases WHERE owner = ? AND case_id IN ?", owner, part).Error; err != nil {
+		args := append([]any{owner, part}, nowArgs...)
+		if err := db.Exec("DELETE FROM webhook_inbox_leases WHERE (owner = ? AND case_id IN ?) OR expires_at <= "+now, args...).Error; err != nil {
 			return fmt.Errorf("store: inbox release %d leases: %w", len(part), err)
 		}
-	}
-	if err := db.Exec("DELETE FROM webhook_inbox_leases WHERE expires_at <= "+now, nowArgs...).Error; err != nil {
-		return fmt.Errorf("store: inbox release expired leases: %w", err)
 	}
 	return nil
 }
