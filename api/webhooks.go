@@ -142,7 +142,7 @@ func (s *Server) refuseWebhook(c *gin.Context, err error) {
 // the envelope's is_replay flag, which 100ms sets on a replay of an event it
 // delivered before. Anything else that differs is another event.
 func (s *Server) sameAsStored(ctx context.Context, id string, body []byte) bool {
-	stored, err := s.d.Store.InboxGet(context.WithoutCancel(ctx), id)
+	stored, err := s.d.Store.InboxGet(ctx, id)
 	if err != nil {
 		return false
 	}
