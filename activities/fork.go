@@ -85,7 +85,7 @@ func (a *Activities) ResolveFork(ctx context.Context, in ResolveForkInput) (Fork
 	}
 	return ForkResolution{
 		Reset: true, Head: chain.Head{Seq: last.Seq, Hash: last.Hash}, RunIDs: runs,
-		Operator: kyc.CleanText(operator, kyc.MaxIDBytes), Reason: kyc.CleanText(reason, kyc.MaxReasonBytes),
+		Operator: kyc.CleanText(operator, kyc.MaxSubjectLen), Reason: kyc.CleanText(reason, kyc.MaxReasonLen),
 	}, nil
 }
 

@@ -38,8 +38,8 @@ func (a *Activities) CancelRequest(ctx context.Context) (CancelRequestInfo, erro
 		if at := ev.GetWorkflowExecutionCancelRequestedEventAttributes(); at != nil {
 			// The latest request counts; an operator may press twice.
 			info = CancelRequestInfo{
-				Identity: kyc.CleanText(at.GetIdentity(), kyc.MaxIDBytes),
-				Reason:   kyc.CleanText(at.GetCause(), kyc.MaxReasonBytes),
+				Identity: kyc.CleanText(at.GetIdentity(), kyc.MaxSubjectLen),
+				Reason:   kyc.CleanText(at.GetCause(), kyc.MaxReasonLen),
 			}
 			found = true
 		}

@@ -2,23 +2,14 @@ package api
 
 import (
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/store"
 )
 
-// mayView says whether p may read a case. The bank's backend and admins see
-// every case. An agent sees the cases assigned to them and the unassigned
-// ones still waiting for an agent (the queue they pick from). An auditor sees
-// the cases waiting for an audit and those they audited.
-func mayView(p principal, v *kyc.CaseView) bool {
-	switch p.Role {
-	case kyc.RoleService, kyc.RoleAdmin:
-		return true
-	case kyc.RoleAgent:
-		return v.AgentID == p.Sub || (v.AgentID == "" && v.Status == kyc.StatusWaitingForParticipants)
-	case kyc.RoleAuditor:
-		return v.Status == kyc.StatusAwaitingAudit || (v.Audit != nil && v.Audit.By == p.Sub)
-	}
-	return false
-}
+// mayView says whether p may read a case; the rule is store.Viewer's, which
+// lists apply in SQL.
+func mayView(p principal, v *kyc.CaseView) bool { return p.viewer().Sees(v) }
+
+func (p principal) viewer() store.Viewer { return store.Viewer{Role: p.Role, Sub: p.Sub} }
 
 // withCustomer puts the customer into a view for p. The bank's backend and
 // admins get everything the bank recorded. Agents and auditors get the

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -164,10 +165,17 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		rec: rec, p: p, key: key, kind: kind, attempt: view.Attempt, contentType: contentType,
 		captureID: uuid.NewString(), scope: scope,
 	}
-	if key != "" {
-		u.captureID = uuid.NewSHA1(captureNamespace, []byte(rec.ID+"\x00"+string(p.Role)+":"+p.Sub+"\x00"+key)).String()
-	}
 	u.objectKey = blob.CaptureKey(rec.ID, u.attempt, kind, u.captureID, ext)
+	if key != "" {
+		// One capture id per key, and one object per upload: two uploads
+		// with the same key (a retry racing the first try) never write
+		// the same object, so a registered capture's bytes can never be
+		// replaced. The objects of a key share a prefix, where a retry
+		// finds what an earlier try stored.
+		u.captureID = uuid.NewSHA1(captureNamespace, []byte(rec.ID+"\x00"+string(p.Role)+":"+p.Sub+"\x00"+key)).String()
+		u.keyPrefix = strings.TrimSuffix(blob.CaptureKey(rec.ID, u.attempt, kind, u.captureID, "x"), ".x") + "-"
+		u.objectKey = blob.CaptureKey(rec.ID, u.attempt, kind, u.captureID+"-"+uploadSuffix(), ext)
+	}
 	s.storeCapture(c, &u, body, wantSHA, saved)
 }
 
@@ -179,7 +187,16 @@ type captureUpload struct {
 	attempt     int
 	captureID   string
 	objectKey   string
+	keyPrefix   string // with an Idempotency-Key: the prefix of the key's objects
 	contentType string
+}
+
+// uploadSuffix tells apart the objects of uploads that share an
+// Idempotency-Key.
+func uploadSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 type captureHash struct {
@@ -227,6 +244,28 @@ func (s *Server) storeCapture(c *gin.Context, u *captureUpload, body io.Reader, 
 		id = updateID(workflows.UpdateAddCapture, u.p, u.key, u.attempt, nil)
 	}
 	view, e := s.update(ctx, u.rec, workflows.UpdateAddCapture, id, req)
+	if e != nil && e.Status < 500 && u.key != "" {
+		// A concurrent upload with the same key may have registered the
+		// capture first: the workflow refuses ours as other content.
+		if fv := s.freshView(ctx, u.rec); findCapture(fv.Captures, u.captureID) != nil {
+			view, e = fv, nil
+		}
+	}
+	if e == nil && u.key != "" {
+		if cp := findCapture(view.Captures, u.captureID); cp != nil && cp.ObjectKey != obj.Key {
+			// Another upload of this key registered its object (the
+			// update id is the key's, so Temporal may also have answered
+			// us with that upload's result). Ours is not needed: the same
+			// bytes get the registered capture, other bytes a refusal.
+			if fresh {
+				s.deleteObject(ctx, obj.Key)
+			}
+			if cp.SHA256 != obj.SHA256 {
+				s.abort(c, keyReused())
+				return
+			}
+		}
+	}
 	if e != nil {
 		// A refused capture must not stay in the bucket. An unanswered
 		// update may still be applied, so its object stays for the retry.
@@ -274,19 +313,21 @@ func (s *Server) storeCapture(c *gin.Context, u *captureUpload, body io.Reader, 
 // the digest received and fresh=false, which storeCapture answers with 422.
 func (s *Server) putCapture(ctx context.Context, u *captureUpload, body io.Reader, limit int64, wantSHA string) (blob.Object, bool, *apiError) {
 	if u.key != "" {
-		info, err := s.d.Blob.Stat(ctx, u.objectKey)
-		switch {
-		case err == nil:
+		earlier, err := s.d.Blob.List(ctx, u.keyPrefix, 4)
+		if err != nil {
+			return blob.Object{}, false, unavailable("object storage", err)
+		}
+		if len(earlier) > 0 {
 			sum, size, e := hashStream(body, limit)
 			if e != nil {
 				return blob.Object{}, false, e
 			}
-			if sum != info.SHA256 || size != info.Size {
-				return blob.Object{}, false, newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different upload; use a new key for a new capture")
+			for _, info := range earlier {
+				if sum == info.SHA256 && size == info.Size {
+					return blob.Object{Key: info.Key, Size: size, SHA256: sum, ETag: info.ETag, ContentType: u.contentType}, false, nil
+				}
 			}
-			return blob.Object{Key: u.objectKey, Size: size, SHA256: sum, ETag: info.ETag, ContentType: u.contentType}, false, nil
-		case !errors.Is(err, blob.ErrNotFound):
-			return blob.Object{}, false, unavailable("object storage", err)
+			return blob.Object{}, false, keyReused()
 		}
 	}
 	if wantSHA != "" {
@@ -309,6 +350,10 @@ func (s *Server) putCapture(ctx context.Context, u *captureUpload, body io.Reade
 		return blob.Object{}, false, putFailure(err, limit)
 	}
 	return obj, true, nil
+}
+
+func keyReused() *apiError {
+	return newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different upload; use a new key for a new capture")
 }
 
 func putFailure(err error, limit int64) *apiError {
@@ -442,6 +487,13 @@ func (s *Server) getCapture(c *gin.Context) {
 	}
 	if p.Role == kyc.RoleAgent && view.AgentID != p.Sub {
 		s.abort(c, forbidden("case %s is not assigned to you", view.ID))
+		return
+	}
+	if p.Role == kyc.RoleAgent && view.Status.Terminal() {
+		// An agent needs the images while handling the case; once it is
+		// closed they are the auditors' and admins' alone (data
+		// minimisation), whatever the agent handled before.
+		s.abort(c, forbidden("case %s is %s; its captures are for auditors and admins now", view.ID, view.Status))
 		return
 	}
 	id := c.Param("capture_id")

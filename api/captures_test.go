@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -289,4 +290,91 @@ func TestCaptureDownload(t *testing.T) {
 		json: map[string]string{"outcome": "reject", "reason": "document unreadable"}}), http.StatusOK)
 	e.waitFor(v.ID, "awaiting_audit", func(v kyc.CaseView) bool { return v.Status == kyc.StatusAwaitingAudit })
 	wantStatus(t, e.call(req{method: "GET", path: path, token: e.auditor("aud-1")}), http.StatusFound)
+}
+
+// TestCaptureAccessEndsWhenTheCaseCloses: the agent who handled a case
+// reads its captures while it is open, not after it is closed; auditors and
+// admins still do.
+func TestCaptureAccessEndsWhenTheCaseCloses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1")
+	r := e.upload(v.ID, e.agent("agent-1"), kyc.CaptureFace, pngImage(t, 4, 4), nil)
+	wantStatus(t, r, http.StatusCreated)
+	var c kyc.Capture
+	r.decode(t, &c)
+	path := casePath(v.ID, "/captures/", c.ID)
+	wantStatus(t, e.call(req{method: "GET", path: path, token: e.agent("agent-1")}), http.StatusFound)
+
+	wantStatus(t, e.post(v.ID, "/cancel", e.service(), map[string]string{"reason": "customer withdrew"}, nil), http.StatusOK)
+	e.waitFor(v.ID, "cancelled", func(v kyc.CaseView) bool { return v.Status == kyc.StatusCancelled })
+	wantError(t, e.call(req{method: "GET", path: path, token: e.agent("agent-1")}), http.StatusForbidden, "forbidden")
+	wantStatus(t, e.call(req{method: "GET", path: path, token: e.admin()}), http.StatusFound)
+	// The case itself stays readable to the agent (their history).
+	wantStatus(t, e.call(req{method: "GET", path: casePath(v.ID), token: e.agent("agent-1")}), http.StatusOK)
+}
+
+// TestConcurrentUploadsWithOneKey: two uploads racing under one
+// Idempotency-Key (a client retrying before the first answer) never leave
+// the registered capture's object with other bytes than its recorded
+// SHA-256, and leave no stray object. Other bytes get 409; the same bytes
+// get the same capture.
+func TestConcurrentUploadsWithOneKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1")
+	agent := e.agent("agent-1")
+	for round := range 6 {
+		key := map[string]string{"Idempotency-Key": fmt.Sprintf("race-%d-%s", round, uuid.NewString())}
+		imgs := [][]byte{pngImage(t, 8+round, 9), pngImage(t, 9, 8+round)}
+		if round%3 == 2 {
+			imgs[1] = imgs[0] // the same bytes twice
+		}
+		answers := make([]response, 2)
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Go(func() { answers[i] = e.upload(v.ID, agent, kyc.CaptureOther, imgs[i], key) })
+		}
+		wg.Wait()
+		created := 0
+		for i, a := range answers {
+			switch a.status {
+			case http.StatusCreated:
+				created++
+			case http.StatusConflict:
+				wantError(t, a, http.StatusConflict, "idempotency_key_reused")
+				if round%3 == 2 {
+					t.Fatalf("round %d: the same bytes were refused: %s", round, a.body)
+				}
+			default:
+				t.Fatalf("round %d upload %d: %d %s", round, i, a.status, a.body)
+			}
+		}
+		if created == 0 {
+			t.Fatalf("round %d: neither upload was registered", round)
+		}
+	}
+	// Every registered capture's object holds exactly its recorded bytes,
+	// and nothing else is stored for the case.
+	view := e.waitFor(v.ID, "6 captures", func(v kyc.CaseView) bool { return len(v.Captures) == 6 })
+	want := map[string]bool{}
+	for _, c := range view.Captures {
+		want[c.ObjectKey] = true
+		got, err := e.s3.GetObject(context.Background(), e.bucket, c.ObjectKey, minioGet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := io.ReadAll(got)
+		if err != nil {
+			t.Fatalf("capture %s: its object: %v", c.ID, err)
+		}
+		if sha(stored) != c.SHA256 {
+			t.Fatalf("capture %s records sha256 %s but its object holds %s", c.ID, c.SHA256, sha(stored))
+		}
+	}
+	for _, k := range e.objects("cases/" + v.ID + "/") {
+		if !want[k] {
+			t.Fatalf("object %s is stored but no capture points to it", k)
+		}
+	}
 }

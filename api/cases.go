@@ -10,7 +10,6 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -36,14 +35,12 @@ type createCaseRequest struct {
 	AuditRejections  *bool             `json:"audit_rejections"`
 }
 
-// Limits of the customer fields. The name allows the longest names seen in
-// national ID schemes; email follows RFC 5321; phone numbers are E.164 (15
-// digits) with room for separators.
+// Limits of the customer fields: internal/kyc's, which the workflow checks too.
 const (
-	maxReferenceLen = 128
-	maxNameLen      = 200
-	maxEmailLen     = 254
-	maxPhoneLen     = 32
+	maxReferenceLen = kyc.MaxReferenceLen
+	maxNameLen      = kyc.MaxNameRunes
+	maxEmailLen     = kyc.MaxEmailLen
+	maxPhoneLen     = kyc.MaxPhoneLen
 )
 
 // normalizedCase is a validated create request: the hash of its JSON tells a
@@ -65,11 +62,14 @@ func (r createCaseRequest) validate() (normalizedCase, *apiError) {
 		return n, e
 	}
 	name := strings.TrimSpace(c.Name)
-	if e := checkText("customer.name", name, maxNameLen); e != nil {
-		return n, e
+	if err := kyc.CheckName(name); err != nil {
+		return n, invalidField("customer.name", "%v", err)
 	}
 	email := strings.TrimSpace(c.Email)
 	if email != "" {
+		if err := kyc.CheckStorable(email); err != nil {
+			return n, invalidField("customer.email", "%v", err)
+		}
 		if len(email) > maxEmailLen {
 			return n, invalidField("customer.email", "longer than %d bytes", maxEmailLen)
 		}
@@ -121,31 +121,8 @@ func (n normalizedCase) hash() string {
 }
 
 func checkReference(ref string) *apiError {
-	if ref == "" {
-		return invalidField("customer.reference", "is required")
-	}
-	if len(ref) > maxReferenceLen {
-		return invalidField("customer.reference", "longer than %d characters", maxReferenceLen)
-	}
-	for i := 0; i < len(ref); i++ {
-		ch := ref[i]
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == ':' || ch == '-') {
-			return invalidField("customer.reference", "may contain only letters, digits, '.', '_', ':' and '-'")
-		}
-	}
-	return nil
-}
-
-// checkText refuses control characters and overlong values in free text
-// that ends up on an agent's screen.
-func checkText(field, v string, maxRunes int) *apiError {
-	if utf8.RuneCountInString(v) > maxRunes {
-		return invalidField(field, "longer than %d characters", maxRunes)
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return invalidField(field, "contains a control character")
-		}
+	if err := kyc.CheckReference(ref); err != nil {
+		return invalidField("customer.reference", "%v", err)
 	}
 	return nil
 }
@@ -177,23 +154,20 @@ func kindList(kinds []kyc.CaptureKind) string {
 }
 
 // idempotencyKey returns the Idempotency-Key header, "" when absent. Keys are
-// opaque to us but are logged and become part of update ids, so they are
-// limited to visible ASCII.
+// opaque to us but are stored, logged and become part of update ids, so
+// they are limited to visible ASCII (kyc.CheckIdempotencyKey).
 func idempotencyKey(c *gin.Context) (string, *apiError) {
 	vals := c.Request.Header.Values("Idempotency-Key")
 	if len(vals) == 0 {
 		return "", nil
 	}
-	k := vals[0]
-	if len(vals) > 1 || k == "" || len(k) > 200 {
-		return "", malformed("Idempotency-Key must be given once, 1 to 200 characters")
+	if len(vals) > 1 {
+		return "", invalidField("Idempotency-Key", "must be given once")
 	}
-	for i := 0; i < len(k); i++ {
-		if k[i] <= ' ' || k[i] > '~' {
-			return "", malformed("Idempotency-Key may contain only visible ASCII characters")
-		}
+	if err := kyc.CheckIdempotencyKey(vals[0]); err != nil {
+		return "", invalidField("Idempotency-Key", "%v", err)
 	}
-	return k, nil
+	return vals[0], nil
 }
 
 // createCase records the case (with the customer's PII, which stays in the
@@ -376,8 +350,8 @@ type listResponse struct {
 }
 
 // listCases pages through the projections in the database. Agents and
-// auditors get only the cases they may see, so a page can hold fewer than
-// limit cases while next_cursor still leads on.
+// auditors get only the cases they may see, filtered in the query, so pages
+// are full and next_cursor names only a case the caller sees.
 func (s *Server) listCases(c *gin.Context) {
 	p := caller(c)
 	q := c.Request.URL.Query()
@@ -387,6 +361,9 @@ func (s *Server) listCases(c *gin.Context) {
 		AgentID:           q.Get("agent_id"),
 		Cursor:            q.Get("cursor"),
 		Limit:             store.DefaultListLimit,
+	}
+	if v := p.viewer(); !p.is(kyc.RoleService, kyc.RoleAdmin) {
+		f.Viewer = &v // in the query, so the cursor is built from a case the caller sees
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		s.abort(c, invalidField("status", "%q is not a case status", truncate(string(f.Status), 40)))
@@ -400,8 +377,8 @@ func (s *Server) listCases(c *gin.Context) {
 		}
 		f.Limit = n
 	}
-	if len(f.CustomerReference) > maxReferenceLen || len(f.AgentID) > 256 || len(f.Cursor) > 1024 {
-		s.abort(c, invalidField("query", "a filter or the cursor is too long"))
+	if e := checkListFilters(f); e != nil {
+		s.abort(c, e)
 		return
 	}
 	recs, next, err := s.d.Store.ListCases(c.Request.Context(), f)
@@ -415,13 +392,33 @@ func (s *Server) listCases(c *gin.Context) {
 	}
 	out := listResponse{Cases: make([]kyc.CaseView, 0, len(recs)), NextCursor: next}
 	for i := range recs {
-		if !mayView(p, &recs[i].View) {
-			continue
-		}
 		out.Cases = append(out.Cases, withCustomer(p, recs[i].View, recs[i].Customer))
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, out)
+}
+
+// checkListFilters refuses filters PostgreSQL would refuse to compare (NUL,
+// bytes that are not UTF-8) and filters longer than any stored value,
+// naming the parameter. Other values are looked up as they are: they match
+// nothing.
+func checkListFilters(f store.CaseFilter) *apiError {
+	for _, p := range []struct {
+		name, v string
+		max     int
+	}{
+		{"customer_reference", f.CustomerReference, kyc.MaxReferenceLen},
+		{"agent_id", f.AgentID, kyc.MaxSubjectLen},
+		{"cursor", f.Cursor, 1024},
+	} {
+		if err := kyc.CheckStorable(p.v); err != nil {
+			return invalidField(p.name, "%v", err)
+		}
+		if len(p.v) > p.max {
+			return invalidField(p.name, "longer than %d bytes", p.max)
+		}
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,7 +95,10 @@ func TestCreateCaseValidation(t *testing.T) {
 	t.Run("bad Idempotency-Key", func(t *testing.T) {
 		r := e.call(req{method: "POST", path: "/v1/cases", token: e.service(), json: good(),
 			headers: map[string]string{"Idempotency-Key": "has space"}})
-		wantError(t, r, 400, "malformed_request")
+		wantError(t, r, 422, "invalid_field")
+		if !strings.Contains(string(r.body), "Idempotency-Key") {
+			t.Fatalf("the answer does not name the header: %s", r.body)
+		}
 	})
 	// Nothing of the refused requests was stored.
 	recs, _, err := e.st.ListCases(context.Background(), store.CaseFilter{})
@@ -317,6 +321,48 @@ func TestReadAndList(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("pages and cursors hold only visible cases", func(t *testing.T) {
+		// One case a page: the cursor is built from the page's last case,
+		// which must be one the caller may see (it carries its id).
+		for _, p := range people {
+			var listed []string
+			cursor := ""
+			for range 10 {
+				path := "/v1/cases?limit=1"
+				if cursor != "" {
+					path += "&cursor=" + cursor
+				}
+				r := e.call(req{method: "GET", path: path, token: p.token})
+				wantStatus(t, r, http.StatusOK)
+				var l struct {
+					Cases      []kyc.CaseView `json:"cases"`
+					NextCursor string         `json:"next_cursor"`
+				}
+				r.decode(t, &l)
+				for _, v := range l.Cases {
+					listed = append(listed, v.ID)
+				}
+				if l.NextCursor == "" {
+					break
+				}
+				raw, err := base64.RawURLEncoding.DecodeString(l.NextCursor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, id, _ := strings.Cut(string(raw), "|"); !p.see[id] {
+					t.Fatalf("%s: a cursor names case %s, which %s may not see", p.name, id, p.name)
+				}
+				if len(l.Cases) == 0 {
+					t.Fatalf("%s: an empty page with a next cursor", p.name)
+				}
+				cursor = l.NextCursor
+			}
+			if len(listed) != len(p.see) {
+				t.Fatalf("%s: paged through %v, want %v", p.name, listed, p.see)
+			}
+		}
+	})
 
 	t.Run("freshest view while running", func(t *testing.T) {
 		// The workflow answers the query; the projection may trail it, but

@@ -39,6 +39,7 @@ const (
 	codeRoomNotReady       = "room_not_ready"
 	codeWorkflowNotRunning = "case_not_running"
 	codeNotReady           = "not_ready"
+	codeRateLimited        = "rate_limited"
 	codeInternal           = "internal"
 )
 

@@ -88,10 +88,6 @@ type storeCollector struct {
 const (
 	storeScrapeTTL     = 10 * time.Second
 	storeScrapeTimeout = 5 * time.Second
-	// maxCountPages bounds counting cases by paging through the list, the
-	// fallback while the store has no count query: beyond it the gauge
-	// shows a lower bound.
-	maxCountPages = 50
 )
 
 func newStoreCollector(st *store.Store, log *slog.Logger) *storeCollector {
@@ -140,7 +136,7 @@ func (sc *storeCollector) refresh() {
 	if err == nil {
 		sc.inboxN = inbox
 		var cases map[kyc.Status]int64
-		cases, err = countCases(ctx, sc.st)
+		cases, err = sc.st.CountCasesByStatus(ctx)
 		if err == nil {
 			sc.casesN = cases
 		}
@@ -149,36 +145,4 @@ func (sc *storeCollector) refresh() {
 		sc.log.Warn("metrics: could not read the database gauges", "error", err)
 	}
 	sc.lastErr = err
-}
-
-// caseCounter is a count query the store may offer; it is used when present.
-type caseCounter interface {
-	CountCasesByStatus(ctx context.Context) (map[kyc.Status]int64, error)
-}
-
-// countCases counts cases per status. Without a count query in the store it
-// pages through the list per status, up to maxCountPages pages in all.
-func countCases(ctx context.Context, st *store.Store) (map[kyc.Status]int64, error) {
-	if cc, ok := any(st).(caseCounter); ok {
-		return cc.CountCasesByStatus(ctx)
-	}
-	out := make(map[kyc.Status]int64, len(kyc.AllStatuses))
-	pages := 0
-	for _, status := range kyc.AllStatuses {
-		out[status] = 0
-		cursor := ""
-		for pages < maxCountPages {
-			pages++
-			recs, next, err := st.ListCases(ctx, store.CaseFilter{Status: status, Limit: store.MaxListLimit, Cursor: cursor})
-			if err != nil {
-				return nil, err
-			}
-			out[status] += int64(len(recs))
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-	}
-	return out, nil
 }

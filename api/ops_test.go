@@ -58,6 +58,30 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	}
 }
 
+// TestMetricsCountEveryCase: the case gauges count with SQL, so they are
+// exact past any page limit (they paged through at most 5,000 whole rows,
+// personal data included, before).
+func TestMetricsCountEveryCase(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{noWorker: true, noDispatcher: true})
+	db, err := sql.Open("pgx", e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO cases (id, customer_reference, customer_name, status, created_at, updated_at)
+		SELECT gen_random_uuid()::text, 'REF-' || g, 'Asha', 'failed', now(), now() FROM generate_series(1, 5100) g`); err != nil {
+		t.Fatal(err)
+	}
+	r := e.call(req{method: "GET", path: "/metrics"})
+	wantStatus(t, r, http.StatusOK)
+	for _, want := range []string{`vkyc_cases{status="failed"} 5100`, `vkyc_cases{status="approved"} 0`, `vkyc_store_metrics_up 1`} {
+		if !strings.Contains(string(r.body), want) {
+			t.Fatalf("metrics lack %s", want)
+		}
+	}
+}
+
 // TestObjectStorageDown: the bucket is gone. Readiness names object
 // storage, an upload answers 503 and registers nothing.
 func TestObjectStorageDown(t *testing.T) {

@@ -59,7 +59,8 @@ func TestHostileRequests(t *testing.T) {
 	})
 	// An event the replay below reuses the id of.
 	replayID := uuid.NewString()
-	wantStatus(t, e.webhook(hmsEvent(replayID, "peer.join.success", "someone-elses-room"), nil), http.StatusOK)
+	replayBody := hmsEvent(replayID, "peer.join.success", "someone-elses-room")
+	wantStatus(t, e.webhook(replayBody, nil), http.StatusOK)
 	captureA := uploadedCapture(t, e, a.ID)
 
 	fp := newFingerprint(t, e)
@@ -103,6 +104,21 @@ func TestHostileRequests(t *testing.T) {
 	secret := map[string]string{webhookHeader: webhookSecret}
 	fresh := func() []byte { return hmsEvent(uuid.NewString(), "peer.leave.success", kyc.RoomName(a.ID, 1)) }
 	agent1, agent9 := e.agent("agent-1"), e.agent("agent-9")
+	nulSub := signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims("agent-1\x00", "agent", now.Add(time.Hour)))
+	longSub := signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims(strings.Repeat("a", 10<<10), "service", now.Add(time.Hour)))
+	nulCursor := base64.RawURLEncoding.EncodeToString([]byte(now.UTC().Format(time.RFC3339Nano) + "|\x00"))
+	replayed := func() []byte {
+		var m map[string]any
+		_ = json.Unmarshal(replayBody, &m)
+		m["is_replay"] = true
+		b, _ := json.Marshal(m)
+		return b
+	}
+	keyed := func(method, path, token, key string, body any) func() req {
+		return func() req {
+			return req{method: method, path: path, token: token, json: body, headers: map[string]string{"Idempotency-Key": key}}
+		}
+	}
 	noCases := func(t *testing.T, r response) {
 		var page struct {
 			Cases []json.RawMessage `json:"cases"`
@@ -192,6 +208,32 @@ func TestHostileRequests(t *testing.T) {
 		{name: "webhook that is not an event", req: webhook(secret, []byte(`{"hello":"world"}`)), status: 400, code: "malformed_request"},
 		{name: "replayed webhook id, other body", req: webhook(secret, hmsEvent(replayID, "peer.leave.success", kyc.RoomName(a.ID, 1))),
 			status: 409, code: "webhook_replay_conflict"},
+
+		// Text PostgreSQL cannot store, and over-long actor ids.
+		{name: "cancel reason with NUL", req: asJSON("POST", casePath(a.ID, "/cancel"), e.service(), map[string]string{"reason": "dup\x00x"}),
+			status: 422, code: "invalid_field"},
+		{name: "decision reason with NUL", req: asJSON("POST", casePath(a.ID, "/decision"), agent1, map[string]string{"outcome": "reject", "reason": "no\x00"}),
+			status: 422, code: "invalid_field"},
+		{name: "audit reason with NUL", req: asJSON("POST", casePath(b.ID, "/audit"), e.auditor("auditor-9"), map[string]string{"outcome": "reject", "reason": "\x00"}),
+			status: 422, code: "invalid_field"},
+		{name: "customer name with NUL", req: asJSON("POST", "/v1/cases", e.service(), createBody("REF-NUL", "Asha\x00")), status: 422, code: "invalid_field"},
+		{name: "customer email with NUL", req: asJSON("POST", "/v1/cases", e.service(),
+			map[string]any{"customer": map[string]string{"reference": "REF-NUL2", "email": "a\x00@example.com"}}), status: 422, code: "invalid_field"},
+		{name: "Idempotency-Key not ASCII", req: keyed("POST", casePath(a.ID, "/cancel"), e.service(), "ключ", map[string]string{"reason": "x"}),
+			status: 422, code: "invalid_field"},
+		{name: "token sub with NUL", req: asJSON("GET", casePath(a.ID), nulSub, nil), status: 401, code: "unauthorized"},
+		{name: "token sub of 10 KB", req: asJSON("POST", "/v1/cases", longSub, createBody("REF-LONG", "x")), status: 401, code: "unauthorized"},
+		{name: "NUL in agent_id filter", req: asJSON("GET", "/v1/cases?agent_id=agent%00", e.service(), nil), status: 422, code: "invalid_field"},
+		{name: "invalid UTF-8 in customer_reference filter", req: asJSON("GET", "/v1/cases?customer_reference=%FF", e.service(), nil),
+			status: 422, code: "invalid_field"},
+		{name: "cursor with a NUL id", req: asJSON("GET", "/v1/cases?cursor="+nulCursor, e.service(), nil), status: 422, code: "invalid_field"},
+		{name: "webhook with NUL in a reason", req: webhook(secret, []byte(`{"id":"`+uuid.NewString()+`","type":"peer.leave.success","data":{"room_name":"`+
+			kyc.RoomName(a.ID, 1)+`","reason":"dup\u0000x"}}`)), status: 400, code: "malformed_request"},
+		{name: "webhook in invalid UTF-8", req: webhook(secret, []byte("{\"id\":\""+uuid.NewString()+"\",\"type\":\"peer.join.success\",\"data\":{\"room_name\":\""+
+			kyc.RoomName(a.ID, 1)+"\",\"user_id\":\"\xff\"}}")), status: 400, code: "malformed_request"},
+		{name: "webhook without the secret, 2 MiB body", req: webhook(nil, append(fresh()[:1], bytes.Repeat([]byte(" "), 2<<20)...)),
+			status: 401, code: "unauthorized"},
+		{name: "100ms replay (is_replay) of a known event", req: webhook(secret, replayed()), status: 200},
 
 		// Methods.
 		{name: "DELETE a case", req: asJSON("DELETE", casePath(a.ID), e.admin(), nil), status: 405, code: "method_not_allowed"},

@@ -68,6 +68,8 @@ type Server struct {
 	wake      func()
 	metrics   *metrics
 	engine    *gin.Engine
+	// webhookLimit is HMS_WEBHOOK_RATE_LIMIT per source address; nil: off.
+	webhookLimit *sourceLimiter
 }
 
 func init() {
@@ -99,6 +101,8 @@ func New(d Deps) (*Server, error) {
 		secret:    []byte(d.Config.AuthSecret),
 		taskQueue: d.Config.Temporal.TaskQueue,
 		wake:      d.WakeInbox,
+
+		webhookLimit: newSourceLimiter(d.Config.HMS.WebhookRateLimit),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -18,9 +18,9 @@ import (
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
-// maxReasonLen matches the workflow's limit, so that a long reason is refused
+// maxReasonLen is the workflow's limit too, so that a long reason is refused
 // before it travels.
-const maxReasonLen = 2000
+const maxReasonLen = kyc.MaxReasonLen
 
 type decisionRequest struct {
 	Outcome string `json:"outcome"`
@@ -44,8 +44,8 @@ func checkOutcome(outcome string, allowed ...string) *apiError {
 }
 
 func checkReasonField(reason string) *apiError {
-	if len(reason) > maxReasonLen {
-		return invalidField("reason", "longer than %d bytes", maxReasonLen)
+	if err := kyc.CheckReason(reason); err != nil {
+		return invalidField("reason", "%v", err)
 	}
 	return nil
 }

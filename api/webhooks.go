@@ -1,9 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,6 +32,7 @@ const (
 	webhookMalformed    = "malformed"
 	webhookTooLarge     = "too_large"
 	webhookStoreFailed  = "store_failed"
+	webhookRateLimited  = "rate_limited"
 )
 
 type webhookAnswer struct {
@@ -43,6 +47,18 @@ type webhookAnswer struct {
 // Content-Type is not checked: the secret header authenticates the body, and
 // refusing an event over a header 100ms might vary would lose it.
 func (s *Server) webhook(c *gin.Context) {
+	if !s.webhookLimit.allow(c.ClientIP(), s.now()) {
+		s.metrics.webhook(webhookRateLimited)
+		c.Header("Retry-After", "1")
+		s.abort(c, newError(http.StatusTooManyRequests, codeRateLimited, "too many webhook deliveries from this address; retry later"))
+		return
+	}
+	// The secret headers first: an unauthenticated sender gets nothing
+	// read, not even the body. The HMAC signature needs the body.
+	if err := s.d.Verifier.VerifyHeaders(c.Request.Header); err != nil {
+		s.refuseWebhook(c, err)
+		return
+	}
 	body, e := readLimited(c, maxWebhookBody)
 	if e != nil {
 		result := webhookMalformed
@@ -53,11 +69,16 @@ func (s *Server) webhook(c *gin.Context) {
 		s.abort(c, e)
 		return
 	}
-	if err := s.d.Verifier.Verify(c.Request.Header, body); err != nil {
-		s.metrics.webhook(webhookUnauthorized)
-		// Which check failed is for our logs only, and never a value.
-		s.log.WarnContext(c.Request.Context(), "webhook refused", "request_id", requestID(c), "reason", err.Error())
-		s.abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "webhook not authenticated"))
+	if err := s.d.Verifier.VerifySignature(c.Request.Header, body); err != nil {
+		s.refuseWebhook(c, err)
+		return
+	}
+	// Text PostgreSQL cannot store (a NUL in a reason or a user id) would
+	// reach the case's event log through the dispatcher and fail its save
+	// for ever: such an event is refused whole, never stored.
+	if err := kyc.CheckJSONText(body); err != nil {
+		s.metrics.webhook(webhookMalformed)
+		s.abort(c, malformed("the event cannot be stored: it %v", err))
 		return
 	}
 	ev, err := hms.DecodeEnvelope(body)
@@ -76,6 +97,10 @@ func (s *Server) webhook(c *gin.Context) {
 		EventID: ev.ID, Type: ev.Type, RoomName: ev.RoomName, CaseID: caseID, Body: body, ReceivedAt: s.now(),
 	})
 	switch {
+	case errors.Is(err, store.ErrIdempotencyConflict) && s.sameAsStored(ctx, ev.ID, body):
+		// 100ms's replay of an event it sent before (is_replay: true):
+		// the same event, so a duplicate.
+		inserted, err = false, nil
 	case errors.Is(err, store.ErrIdempotencyConflict):
 		s.metrics.webhook(webhookConflict)
 		// 100ms never changes an event; another body under a known id is a
@@ -103,4 +128,37 @@ func (s *Server) webhook(c *gin.Context) {
 	s.metrics.webhook(result)
 	logAttrs(c, "event_id", ev.ID, "event_type", ev.Type, "case_id", caseID, "result", result)
 	c.JSON(http.StatusOK, webhookAnswer{Status: result, ID: ev.ID})
+}
+
+// refuseWebhook answers a delivery that failed authentication.
+func (s *Server) refuseWebhook(c *gin.Context, err error) {
+	s.metrics.webhook(webhookUnauthorized)
+	// Which check failed is for our logs only, and never a value.
+	s.log.WarnContext(c.Request.Context(), "webhook refused", "request_id", requestID(c), "reason", err.Error())
+	s.abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "webhook not authenticated"))
+}
+
+// sameAsStored reports whether body is the event stored under id except for
+// the envelope's is_replay flag, which 100ms sets on a replay of an event it
+// delivered before. Anything else that differs is another event.
+func (s *Server) sameAsStored(ctx context.Context, id string, body []byte) bool {
+	stored, err := s.d.Store.InboxGet(ctx, id)
+	if err != nil {
+		return false
+	}
+	a, b := withoutReplayFlag(stored.Body), withoutReplayFlag(body)
+	return a != nil && b != nil && reflect.DeepEqual(a, b)
+}
+
+// withoutReplayFlag decodes an event's JSON (numbers kept as written) and
+// drops is_replay from its envelope; nil if it is not a JSON object.
+func withoutReplayFlag(body []byte) map[string]any {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return nil
+	}
+	delete(m, "is_replay")
+	return m
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vkyc-engine/vkyc/api"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 )
@@ -116,6 +118,50 @@ func TestWebhookIntake(t *testing.T) {
 		}
 	})
 
+	t.Run("100ms replay is a duplicate", func(t *testing.T) {
+		body := hmsEvent("replayed-1", "peer.join.success", room)
+		wantStatus(t, e.webhook(body, nil), http.StatusOK)
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["is_replay"] = true
+		replay, _ := json.Marshal(m)
+		r := e.webhook(replay, nil)
+		wantStatus(t, r, http.StatusOK)
+		if !strings.Contains(string(r.body), `"duplicate"`) {
+			t.Fatalf("the replay answered %s, want a duplicate", r.body)
+		}
+		if row := e.inboxRow("replayed-1"); string(row.Body) != string(body) {
+			t.Fatalf("the replay changed the stored event: %s", row.Body)
+		}
+		// Anything else that differs is still another event.
+		m["type"] = "peer.leave.success"
+		other, _ := json.Marshal(m)
+		wantError(t, e.webhook(other, nil), http.StatusConflict, "webhook_replay_conflict")
+	})
+
+	t.Run("text PostgreSQL refuses", func(t *testing.T) {
+		for name, body := range map[string]string{
+			"NUL in a reason":  `{"id":"nul-1","type":"peer.leave.success","data":{"room_name":"` + room + `","reason":"dup\u0000x"}}`,
+			"NUL in a user id": `{"id":"nul-2","type":"peer.join.success","data":{"room_name":"` + room + `","user_id":"\u0000"}}`,
+			"invalid UTF-8":    "{\"id\":\"utf-1\",\"type\":\"peer.join.success\",\"data\":{\"room_name\":\"" + room + "\",\"user_name\":\"\xff\"}}",
+		} {
+			wantError(t, e.webhook([]byte(body), nil), http.StatusBadRequest, "malformed_request")
+			for _, id := range []string{"nul-1", "nul-2", "utf-1"} {
+				if e.inboxRow(id) != nil {
+					t.Fatalf("%s: the event was stored", name)
+				}
+			}
+		}
+	})
+
+	t.Run("secret before the body", func(t *testing.T) {
+		// Past the body limit: a 413 would mean the body was read first.
+		big := `{"id":"big-unauth","type":"x","data":{"message":"` + strings.Repeat("a", 2<<20) + `"}}`
+		wantError(t, e.webhook([]byte(big), map[string]string{webhookHeader: "guess"}), http.StatusUnauthorized, "unauthorized")
+	})
+
 	t.Run("unknown room is stored", func(t *testing.T) {
 		wantStatus(t, e.webhook(hmsEvent("foreign-1", "session.open.success", "weekly-standup"), nil), http.StatusOK)
 		row := e.inboxRow("foreign-1")
@@ -128,11 +174,11 @@ func TestWebhookIntake(t *testing.T) {
 		r := e.call(req{method: "GET", path: "/metrics"})
 		wantStatus(t, r, http.StatusOK)
 		for _, want := range []string{
-			`vkyc_webhooks_received_total{result="accepted"} 3`,
-			`vkyc_webhooks_received_total{result="duplicate"} 2`,
-			`vkyc_webhooks_received_total{result="conflict"} 1`,
-			`vkyc_webhooks_received_total{result="unauthorized"} 5`,
-			`vkyc_webhook_inbox_rows{state="pending"} 3`,
+			`vkyc_webhooks_received_total{result="accepted"} 4`,
+			`vkyc_webhooks_received_total{result="duplicate"} 3`,
+			`vkyc_webhooks_received_total{result="conflict"} 2`,
+			`vkyc_webhooks_received_total{result="unauthorized"} 6`,
+			`vkyc_webhook_inbox_rows{state="pending"} 4`,
 			`vkyc_http_request_duration_seconds_count{method="POST",route="/v1/webhooks/100ms",status="200"}`,
 		} {
 			if !strings.Contains(string(r.body), want) {
@@ -244,5 +290,39 @@ func TestUnknownRoomIsIgnored(t *testing.T) {
 			t.Fatalf("rows %+v %+v", a, b)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestWebhookRateLimit: past HMS_WEBHOOK_RATE_LIMIT deliveries a second
+// from one address (bursts of twice that), 429 with Retry-After and the
+// error shape; nothing of the refused deliveries is stored.
+func TestWebhookRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{noWorker: true, noDispatcher: true})
+	base := e.otherAPIWith(func(d *api.Deps) { d.Config.HMS.WebhookRateLimit = 2 })
+	room := kyc.RoomName(uuid.NewString(), 1)
+	var limited []string
+	for i := range 12 {
+		id := fmt.Sprintf("rl-%d-%s", i, uuid.NewString())
+		r := e.call(req{base: base, method: "POST", path: "/v1/webhooks/100ms", raw: hmsEvent(id, "peer.join.success", room),
+			contentType: "application/json", headers: map[string]string{webhookHeader: webhookSecret}})
+		if r.status == http.StatusTooManyRequests {
+			wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+			limited = append(limited, id)
+			continue
+		}
+		wantStatus(t, r, http.StatusOK)
+	}
+	// A burst of 4, then about 2 a second: 12 back to back cannot all pass.
+	if len(limited) < 5 {
+		t.Fatalf("%d of 12 deliveries were limited, want most past the burst", len(limited))
+	}
+	for _, id := range limited {
+		if e.inboxRow(id) != nil {
+			t.Fatalf("a limited delivery %s was stored", id)
+		}
 	}
 }

@@ -268,7 +268,7 @@ func (b *bench) applyTemplate(ctx context.Context) (string, error) {
 func (b *bench) engineEnv(apiPort int, templateID string) []string {
 	return []string{
 		"VKYC_ENV=development",
-		"HTTP_ADDR=" + loopback(apiPort), "PUBLIC_BASE_URL=" + b.apiURL,
+		"HTTP_ADDR=" + loopback(apiPort), "PUBLIC_BASE_URL=" + b.apiURL, "WORKER_HTTP_ADDR=127.0.0.1:0",
 		"API_JWT_SECRET=" + string(b.apiSecret),
 		"DATABASE_URL=" + b.dbURL, "VKYC_DATA_DIR=" + filepath.Join(b.dir, "data"),
 		"S3_ENDPOINT=" + b.svc.S3Endpoint, "S3_ACCESS_KEY=" + b.svc.S3Access, "S3_SECRET_KEY=" + b.svc.S3Secret,
@@ -277,6 +277,8 @@ func (b *bench) engineEnv(apiPort int, templateID string) []string {
 		"HMS_BASE_URL=" + b.simURL + "/v2", "HMS_ACCESS_KEY=" + simAccessKey, "HMS_APP_SECRET=" + b.simSecret,
 		"HMS_TEMPLATE_ID=" + templateID,
 		"HMS_WEBHOOK_HEADER=" + webhookHeader, "HMS_WEBHOOK_SECRET=" + b.webhookSecret,
+		// Every webhook comes from this one address, at thousands a second.
+		"HMS_WEBHOOK_RATE_LIMIT=0",
 		// The production default: every request and webhook is logged.
 		"LOG_LEVEL=info",
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -32,6 +33,10 @@ type faultClass struct {
 	// topology is the stack the class runs on: "" the driver's own dev
 	// stack, topologyProd scripts/prod-local.sh.
 	topology string
+	// replicas: every other case goes through a second API replica, and
+	// each webhook event must reach its case's workflow exactly once (one
+	// hms-event signal), not merely be applied once.
+	replicas bool
 }
 
 // topologyProd is the production topology of `make prod-local`.
@@ -76,6 +81,8 @@ func classes() []*faultClass {
 		// server with two workers (chaos/prod.go).
 		{id: 9, key: "prod-topology", title: "production topology (make prod-local): api-1 and worker-2 SIGKILLed, Temporal server restarted, all restarted by its supervisor",
 			topology: topologyProd, spread: 2, inject: prodFailover, hooks: uploadHooks},
+		{id: 10, key: "two-replicas", title: "two API replicas and two workers on one inbox and task queue, webhooks all twice",
+			continuous: true, replicas: true, inject: twoReplicas},
 	}
 }
 
@@ -456,4 +463,41 @@ func times(n int) string {
 		return "once"
 	}
 	return fmt.Sprintf("%d times", n)
+}
+
+// twoReplicas runs a second API (its own inbox dispatcher) and a second
+// worker beside the first for the whole batch, with every webhook delivered
+// twice and the webhook proxy (the load balancer) passing them to the two
+// APIs in turn; half the cases are driven through the second API. Once the cases
+// are done they are read through the first API again and the second pair is
+// stopped (SIGTERM), so the classes after this one run as before.
+func twoReplicas(ctx context.Context, r *classRun) error {
+	for _, name := range []string{nameWorker2, nameAPI2} {
+		if err := r.st.startProgram(ctx, name); err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+	}
+	if err := r.st.hooks.setTargets(r.st.apiBase, r.st.api2Base); err != nil {
+		return err
+	}
+	faults := map[string]any{"seed": r.set.seed, "webhook_duplicate": true}
+	if err := r.st.sim().setFaults(ctx, faults); err != nil {
+		return fmt.Errorf("set simulator faults: %w", err)
+	}
+	r.note("a second API (its own inbox dispatcher) and a second worker ran beside the first; webhooks, each delivered twice, went to the two APIs in turn; every other case went through the second API")
+	r.signal(&r.ready)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+	}
+	for _, c := range r.cases {
+		c.api = r.st.apiBase
+	}
+	if err := r.st.hooks.setTargets(r.st.apiBase); err != nil {
+		return err
+	}
+	for _, name := range []string{nameAPI2, nameWorker2} {
+		r.st.procs[name].stop(syscall.SIGTERM, 30*time.Second)
+	}
+	return r.st.sim().setFaults(context.WithoutCancel(ctx), map[string]any{})
 }

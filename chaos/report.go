@@ -47,10 +47,10 @@ func writeReport(path string, res *suiteResult, in reportInputs, root string) er
 	w("\nWhat the columns count:\n\n")
 	w("- **completed as expected**: the case ended in the status its script expects, in its first attempt (a cancelled case has none).\n")
 	w("- **stuck**: not in a final status by the deadline (%s per batch).\n", set.caseDeadline)
-	w("- **duplicates**: a 100ms room existing twice or for an attempt the case never had; two captures of one kind in one attempt; an object in the bucket that no capture points to; a webhook event applied twice to a case's event log.\n")
+	w("- **duplicates**: a 100ms room existing twice or for an attempt the case never had; two captures of one kind in one attempt; an object in the bucket that no capture points to; a webhook event applied twice to a case's event log; in the two-replica class, a webhook event signalled to its workflow more than once.\n")
 	w("- **lost**: a capture answered 201 but missing from its case, or whose object is missing or differs; a verified recording missing from the bucket; an event chain that does not verify or lacks the final status; a database projection that disagrees with the log; a webhook event the simulator gave up on, or answered 200 but not in the inbox or not applied.\n")
 	w("- **slowest recovery**: after an outage, the longest time from the component's return (process restarted, service started) until every case then in flight completed its next step. ")
-	w("¹ For faults present the whole time (classes 3 and 4) there is no return: the figure is the longest any case waited between two steps.\n\n")
+	w("¹ For faults present the whole time (classes 3, 4 and 8) there is no return: the figure is the longest any case waited between two steps.\n\n")
 
 	w("### What was injected\n\n")
 	for _, c := range res.Classes {

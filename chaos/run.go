@@ -171,7 +171,11 @@ func runClass(ctx context.Context, st *stack, cls *faultClass, set settings, fir
 	deadline := time.Now().Add(set.caseDeadline)
 	sim := st.sim()
 	for i := 0; i < set.casesPerClass; i++ {
-		c, err := newCaseRun(first+i+1, scriptFor(i), st.apiBase, sim, h, deadline)
+		base := st.apiBase
+		if cls.replicas && i%2 == 1 {
+			base = st.api2Base
+		}
+		c, err := newCaseRun(first+i+1, scriptFor(i), base, sim, h, deadline)
 		if err != nil {
 			return nil, err
 		}

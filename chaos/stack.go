@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +42,8 @@ const (
 const (
 	nameAPI       = "api"
 	nameWorker    = "worker"
+	nameAPI2      = "api-2"    // the second replica of the two-replica class
+	nameWorker2   = "worker-2" // likewise
 	nameSimulator = "simulator"
 	namePostgres  = "postgres"
 	nameMinIO     = "minio"
@@ -57,10 +60,11 @@ type stack struct {
 	log       *slog.Logger
 	procs     map[string]*proc
 
-	pgPort, minioPort, temporalPort, apiPort, simPort int
-	dsn                                               string
-	apiBase, simBase, s3Endpoint, temporalAddr        string
-	db                                                *sql.DB
+	pgPort, minioPort, temporalPort, apiPort, api2Port, simPort int
+	dsn                                                         string
+	apiBase, api2Base, simBase, s3Endpoint, temporalAddr        string
+	db                                                          *sql.DB
+	hooks                                                       *hookProxy
 	// external is set when the stack is scripts/prod-local.sh (class 9),
 	// whose own supervisors run and restart the parts; procs is empty then.
 	external *prodLocal
@@ -68,7 +72,7 @@ type stack struct {
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
 	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}}
-	for _, p := range []*int{&s.pgPort, &s.minioPort, &s.temporalPort, &s.apiPort, &s.simPort} {
+	for _, p := range []*int{&s.pgPort, &s.minioPort, &s.temporalPort, &s.apiPort, &s.api2Port, &s.simPort} {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
@@ -77,9 +81,14 @@ func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, 
 	}
 	s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.pgPort)
 	s.apiBase = fmt.Sprintf("http://127.0.0.1:%d", s.apiPort)
+	s.api2Base = fmt.Sprintf("http://127.0.0.1:%d", s.api2Port)
 	s.simBase = fmt.Sprintf("http://127.0.0.1:%d", s.simPort)
 	s.s3Endpoint = fmt.Sprintf("127.0.0.1:%d", s.minioPort)
 	s.temporalAddr = fmt.Sprintf("127.0.0.1:%d", s.temporalPort)
+	var err error
+	if s.hooks, err = newHookProxy(s.apiBase); err != nil {
+		return nil, err
+	}
 	for _, d := range []string{"logs", "bin", "minio"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
 			return nil, err
@@ -329,12 +338,13 @@ func (s *stack) programEnv() []string {
 	env := map[string]string{
 		"VKYC_ENV": "development", "LOG_LEVEL": "info", "VKYC_DATA_DIR": s.dir,
 		"HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", s.apiPort), "PUBLIC_BASE_URL": s.apiBase,
-		"API_JWT_SECRET": authSecret, "DATABASE_URL": s.dsn,
+		"WORKER_HTTP_ADDR": "127.0.0.1:0", // two workers in the two-replica class
+		"API_JWT_SECRET":   authSecret, "DATABASE_URL": s.dsn,
 		"S3_ENDPOINT": s.s3Endpoint, "S3_ACCESS_KEY": s3AccessKey, "S3_SECRET_KEY": s3SecretKey, "S3_BUCKET": bucket,
 		"TEMPORAL_ADDRESS": s.temporalAddr, "TEMPORAL_NAMESPACE": "default", "TEMPORAL_TASK_QUEUE": taskQueue,
 		"HMS_BASE_URL": s.simBase + "/v2", "HMS_ACCESS_KEY": hmsAccessKey, "HMS_APP_SECRET": hmsAppSecret,
 		"HMS_WEBHOOK_HEADER": webhookHeader, "HMS_WEBHOOK_SECRET": webhookSecret,
-		"HMSSIM_ADDR": fmt.Sprintf("127.0.0.1:%d", s.simPort), "HMSSIM_WEBHOOK_URL": s.apiBase + "/v1/webhooks/100ms",
+		"HMSSIM_ADDR": fmt.Sprintf("127.0.0.1:%d", s.simPort), "HMSSIM_WEBHOOK_URL": s.hooks.base + "/v1/webhooks/100ms",
 		// Short media delays, as in internal/e2e: the faults, not the
 		// waiting, are what this measures. The webhook retry schedule is
 		// 100ms's own (1 s, 3 s, 10 s).
@@ -367,6 +377,15 @@ func (s *stack) setupPrograms(ctx context.Context) error {
 		}
 		s.procs[name] = &proc{name: name, path: filepath.Join(s.dir, "bin", bin), env: env, logPath: s.logPath(name)}
 	}
+	// The second replicas are started by the two-replica class only.
+	env2 := slices.Clone(env)
+	for i, kv := range env2 {
+		if strings.HasPrefix(kv, "HTTP_ADDR=") {
+			env2[i] = fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", s.api2Port)
+		}
+	}
+	s.procs[nameAPI2] = &proc{name: nameAPI2, path: filepath.Join(s.dir, "bin", "server"), env: env2, logPath: s.logPath(nameAPI2)}
+	s.procs[nameWorker2] = &proc{name: nameWorker2, path: filepath.Join(s.dir, "bin", "worker"), env: env, logPath: s.logPath(nameWorker2)}
 	// The worker runs the migrations and creates the bucket that the API
 	// and the simulator need.
 	for _, name := range []string{nameWorker, nameAPI, nameSimulator} {
@@ -388,6 +407,8 @@ func (s *stack) startProgram(ctx context.Context, name string) error {
 	switch name {
 	case nameAPI:
 		return waitFor(ctx, 90*time.Second, "the API", func() error { return httpOK(ctx, s.apiBase+"/healthz") })
+	case nameAPI2:
+		return waitFor(ctx, 90*time.Second, "the second API", func() error { return httpOK(ctx, s.api2Base+"/healthz") })
 	case nameSimulator:
 		return waitFor(ctx, 30*time.Second, "the simulator", func() error { return httpOK(ctx, s.simBase+"/sim/v1/faults") })
 	default:
@@ -411,7 +432,10 @@ func (s *stack) close() {
 	if s.external != nil {
 		s.external.stop()
 	}
-	for _, name := range []string{nameSimulator, nameAPI, nameWorker, nameTemporal, nameMinIO} {
+	if s.hooks != nil {
+		s.hooks.close()
+	}
+	for _, name := range []string{nameSimulator, nameAPI2, nameAPI, nameWorker2, nameWorker, nameTemporal, nameMinIO} {
 		if p := s.procs[name]; p != nil {
 			p.stop(syscall.SIGTERM, 20*time.Second)
 		}

@@ -18,10 +18,12 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/vkyc-engine/vkyc/internal/blob"
 	"github.com/vkyc-engine/vkyc/internal/demo"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/workflows"
 )
 
 // classResult is one row of the fault table, with the findings behind it.
@@ -82,6 +84,11 @@ func verify(ctx context.Context, r *classRun) (*classResult, error) {
 	for _, c := range r.cases {
 		if err := v.checkCase(ctx, c, rooms); err != nil {
 			return nil, err
+		}
+		if id := c.caseID(); r.cls.replicas && id != "" {
+			if err := v.checkSignalledOnce(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if r.st.external != nil {
@@ -727,4 +734,57 @@ func firstCauses(err string) string {
 		s = s[:240] + "…"
 	}
 	return s
+}
+
+// checkSignalledOnce counts the hms-event signals in the case's workflow
+// history (every run of it): each webhook event must have reached the
+// workflow once. The inbox dispatchers of several replicas share the work
+// through case leases; without them each signalled every row.
+func (v *verifier) checkSignalledOnce(ctx context.Context, caseID string) error {
+	if v.tc == nil {
+		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: quietTemporal()})
+		if err != nil {
+			return fmt.Errorf("connect to Temporal: %w", err)
+		}
+		v.tc = tc
+	}
+	seen := map[string]int{}
+	runID := ""
+	for range 100 { // runs of the case, newest first
+		it := v.tc.GetWorkflowHistory(ctx, kyc.WorkflowID(caseID), runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		prev := ""
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return fmt.Errorf("history of %s: %w", caseID, err)
+			}
+			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+				prev = a.GetContinuedExecutionRunId()
+			}
+			a := ev.GetWorkflowExecutionSignaledEventAttributes()
+			if a == nil || a.GetSignalName() != workflows.SignalHMSEvent {
+				continue
+			}
+			var hev workflows.HMSEvent
+			if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &hev); err != nil {
+				return fmt.Errorf("history of %s: decode a signal: %w", caseID, err)
+			}
+			seen[hev.ID]++
+		}
+		if prev == "" {
+			break
+		}
+		runID = prev
+	}
+	ids := make([]string, 0, len(seen))
+	for id, n := range seen {
+		if n > 1 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		v.duplicate("webhook %s was signalled %d times to case %s", id, seen[id], caseID)
+	}
+	return nil
 }

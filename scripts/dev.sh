@@ -6,6 +6,7 @@
 #   SQLite                .run/dev/vkyc.db                               (unless DATABASE_URL is set)
 #   100ms simulator       http://127.0.0.1:8090                          (unless HMS_BASE_URL is set)
 #   worker, API           http://127.0.0.1:8080                          (HTTP_ADDR)
+#   worker metrics        http://127.0.0.1:8081/metrics                  (WORKER_HTTP_ADDR)
 #
 # Every variable of internal/config is passed through, so each part can be
 # switched to the real thing: DATABASE_URL=postgres://..., S3_ENDPOINT with
@@ -26,6 +27,8 @@ TEMPORAL_PORT=7233
 TEMPORAL_UI_PORT=8233
 SIM_ADDR=127.0.0.1:8090
 HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
+WORKER_HTTP_ADDR=${WORKER_HTTP_ADDR:-127.0.0.1:8081}
+export WORKER_HTTP_ADDR
 
 # In development the simulator finishes a recording in about 3 s (100ms takes
 # 9 s at the median), so a demo case reaches the audit quickly.
@@ -145,6 +148,7 @@ start_temporal=0 start_s3=0 start_sim=0
 
 mkdir -p "$bin" "$data"
 need_port "$HTTP_ADDR" API HTTP_ADDR
+[ "$WORKER_HTTP_ADDR" = off ] || need_port "$WORKER_HTTP_ADDR" "worker metrics" WORKER_HTTP_ADDR
 [ $start_temporal = 0 ] || { need_port 127.0.0.1:$TEMPORAL_PORT Temporal TEMPORAL_ADDRESS; need_port 127.0.0.1:$TEMPORAL_UI_PORT "Temporal UI" TEMPORAL_ADDRESS; }
 [ $start_s3 = 0 ] || need_port 127.0.0.1:9000 "embedded S3" S3_ENDPOINT
 [ $start_sim = 0 ] || need_port $SIM_ADDR "100ms simulator" HMS_BASE_URL
@@ -234,6 +238,7 @@ cat >&2 <<EOF
 
 ${bold}vKYC engine running${plain}
   API               $api_url   (/healthz, /readyz, /metrics; API under /v1)
+  worker            $([ "$WORKER_HTTP_ADDR" = off ] && echo "no HTTP (WORKER_HTTP_ADDR=off)" || echo "$(local_url "$WORKER_HTTP_ADDR")   (/healthz, /readyz, /metrics)")
   Temporal          $TEMPORAL_ADDRESS$([ $start_temporal = 1 ] && echo ", Web UI http://127.0.0.1:$TEMPORAL_UI_PORT")
   object storage    $([ $start_s3 = 1 ] && echo "embedded S3 on 127.0.0.1:9000, bucket ${S3_BUCKET:-vkyc}, files in $data/s3" || echo "$S3_ENDPOINT, bucket ${S3_BUCKET:-vkyc}")
   database          $([ -n "${DATABASE_URL:-}" ] && echo "DATABASE_URL" || echo "SQLite $data/vkyc.db")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/internal/backends"
+	"github.com/vkyc-engine/vkyc/internal/config"
 	"github.com/vkyc-engine/vkyc/internal/maintenance"
 	"github.com/vkyc-engine/vkyc/internal/workerapp"
 )
@@ -60,6 +61,12 @@ func run() error {
 		return err
 	}
 	opts.Logger = temporallog.NewStructuredLogger(log.With("component", "temporal"))
+	metrics, err := workerapp.NewMetrics(log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = metrics.Close(context.Background()) }()
+	opts.MetricsHandler = metrics.Handler
 	tc, err := client.DialContext(startCtx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Temporal.Address, cfg.Temporal.Namespace, err)
@@ -81,6 +88,21 @@ func run() error {
 		Reconcile: cfg.Maintenance.ReconcileInterval, Purge: cfg.Maintenance.PurgeInterval,
 	}); err != nil {
 		return fmt.Errorf("maintenance schedules: %w", err)
+	}
+
+	if cfg.WorkerHTTPAddr != config.WorkerHTTPOff {
+		addr, _, err := workerapp.Serve(ctx, cfg.WorkerHTTPAddr, metrics, map[string]workerapp.Check{
+			"temporal": func(ctx context.Context) error {
+				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			},
+			"postgres":       st.Ping,
+			"object_storage": bs.Ping,
+		}, log)
+		if err != nil {
+			return fmt.Errorf("worker http (%s): %w", config.EnvWorkerHTTPAddr, err)
+		}
+		log.Info("worker http listening", "addr", addr, "paths", "/metrics /healthz /readyz")
 	}
 
 	log.Info("worker starting",

@@ -183,7 +183,14 @@ func (in CaseInput) Validate() error {
 			return fmt.Errorf("required capture %q is not a capture kind", k)
 		}
 	}
-	t := in.Timeouts
+	return in.Timeouts.Validate()
+}
+
+// Validate reports a timeout or limit the workflow does not accept (zero
+// fields take the defaults). internal/config checks the configured values
+// with it at start, so that a limit the workflow refuses stops the programs
+// instead of failing every create.
+func (t Timeouts) Validate() error {
 	durations := []struct {
 		name string
 		d    time.Duration

@@ -185,8 +185,8 @@ func TestOperatorSignalsCannotBreakACase(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k, val := range d {
-			if text, ok := val.(string); ok && kyc.TextProblem(text) != "" {
-				t.Fatalf("event %d (%s) field %s %s: %q", e.Seq, e.Type, k, kyc.TextProblem(text), text)
+			if text, ok := val.(string); ok && kyc.CheckReason(text) != nil {
+				t.Fatalf("event %d (%s) field %s %v: %q", e.Seq, e.Type, k, kyc.CheckReason(text), text)
 			}
 		}
 	}

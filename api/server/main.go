@@ -70,7 +70,7 @@ func run() error {
 	}
 	defer tc.Close()
 
-	disp := inbox.New(st, tc, log, inbox.Options{})
+	disp := inbox.New(st, tc, log, inbox.Options{Owner: dispatcherOwner(cfg)})
 	srv, err := api.New(api.Deps{
 		Config:    cfg,
 		Store:     st,
@@ -184,4 +184,16 @@ func connectTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (
 		}
 	}()
 	return tc, nil
+}
+
+// dispatcherOwner names this process in the inbox's case leases: host and
+// listen address, which no other live process shares (it could not bind
+// the address), and which a restarted replica keeps, so it takes its cases
+// back at once instead of waiting for their leases to expire.
+func dispatcherOwner(cfg config.Config) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return host + " " + cfg.HTTPAddr
 }

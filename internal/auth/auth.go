@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
@@ -57,13 +56,10 @@ func Mint(secret []byte, sub string, role kyc.Role, ttl time.Duration, now time.
 	if len(secret) < 16 {
 		return "", ErrMinSecret
 	}
-	if sub == "" {
-		return "", errors.New("mint token: subject is empty")
-	}
-	if !utf8.ValidString(sub) {
-		// JSON would carry it as U+FFFD, so two different subjects could
-		// come back as the same person.
-		return "", errors.New("mint token: subject is not valid UTF-8")
+	// Invalid UTF-8 would travel as U+FFFD, so two different subjects
+	// could come back as the same person; Parse refuses the rest.
+	if err := kyc.CheckSubject(sub); err != nil {
+		return "", fmt.Errorf("mint token: subject %w", err)
 	}
 	if !ValidRole(role) {
 		return "", fmt.Errorf("mint token: unknown role %q", role)
@@ -102,8 +98,11 @@ func Parse(secret []byte, token string, now time.Time) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	role := kyc.Role(c.Role)
-	if c.Subject == "" {
-		return Claims{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
+	// The subject becomes the actor of events, the agent's search
+	// attribute and part of update ids: one PostgreSQL or Temporal cannot
+	// store must never get past the edge (kyc.CheckSubject).
+	if err := kyc.CheckSubject(c.Subject); err != nil {
+		return Claims{}, fmt.Errorf("%w: subject %w", ErrInvalidToken, err)
 	}
 	if !ValidRole(role) {
 		return Claims{}, fmt.Errorf("%w: unknown role %q", ErrInvalidToken, c.Role)

@@ -50,6 +50,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Set, error
 	bs, err := blob.New(ctx, blob.Config{
 		Endpoint: cfg.S3.Endpoint, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
 		Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, Secure: cfg.S3.Secure, SSE: cfg.S3.SSE,
+		PublicEndpoint: cfg.S3.PublicEndpoint, PublicSecure: cfg.S3.PublicSecure,
 		// In production the bucket, its encryption and its policies are
 		// infrastructure, made by the people who own them; only a
 		// development stack creates its own.
@@ -75,13 +76,8 @@ func (s *Set) Close() error { return s.Store.Close() }
 // CaseDefaults are the configured settings of new cases: the API starts
 // cases with them, the reconciler starts and closes cases with them.
 func CaseDefaults(cfg config.Config) workflows.CaseDefaults {
-	cc := cfg.Case
 	return workflows.CaseDefaults{
-		Timeouts: workflows.Timeouts{
-			JoinTimeout: cc.JoinTimeout, MaxCallLength: cc.MaxCallLength, DecisionWindow: cc.DecisionWindow,
-			RecordingGrace: cc.RecordingGrace, AuditSLA: cc.AuditSLA, CaseTTL: cc.CaseTTL,
-			RecordingDeadline: cc.RecordingDeadline, MaxAttempts: cc.MaxAttempts,
-		},
+		Timeouts:   cfg.WorkflowTimeouts(),
 		Recordings: workflows.RecordingLocation{Bucket: cfg.S3.Bucket, Prefix: cfg.HMS.RecordingPrefix},
 	}
 }

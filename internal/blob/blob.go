@@ -43,14 +43,23 @@ type Config struct {
 	// SSE is "auto" (the default when empty: SSE-S3 when the server supports
 	// it), "on" (refuse to start without it) or "off".
 	SSE string
+	// PublicEndpoint (host:port) is where browsers reach the bucket, when
+	// that is not Endpoint (the compose stack's minio:9000 is reachable only
+	// inside its network): presigned URLs are signed for it, with
+	// PublicSecure choosing https. "" means Endpoint.
+	PublicEndpoint string
+	PublicSecure   bool
 }
 
 // Store is a bucket. It is safe for concurrent use.
 type Store struct {
-	core   minio.Core
-	bucket string
-	sse    encrypt.ServerSide // nil when objects are stored unencrypted
-	log    *slog.Logger
+	core minio.Core
+	// presigner signs download URLs for the public endpoint; it makes no
+	// requests of its own (its region is given).
+	presigner *minio.Client
+	bucket    string
+	sse       encrypt.ServerSide // nil when objects are stored unencrypted
+	log       *slog.Logger
 }
 
 // New connects to the bucket and checks it is usable before the service
@@ -73,9 +82,24 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("blob: client for %s: %w", cfg.Endpoint, err)
 	}
 	s := &Store{
-		core:   minio.Core{Client: client},
-		bucket: cfg.Bucket,
-		log:    slog.Default().With("component", "blob", "bucket", cfg.Bucket),
+		core:      minio.Core{Client: client},
+		presigner: client,
+		bucket:    cfg.Bucket,
+		log:       slog.Default().With("component", "blob", "bucket", cfg.Bucket),
+	}
+	if cfg.PublicEndpoint != "" && (cfg.PublicEndpoint != cfg.Endpoint || cfg.PublicSecure != cfg.Secure) {
+		region := cfg.Region
+		if region == "" {
+			region = "us-east-1" // without a region minio-go would ask the public endpoint for it
+		}
+		s.presigner, err = minio.New(cfg.PublicEndpoint, &minio.Options{
+			Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+			Secure: cfg.PublicSecure,
+			Region: region,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("blob: client for the public endpoint %s: %w", cfg.PublicEndpoint, err)
+		}
 	}
 	if err := s.ensureBucket(ctx, cfg.CreateBucket, cfg.Region); err != nil {
 		return nil, err

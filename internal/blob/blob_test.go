@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -250,10 +251,42 @@ func TestPresignGet(t *testing.T) {
 		if status, _ := httpGet(t, u.String()); status != http.StatusForbidden {
 			t.Fatalf("expired presigned GET = %d, want 403", status)
 		}
-		for _, ttl := range []time.Duration{0, 500 * time.Millisecond, 8 * 24 * time.Hour} {
+		for _, ttl := range []time.Duration{0, 500 * time.Millisecond, MaxPresignTTL + time.Second, 8 * 24 * time.Hour} {
 			if _, err := s.PresignGet(ctx, key, ttl); err == nil {
 				t.Fatalf("PresignGet with ttl %s succeeded, want an error", ttl)
 			}
+		}
+	})
+}
+
+// TestPresignForThePublicEndpoint: with a public endpoint set, download
+// URLs are signed for it (the host browsers reach), and they work there.
+func TestPresignForThePublicEndpoint(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		cfg := bucketConfig(t, b)
+		host, port, err := net.SplitHostPort(cfg.Endpoint)
+		if err != nil || host != "127.0.0.1" {
+			t.Fatalf("the test server is at %q; this test needs 127.0.0.1", cfg.Endpoint)
+		}
+		cfg.PublicEndpoint = net.JoinHostPort("localhost", port) // the same server under another name
+		s, err := New(testContext(t), cfg)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		ctx := testContext(t)
+		key := "cases/c1/attempt-1/face-public.jpg"
+		if _, err := s.Put(ctx, key, strings.NewReader("a face"), 1024, "image/jpeg"); err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+		u, err := s.PresignGet(ctx, key, time.Minute)
+		if err != nil {
+			t.Fatalf("PresignGet: %v", err)
+		}
+		if u.Host != cfg.PublicEndpoint || u.Scheme != "http" {
+			t.Fatalf("presigned for %s://%s, want http://%s", u.Scheme, u.Host, cfg.PublicEndpoint)
+		}
+		if status, body := httpGet(t, u.String()); status != http.StatusOK || string(body) != "a face" {
+			t.Fatalf("presigned GET = %d %q, want 200 with the object", status, body)
 		}
 	})
 }

@@ -45,6 +45,26 @@ func (s *Store) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	}, nil
 }
 
+// List returns the objects whose keys start with prefix (Stat of each, so
+// SHA256 is filled for objects Put wrote), at most limit of them.
+func (s *Store) List(ctx context.Context, prefix string, limit int) ([]ObjectInfo, error) {
+	var out []ObjectInfo
+	for obj := range s.core.Client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("blob: list %q: %w", prefix, obj.Err)
+		}
+		info, err := s.Stat(ctx, obj.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 // userMeta reads user metadata case-insensitively: servers differ in how
 // they case x-amz-meta-* names.
 func userMeta(m map[string]string, name string) string {
@@ -77,9 +97,15 @@ func (s *Store) Checksum(ctx context.Context, key string) (sha256hex string, siz
 
 // Presigned URL lifetimes: S3 refuses more than 7 days, and a second is the
 // signature's resolution.
+// MaxPresignTTL caps the lifetime of a presigned URL: it is a bearer
+// secret that ends up in browsers' histories and logs, and every reader of
+// the engine asks for a new one when it needs it (internal/config keeps the
+// configured lifetimes within it).
+const MaxPresignTTL = time.Hour
+
 const (
 	minPresignTTL = time.Second
-	maxPresignTTL = 7 * 24 * time.Hour
+	maxPresignTTL = MaxPresignTTL
 )
 
 // PresignGet returns a URL that downloads the object without credentials
@@ -91,7 +117,7 @@ func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (
 	if ttl < minPresignTTL || ttl > maxPresignTTL {
 		return nil, fmt.Errorf("blob: presign %q: ttl %s out of range (%s to %s)", key, ttl, minPresignTTL, maxPresignTTL)
 	}
-	u, err := s.core.PresignedGetObject(ctx, s.bucket, key, ttl, nil)
+	u, err := s.presigner.PresignedGetObject(ctx, s.bucket, key, ttl, nil)
 	if err != nil {
 		return nil, fmt.Errorf("blob: presign %q: %w", key, err)
 	}

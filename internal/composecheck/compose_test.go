@@ -2,6 +2,8 @@ package composecheck
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"net/url"
 	"os"
@@ -190,7 +192,7 @@ func TestEngineEnvironment(t *testing.T) {
 		profiles []string
 		wantProd bool
 	}{
-		{"production with 100ms", nil, nil, true},
+		{"production with 100ms", realValues(t), nil, true},
 		{"development with the simulator", simEnv, []string{"sim"}, false},
 	}
 	for _, tt := range tests {
@@ -218,6 +220,57 @@ func TestEngineEnvironment(t *testing.T) {
 				checkEndpoints(t, p, name, cfg)
 			}
 		})
+	}
+}
+
+// realValues replaces every CHANGE-ME value of the example env file with a
+// generated secret, as the file tells an operator to.
+func realValues(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), exampleEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if ok && !strings.HasPrefix(k, "#") && strings.Contains(v, "CHANGE-ME") {
+			secret := make([]byte, 24)
+			if _, err := rand.Read(secret); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = hex.EncodeToString(secret)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s has no CHANGE-ME values", exampleEnv)
+	}
+	return out
+}
+
+// TestExampleSecretsRefused: the example env file as shipped must not start
+// in production, naming every placeholder left in it.
+func TestExampleSecretsRefused(t *testing.T) {
+	p := mustLoad(t, nil)
+	for _, name := range engineServices {
+		env := environment(t, service(t, p, name))
+		cfg, err := config.LoadFrom(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		err = cfg.Validate()
+		if err == nil {
+			t.Fatalf("%s: the example's placeholder secrets validated in production", name)
+		}
+		for _, v := range []string{config.EnvAuthSecret, config.EnvHMSWebhookSecret, config.EnvS3SecretKey, config.EnvHMSAccessKey,
+			config.EnvHMSAppSecret, config.EnvHMSTemplateID, config.EnvDatabaseURL} {
+			if !strings.Contains(err.Error(), v+":") {
+				t.Errorf("%s: the refusal does not name %s: %v", name, v, err)
+			}
+		}
+		if strings.Contains(err.Error(), "CHANGE-ME") {
+			t.Errorf("%s: the refusal repeats a value: %v", name, err)
+		}
 	}
 }
 

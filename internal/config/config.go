@@ -8,6 +8,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,11 +22,14 @@ import (
 // Config is the whole configuration. Load fills it; nothing else reads the
 // environment.
 type Config struct {
-	HTTPAddr      string
-	PublicBaseURL string
-	AuthSecret    string
-	DatabaseURL   string
-	DataDir       string
+	HTTPAddr string
+	// WorkerHTTPAddr is where the worker serves /metrics, /healthz and
+	// /readyz; "off" serves nothing.
+	WorkerHTTPAddr string
+	PublicBaseURL  string
+	AuthSecret     string
+	DatabaseURL    string
+	DataDir        string
 
 	S3 struct {
 		Endpoint, AccessKey, SecretKey, Bucket, Region, SSE string
@@ -32,6 +37,14 @@ type Config struct {
 		// Embedded is true when S3_ENDPOINT is unset: `make dev` serves the
 		// embedded store on Endpoint (127.0.0.1:9000) from DataDir.
 		Embedded bool
+		// PublicEndpoint (host:port) and PublicSecure are where browsers
+		// reach the bucket (S3_PUBLIC_ENDPOINT), which presigned URLs are
+		// signed for; "" means Endpoint.
+		PublicEndpoint string
+		PublicSecure   bool
+		// AllowHTTP and AllowUnencrypted are production's explicit opt-ins
+		// to plain HTTP and to objects without server-side encryption.
+		AllowHTTP, AllowUnencrypted bool
 	}
 
 	Temporal struct {
@@ -46,6 +59,9 @@ type Config struct {
 		// RecordingPrefix is where the template uploads recordings in
 		// S3.Bucket: <prefix>/beam/<room id>/...
 		RecordingPrefix string
+		// WebhookRateLimit is webhook deliveries a second per source
+		// address (HMS_WEBHOOK_RATE_LIMIT); 0 turns the limit off.
+		WebhookRateLimit int
 		// Simulated is true when BaseURL is the local simulator's (the
 		// default): `make dev` then starts the simulator.
 		Simulated bool
@@ -67,6 +83,9 @@ type Config struct {
 		MaxBytes int64
 		URLTTL   time.Duration
 	}
+	// RecordingURLTTL is the lifetime of presigned recording URLs handed to
+	// reviewers.
+	RecordingURLTTL time.Duration
 
 	JoinTokenTTL time.Duration
 	LogLevel     string
@@ -188,6 +207,19 @@ func (r *reader) positiveInt(name string, def int) int {
 	return n
 }
 
+func (r *reader) nonNegativeInt(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		r.fail(name, "%q is not a whole number of 0 or more", v)
+		return def
+	}
+	return n
+}
+
 // bytes accepts a number of bytes with an optional KiB, MiB or GiB suffix.
 func (r *reader) bytes(name string, def int64) int64 {
 	v := r.str(name, "")
@@ -220,6 +252,28 @@ func (r *reader) bytes(name string, def int64) int64 {
 	return n * unit
 }
 
+// publicEndpoint reads S3_PUBLIC_ENDPOINT, a URL of scheme and host only
+// (https://files.bank.example), into host:port and the scheme's security.
+func (r *reader) publicEndpoint(c *Config) {
+	v := r.str(EnvS3PublicEndpoint, "")
+	if v == "" {
+		c.S3.PublicEndpoint, c.S3.PublicSecure = c.S3.Endpoint, c.S3.Secure
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		r.fail(EnvS3PublicEndpoint, "%q is not a URL of scheme and host only, like https://files.bank.example", v)
+		c.S3.PublicEndpoint, c.S3.PublicSecure = c.S3.Endpoint, c.S3.Secure
+		return
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	c.S3.PublicEndpoint, c.S3.PublicSecure = host, u.Scheme == "https"
+}
+
 func (r *reader) oneOf(name, def string, allowed ...string) string {
 	v := strings.ToLower(r.str(name, def))
 	for _, a := range allowed {
@@ -245,6 +299,7 @@ func load(env environment) (Config, error) {
 	}
 
 	c.HTTPAddr = r.str(EnvHTTPAddr, "127.0.0.1:8080")
+	c.WorkerHTTPAddr = r.str(EnvWorkerHTTPAddr, "127.0.0.1:8081")
 	c.PublicBaseURL = strings.TrimRight(r.str(EnvPublicBaseURL, "http://127.0.0.1:8080"), "/")
 	c.AuthSecret = r.secret(EnvAuthSecret, devAuthSecret)
 	c.DataDir = filepath.Clean(r.str(EnvDataDir, ".run/dev"))
@@ -265,6 +320,9 @@ func load(env environment) (Config, error) {
 	c.S3.Region = r.str(EnvS3Region, "us-east-1")
 	c.S3.SSE = r.oneOf(EnvS3SSE, "auto", "auto", "on", "off")
 	c.S3.Secure = r.boolean(EnvS3Secure, false)
+	r.publicEndpoint(&c)
+	c.S3.AllowHTTP = r.boolean(EnvS3AllowHTTP, false)
+	c.S3.AllowUnencrypted = r.boolean(EnvS3AllowUnencrypted, false)
 
 	r.loadTemporal(&c)
 
@@ -277,6 +335,7 @@ func load(env environment) (Config, error) {
 	c.HMS.WebhookSecret = r.secret(EnvHMSWebhookSecret, devWebhookSecret)
 	c.HMS.WebhookHMACSecret = r.secret(EnvHMSWebhookHMACSecret, "")
 	c.HMS.RecordingPrefix = strings.Trim(r.str(EnvHMSRecordingPrefix, "recordings"), "/")
+	c.HMS.WebhookRateLimit = r.nonNegativeInt(EnvHMSWebhookRateLimit, defaultWebhookRateLimit)
 
 	c.Case.JoinTimeout = r.duration(EnvCaseJoinTimeout, 30*time.Minute)
 	c.Case.MaxCallLength = r.duration(EnvCaseMaxCallLength, 30*time.Minute)
@@ -294,6 +353,7 @@ func load(env environment) (Config, error) {
 
 	c.Capture.MaxBytes = r.bytes(EnvCaptureMaxBytes, 10<<20)
 	c.Capture.URLTTL = r.duration(EnvCaptureURLTTL, 5*time.Minute)
+	c.RecordingURLTTL = r.duration(EnvRecordingURLTTL, 30*time.Minute)
 	c.JoinTokenTTL = r.duration(EnvJoinTokenTTL, 2*time.Hour)
 
 	c.set = r.set

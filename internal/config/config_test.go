@@ -114,13 +114,13 @@ var production = env{
 	"VKYC_ENV":                "production",
 	"HTTP_ADDR":               "0.0.0.0:9090",
 	"PUBLIC_BASE_URL":         "https://kyc.bank.example/",
-	"API_JWT_SECRET":          "0123456789abcdef0123456789abcdef-prod",
+	"API_JWT_SECRET":          "Jx7qP2vL9sKd4mWz8cRt1nBy6hFg3aEu-prod",
 	"DATABASE_URL":            "postgres://vkyc:pg-password-1@db.internal:5432/vkyc?sslmode=verify-full",
 	"VKYC_DATA_DIR":           "/var/lib/vkyc",
 	"LOG_LEVEL":               "WARN",
 	"S3_ENDPOINT":             "s3.bank.example:443",
 	"S3_ACCESS_KEY":           "AKIAPRODKEY",
-	"S3_SECRET_KEY":           "s3-secret-value-1",
+	"S3_SECRET_KEY":           "s3-Secret-value-9Xq2Lm7",
 	"S3_BUCKET":               "kyc-evidence",
 	"S3_REGION":               "ap-south-1",
 	"S3_SSE":                  "on",
@@ -133,8 +133,8 @@ var production = env{
 	"HMS_APP_SECRET":          "hms-app-secret-1",
 	"HMS_TEMPLATE_ID":         "tmpl-123",
 	"HMS_WEBHOOK_HEADER":      "X-Bank-Hook",
-	"HMS_WEBHOOK_SECRET":      "hook-secret-1",
-	"HMS_WEBHOOK_HMAC_SECRET": "hmac-secret-1",
+	"HMS_WEBHOOK_SECRET":      "hook-5e3f1c9a7b2d8e4f6a0c1b3d5e7f9a2c",
+	"HMS_WEBHOOK_HMAC_SECRET": "hmac-8d2b6f0e4a9c3e7b1f5d9a3c7e1b5f0d",
 	"CASE_JOIN_TIMEOUT":       "20m",
 	"CASE_MAX_CALL_LENGTH":    "45m",
 	"CASE_DECISION_WINDOW":    "10m",
@@ -148,8 +148,10 @@ var production = env{
 }
 
 // secretValues must never appear in an error message.
-var secretValues = []string{"0123456789abcdef0123456789abcdef-prod", "pg-password-1", "s3-secret-value-1",
-	"hms-app-secret-1", "hook-secret-1", "hmac-secret-1", devAuthSecret, devHMSAppSecret, devWebhookSecret}
+var secretValues = []string{"Jx7qP2vL9sKd4mWz8cRt1nBy6hFg3aEu-prod", "pg-password-1", "s3-Secret-value-9Xq2Lm7",
+	"hms-app-secret-1", "hook-5e3f1c9a7b2d8e4f6a0c1b3d5e7f9a2c", "hmac-8d2b6f0e4a9c3e7b1f5d9a3c7e1b5f0d",
+	devAuthSecret, devHMSAppSecret, devWebhookSecret, "CHANGE-ME-0123456789abcdef0123456789abcdef", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	"0123456789abcdef0123456789abcdef"}
 
 func TestOverrides(t *testing.T) {
 	isolate(t)
@@ -168,7 +170,7 @@ func TestOverrides(t *testing.T) {
 		{"S3.Endpoint", c.S3.Endpoint, "s3.bank.example:443"},
 		{"S3.Embedded", c.S3.Embedded, false},
 		{"S3.AccessKey", c.S3.AccessKey, "AKIAPRODKEY"},
-		{"S3.SecretKey", c.S3.SecretKey, "s3-secret-value-1"},
+		{"S3.SecretKey", c.S3.SecretKey, "s3-Secret-value-9Xq2Lm7"},
 		{"S3.Bucket", c.S3.Bucket, "kyc-evidence"},
 		{"S3.Region", c.S3.Region, "ap-south-1"},
 		{"S3.SSE", c.S3.SSE, "on"},
@@ -182,8 +184,8 @@ func TestOverrides(t *testing.T) {
 		{"HMS.AppSecret", c.HMS.AppSecret, "hms-app-secret-1"},
 		{"HMS.TemplateID", c.HMS.TemplateID, "tmpl-123"},
 		{"HMS.WebhookHeader", c.HMS.WebhookHeader, "X-Bank-Hook"},
-		{"HMS.WebhookSecret", c.HMS.WebhookSecret, "hook-secret-1"},
-		{"HMS.WebhookHMACSecret", c.HMS.WebhookHMACSecret, "hmac-secret-1"},
+		{"HMS.WebhookSecret", c.HMS.WebhookSecret, "hook-5e3f1c9a7b2d8e4f6a0c1b3d5e7f9a2c"},
+		{"HMS.WebhookHMACSecret", c.HMS.WebhookHMACSecret, "hmac-8d2b6f0e4a9c3e7b1f5d9a3c7e1b5f0d"},
 		{"Case.JoinTimeout", c.Case.JoinTimeout, 20 * time.Minute},
 		{"Case.MaxCallLength", c.Case.MaxCallLength, 45 * time.Minute},
 		{"Case.DecisionWindow", c.Case.DecisionWindow, 10 * time.Minute},
@@ -270,6 +272,13 @@ func TestInvalidValues(t *testing.T) {
 		{"CAPTURE_MAX_BYTES", "9999999999999GiB"},
 		{"CAPTURE_URL_TTL", "-5m"},
 		{"JOIN_TOKEN_TTL", "forever"},
+		{"RECORDING_URL_TTL", "0"},
+		{"S3_PUBLIC_ENDPOINT", "https://files.bank.example/vkyc"},
+		{"S3_PUBLIC_ENDPOINT", "files.bank.example:443"},
+		{"S3_PUBLIC_ENDPOINT", "https://u:p@files.bank.example"},
+		{"S3_ALLOW_HTTP", "maybe"},
+		{"HMS_WEBHOOK_RATE_LIMIT", "-1"},
+		{"HMS_WEBHOOK_RATE_LIMIT", "lots"},
 		{"TEMPORAL_TLS", "yes"},
 		{"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "sure"},
 		{"TEMPORAL_PROFILE", "missing"},
@@ -336,6 +345,9 @@ func TestValidate(t *testing.T) {
 		{"capture limit above the store's", env{"CAPTURE_MAX_BYTES": "6GiB"}, "CAPTURE_MAX_BYTES"},
 		{"capture URL TTL beyond 7 days", env{"CAPTURE_URL_TTL": "200h"}, "CAPTURE_URL_TTL"},
 		{"capture URL TTL under a second", env{"CAPTURE_URL_TTL": "500ms"}, "CAPTURE_URL_TTL"},
+		{"capture URL TTL beyond an hour", env{"CAPTURE_URL_TTL": "2h"}, "CAPTURE_URL_TTL"},
+		{"recording URL TTL beyond an hour", env{"RECORDING_URL_TTL": "61m"}, "RECORDING_URL_TTL"},
+		{"more attempts than the workflow allows", env{"CASE_MAX_ATTEMPTS": "11"}, "CASE_MAX_ATTEMPTS"},
 		{"join token shorter than the join timeout", env{"JOIN_TOKEN_TTL": "10m"}, "JOIN_TOKEN_TTL"},
 		{"unreadable Temporal client certificate", env{"TEMPORAL_TLS_CLIENT_CERT_PATH": "/nonexistent.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/nonexistent.key"}, "TEMPORAL_TLS"},
 	}
@@ -398,6 +410,25 @@ func TestProductionValidation(t *testing.T) {
 		{"no template", production.with("HMS_TEMPLATE_ID", ""), "HMS_TEMPLATE_ID"},
 		{"plain-HTTP public URL", production.with("PUBLIC_BASE_URL", "http://kyc.bank.example"), "PUBLIC_BASE_URL"},
 		{"Temporal host verification off", production.with("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "true"), "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"},
+		// Placeholders and weak secrets (deploy/compose.env.example's values among them).
+		{"example JWT secret", production.with("API_JWT_SECRET", "CHANGE-ME-0123456789abcdef0123456789abcdef"), "API_JWT_SECRET"},
+		{"repeated JWT secret", production.with("API_JWT_SECRET", "0123456789abcdef0123456789abcdef"), "API_JWT_SECRET"},
+		{"one-letter JWT secret", production.with("API_JWT_SECRET", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "API_JWT_SECRET"},
+		{"low-variety JWT secret", production.with("API_JWT_SECRET", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbbbbbb1"), "API_JWT_SECRET"},
+		{"short webhook secret", production.with("HMS_WEBHOOK_SECRET", "hook-secret-1"), "HMS_WEBHOOK_SECRET"},
+		{"example webhook secret", production.with("HMS_WEBHOOK_SECRET", "CHANGE-ME-webhook-secret"), "HMS_WEBHOOK_SECRET"},
+		{"weak HMAC secret", production.with("HMS_WEBHOOK_HMAC_SECRET", "secretsecretsecretsecretsecretsecret"), "HMS_WEBHOOK_HMAC_SECRET"},
+		{"example S3 secret", production.with("S3_SECRET_KEY", "CHANGE-ME-minio-root-password"), "S3_SECRET_KEY"},
+		{"short S3 secret", production.with("S3_SECRET_KEY", "minio123"), "S3_SECRET_KEY"},
+		{"example 100ms access key", production.with("HMS_ACCESS_KEY", "CHANGE-ME-100ms-access-key"), "HMS_ACCESS_KEY"},
+		{"example 100ms secret", production.with("HMS_APP_SECRET", "CHANGE-ME-100ms-app-secret"), "HMS_APP_SECRET"},
+		{"example template", production.with("HMS_TEMPLATE_ID", "CHANGE-ME-template-id"), "HMS_TEMPLATE_ID"},
+		{"example database password", production.with("DATABASE_URL", "postgres://vkyc:CHANGE-ME-vkyc-db-password@db:5432/vkyc"), "DATABASE_URL"},
+		// Object storage: HTTPS and encryption unless explicitly allowed.
+		{"plain-HTTP object store", production.with("S3_SECURE", "false"), "S3_SECURE"},
+		{"plain-HTTP public endpoint", production.with("S3_PUBLIC_ENDPOINT", "http://files.bank.example"), "S3_PUBLIC_ENDPOINT"},
+		{"encryption left to auto", production.with("S3_SSE", "auto"), "S3_SSE"},
+		{"encryption off", production.with("S3_SSE", "off"), "S3_SSE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -419,6 +450,30 @@ func TestProductionValidation(t *testing.T) {
 				t.Fatalf("the same settings fail in development too: %v", err)
 			}
 		})
+	}
+}
+
+// TestProductionOptIns: plain HTTP and unencrypted objects pass production
+// when, and only when, they are allowed explicitly.
+func TestProductionOptIns(t *testing.T) {
+	isolate(t)
+	insecure := production.with("S3_SECURE", "false", "S3_SSE", "auto", "S3_PUBLIC_ENDPOINT", "http://files.bank.example:8000")
+	if err := mustLoad(t, insecure).Validate(); err == nil {
+		t.Fatal("plain HTTP and SSE auto validated in production without the opt-ins")
+	}
+	c := mustLoad(t, insecure.with("S3_ALLOW_HTTP", "true", "S3_ALLOW_UNENCRYPTED", "true"))
+	if err := c.Validate(); err != nil {
+		t.Fatalf("with the opt-ins: %v", err)
+	}
+	if c.S3.PublicEndpoint != "files.bank.example:8000" || c.S3.PublicSecure {
+		t.Fatalf("public endpoint %q secure %t", c.S3.PublicEndpoint, c.S3.PublicSecure)
+	}
+	c = mustLoad(t, production.with("S3_PUBLIC_ENDPOINT", "https://files.bank.example"))
+	if c.S3.PublicEndpoint != "files.bank.example:443" || !c.S3.PublicSecure {
+		t.Fatalf("public endpoint %q secure %t", c.S3.PublicEndpoint, c.S3.PublicSecure)
+	}
+	if c := mustLoad(t, production); c.S3.PublicEndpoint != c.S3.Endpoint || c.S3.PublicSecure != c.S3.Secure {
+		t.Fatalf("without S3_PUBLIC_ENDPOINT: %q, want S3_ENDPOINT", c.S3.PublicEndpoint)
 	}
 }
 

@@ -8,20 +8,25 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/blob"
+	"github.com/vkyc-engine/vkyc/workflows"
 )
+
+// WorkerHTTPOff as WORKER_HTTP_ADDR turns the worker's HTTP endpoints off.
+const WorkerHTTPOff = "off"
 
 // Limits that other parts impose on the configuration.
 const (
 	// maxCaptureBytes is the largest object internal/blob's Put accepts.
 	maxCaptureBytes = 5 << 30
-	// Presigned URLs: S3 refuses more than 7 days; a second is the smallest
-	// lifetime a signature can express.
+	// Presigned URLs: a second is the smallest lifetime a signature can
+	// express; blob.MaxPresignTTL caps them (a URL is a bearer secret).
 	minURLTTL = time.Second
-	maxURLTTL = 7 * 24 * time.Hour
-	// minAuthSecret is internal/auth's minimum; production asks for a full
-	// 256-bit HMAC key.
-	minAuthSecret           = 16
-	minProductionAuthSecret = 32
+	maxURLTTL = blob.MaxPresignTTL
+	// minAuthSecret is internal/auth's minimum; production asks for
+	// minSecretLen (secrets.go).
+	minAuthSecret = 16
 )
 
 // Insecure names the variables whose development defaults (or
@@ -58,6 +63,11 @@ func (c Config) Validate() error {
 
 	if err := checkHostPort(c.HTTPAddr); err != nil {
 		fail(EnvHTTPAddr, "%v", err)
+	}
+	if c.WorkerHTTPAddr != WorkerHTTPOff {
+		if err := checkHostPort(c.WorkerHTTPAddr); err != nil {
+			fail(EnvWorkerHTTPAddr, "%v (or %s)", err, WorkerHTTPOff)
+		}
 	}
 	if err := checkBaseURL(c.PublicBaseURL); err != nil {
 		fail(EnvPublicBaseURL, "%v", err)
@@ -117,8 +127,20 @@ func (c Config) Validate() error {
 	if c.Capture.MaxBytes > maxCaptureBytes {
 		fail(EnvCaptureMaxBytes, "at most %d bytes (5 GiB), the object store's limit for one capture", int64(maxCaptureBytes))
 	}
-	if c.Capture.URLTTL < minURLTTL || c.Capture.URLTTL > maxURLTTL {
-		fail(EnvCaptureURLTTL, "%s is out of range (%s to %s, the limits of presigned URLs)", c.Capture.URLTTL, minURLTTL, maxURLTTL)
+	for _, ttl := range []struct {
+		name string
+		d    time.Duration
+	}{{EnvCaptureURLTTL, c.Capture.URLTTL}, {EnvRecordingURLTTL, c.RecordingURLTTL}} {
+		if ttl.d < minURLTTL || ttl.d > maxURLTTL {
+			fail(ttl.name, "%s is out of range (%s to %s, the limits of presigned URLs)", ttl.d, minURLTTL, maxURLTTL)
+		}
+	}
+	// What the workflow accepts, checked now: a limit it refuses would
+	// otherwise pass start-up and fail every create.
+	if c.Case.MaxAttempts > workflows.MaxAttemptsLimit {
+		fail(EnvCaseMaxAttempts, "%d is more than the workflow allows (%d)", c.Case.MaxAttempts, workflows.MaxAttemptsLimit)
+	} else if err := c.WorkflowTimeouts().Validate(); err != nil {
+		fail("CASE_*", "the workflow refuses these limits: %v", err)
 	}
 	if c.JoinTokenTTL < c.Case.JoinTimeout {
 		fail(EnvJoinTokenTTL, "%s is shorter than %s (%s): a participant's token could expire before the join deadline",
@@ -139,8 +161,17 @@ func (c Config) productionErrors() []error {
 	for _, name := range c.Insecure() {
 		errs = append(errs, fmt.Errorf("%s: a development default or development-only backend is in use; %s=production needs a real value", name, EnvEnv))
 	}
-	if len(c.AuthSecret) < minProductionAuthSecret && c.AuthSecret != devAuthSecret {
-		errs = append(errs, fmt.Errorf("%s: must be at least %d bytes in production", EnvAuthSecret, minProductionAuthSecret))
+	errs = append(errs, c.secretErrors()...)
+	if !c.S3.Secure && !c.S3.AllowHTTP {
+		errs = append(errs, fmt.Errorf("%s: must be true in production (captures and credentials travel to the object store); set %s=true to accept plain HTTP inside a private network",
+			EnvS3Secure, EnvS3AllowHTTP))
+	}
+	if !c.S3.PublicSecure && !c.S3.AllowHTTP {
+		errs = append(errs, fmt.Errorf("%s: presigned URLs must be https in production (set %s=true to accept http)", EnvS3PublicEndpoint, EnvS3AllowHTTP))
+	}
+	if c.S3.SSE != "on" && !c.S3.AllowUnencrypted {
+		errs = append(errs, fmt.Errorf("%s: must be on in production (auto stores objects unencrypted on a server without SSE); set %s=true to accept unencrypted objects",
+			EnvS3SSE, EnvS3AllowUnencrypted))
 	}
 	if u, err := url.Parse(c.PublicBaseURL); err == nil && u.Scheme != "https" {
 		errs = append(errs, fmt.Errorf("%s: must be an https URL in production (100ms delivers webhooks to it)", EnvPublicBaseURL))
@@ -237,4 +268,15 @@ func isHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// WorkflowTimeouts are the case limits as the workflow takes them; the API
+// starts every case with these.
+func (c Config) WorkflowTimeouts() workflows.Timeouts {
+	cc := c.Case
+	return workflows.Timeouts{
+		JoinTimeout: cc.JoinTimeout, MaxCallLength: cc.MaxCallLength, DecisionWindow: cc.DecisionWindow,
+		RecordingGrace: cc.RecordingGrace, AuditSLA: cc.AuditSLA, CaseTTL: cc.CaseTTL, MaxAttempts: cc.MaxAttempts,
+		RecordingDeadline: cc.RecordingDeadline,
+	}
 }

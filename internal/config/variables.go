@@ -1,5 +1,7 @@
 package config
 
+import "strconv"
+
 // Variable documents one environment variable. The README's configuration
 // table is generated from Variables, and a test checks that the list matches
 // exactly what Load reads.
@@ -26,17 +28,22 @@ const (
 	simulatorBaseURL    = "http://127.0.0.1:8090/v2"
 )
 
+// defaultWebhookRateLimit is far above what one 100ms account sends (a call
+// is about ten events over minutes) and far below what a flood needs.
+const defaultWebhookRateLimit = 200
+
 // Names of the variables Load reads.
 //
 // #nosec G101 -- the names of variables, not credentials.
 const (
-	EnvEnv           = "VKYC_ENV"
-	EnvHTTPAddr      = "HTTP_ADDR"
-	EnvPublicBaseURL = "PUBLIC_BASE_URL"
-	EnvAuthSecret    = "API_JWT_SECRET"
-	EnvDatabaseURL   = "DATABASE_URL"
-	EnvDataDir       = "VKYC_DATA_DIR"
-	EnvLogLevel      = "LOG_LEVEL"
+	EnvEnv            = "VKYC_ENV"
+	EnvHTTPAddr       = "HTTP_ADDR"
+	EnvWorkerHTTPAddr = "WORKER_HTTP_ADDR"
+	EnvPublicBaseURL  = "PUBLIC_BASE_URL"
+	EnvAuthSecret     = "API_JWT_SECRET"
+	EnvDatabaseURL    = "DATABASE_URL"
+	EnvDataDir        = "VKYC_DATA_DIR"
+	EnvLogLevel       = "LOG_LEVEL"
 
 	EnvS3Endpoint  = "S3_ENDPOINT"
 	EnvS3AccessKey = "S3_ACCESS_KEY"
@@ -45,6 +52,10 @@ const (
 	EnvS3Region    = "S3_REGION"
 	EnvS3SSE       = "S3_SSE"
 	EnvS3Secure    = "S3_SECURE"
+
+	EnvS3PublicEndpoint   = "S3_PUBLIC_ENDPOINT"
+	EnvS3AllowHTTP        = "S3_ALLOW_HTTP"
+	EnvS3AllowUnencrypted = "S3_ALLOW_UNENCRYPTED"
 
 	EnvTemporalAddress         = "TEMPORAL_ADDRESS"
 	EnvTemporalNamespace       = "TEMPORAL_NAMESPACE"
@@ -59,6 +70,7 @@ const (
 	EnvHMSWebhookSecret     = "HMS_WEBHOOK_SECRET"
 	EnvHMSWebhookHMACSecret = "HMS_WEBHOOK_HMAC_SECRET"
 	EnvHMSRecordingPrefix   = "HMS_RECORDING_PREFIX"
+	EnvHMSWebhookRateLimit  = "HMS_WEBHOOK_RATE_LIMIT"
 
 	EnvCaseJoinTimeout       = "CASE_JOIN_TIMEOUT"
 	EnvCaseMaxCallLength     = "CASE_MAX_CALL_LENGTH"
@@ -76,6 +88,7 @@ const (
 
 	EnvCaptureMaxBytes = "CAPTURE_MAX_BYTES"
 	EnvCaptureURLTTL   = "CAPTURE_URL_TTL"
+	EnvRecordingURLTTL = "RECORDING_URL_TTL"
 	EnvJoinTokenTTL    = "JOIN_TOKEN_TTL"
 )
 
@@ -109,8 +122,9 @@ func Variables() []Variable {
 	vars := []Variable{
 		{EnvEnv, "development", "`production` turns on Validate's production checks (dev defaults and embedded stores refused); anything but `development` or `production` is an error"},
 		{EnvHTTPAddr, "127.0.0.1:8080", "address the HTTP API listens on"},
+		{EnvWorkerHTTPAddr, "127.0.0.1:8081", "address where the worker serves /metrics (its own and the Temporal SDK's), /healthz and /readyz; `off` serves nothing; two workers on one host need two addresses"},
 		{EnvPublicBaseURL, "http://127.0.0.1:8080", "public URL of the API, used for the webhook URL shown to operators"},
-		{EnvAuthSecret, "(development secret)", "HMAC secret signing API tokens; at least 16 bytes, 32 in production"},
+		{EnvAuthSecret, "(development secret)", "HMAC secret signing API tokens; at least 16 bytes; in production at least 32, not a placeholder, not a repeated pattern"},
 		{EnvDatabaseURL, "sqlite://<VKYC_DATA_DIR>/vkyc.db", "postgres://…, postgresql://… or sqlite://<path>"},
 		{EnvDataDir, ".run/dev", "directory for local data (SQLite file, embedded object store)"},
 		{EnvLogLevel, "info", "debug, info, warn or error"},
@@ -120,8 +134,11 @@ func Variables() []Variable {
 		{EnvS3SecretKey, "(embedded store's credential)", "S3 secret key (required with S3_ENDPOINT)"},
 		{EnvS3Bucket, "vkyc", "bucket for captures and recordings"},
 		{EnvS3Region, "us-east-1", "bucket region"},
-		{EnvS3SSE, "auto", "server-side encryption: auto (SSE-S3 when supported), on (required) or off"},
-		{EnvS3Secure, "false", "true/false: HTTPS to S3_ENDPOINT"},
+		{EnvS3SSE, "auto", "server-side encryption: auto (SSE-S3 when supported), on (required) or off; production needs on unless S3_ALLOW_UNENCRYPTED=true"},
+		{EnvS3Secure, "false", "true/false: HTTPS to S3_ENDPOINT (false is refused in production unless S3_ALLOW_HTTP=true)"},
+		{EnvS3PublicEndpoint, "(S3_ENDPOINT)", "where browsers reach the bucket, as scheme and host (https://files.bank.example): presigned capture and recording URLs are signed for it; http is refused in production unless S3_ALLOW_HTTP=true"},
+		{EnvS3AllowHTTP, "false", "true: production accepts plain HTTP to the object store (S3_SECURE=false, an http S3_PUBLIC_ENDPOINT), e.g. inside a private network"},
+		{EnvS3AllowUnencrypted, "false", "true: production accepts objects without server-side encryption; otherwise production needs S3_SSE=on"},
 
 		{EnvTemporalAddress, "127.0.0.1:7233", "Temporal frontend host:port (also read by the Temporal SDK; a value in the Temporal config file is used when this is unset)"},
 		{EnvTemporalNamespace, "default", "Temporal namespace (same precedence as TEMPORAL_ADDRESS)"},
@@ -140,6 +157,7 @@ func Variables() []Variable {
 		{EnvHMSWebhookSecret, "(development value)", "expected value of HMS_WEBHOOK_HEADER"},
 		{EnvHMSWebhookHMACSecret, "(none)", "when set, webhooks must also carry a valid HMAC-SHA256 body signature"},
 		{EnvHMSRecordingPrefix, "recordings", "key prefix of recordings in S3_BUCKET (the template's upload prefix); a recording announced elsewhere is ignored"},
+		{EnvHMSWebhookRateLimit, strconv.Itoa(defaultWebhookRateLimit), "webhook deliveries a second accepted from one source address (bursts of twice that); more get 429 with Retry-After, which 100ms retries; 0 turns the limit off"},
 
 		{EnvCaseJoinTimeout, "30m", "how long both parties have to join a call"},
 		{EnvCaseMaxCallLength, "30m", "longest call before it is ended"},
@@ -147,7 +165,7 @@ func Variables() []Variable {
 		{EnvCaseRecordingGrace, "10m", "wait for the recording after the call"},
 		{EnvCaseAuditSLA, "24h", "time for the auditor before a case is flagged overdue"},
 		{EnvCaseTTL, "72h", "lifetime of a case before it expires"},
-		{EnvCaseMaxAttempts, "3", "call attempts per case"},
+		{EnvCaseMaxAttempts, "3", "call attempts per case (at most 10, the workflow's limit)"},
 		{EnvCaseRecordingDeadline, "1h", "longest wait for a verified recording after the call; then the attempt fails (recording_unverified)"},
 
 		{EnvReconcileInterval, "1m", "how often the reconciler (a Temporal Schedule) closes cases whose workflow was closed from outside and ends stray rooms"},
@@ -156,7 +174,8 @@ func Variables() []Variable {
 		{EnvWebhookBodyRetention, "720h", "how long raw 100ms webhook bodies are kept (the inbox row and its outcome stay)"},
 
 		{EnvCaptureMaxBytes, "10MiB", "largest capture upload, in bytes (KiB/MiB/GiB suffixes accepted)"},
-		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 7 days)"},
+		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 1h)"},
+		{EnvRecordingURLTTL, "30m", "lifetime of presigned recording URLs handed to reviewers (1s to 1h)"},
 		{EnvJoinTokenTTL, "2h", "lifetime of 100ms join tokens handed to participants"},
 	}...)
 	return vars

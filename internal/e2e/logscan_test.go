@@ -92,13 +92,22 @@ func TestWholeRunLogsAndStorage(t *testing.T) {
 	t.Run("presigned capture URL expires", func(t *testing.T) {
 		c := view.Captures[0]
 		noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.APIBase+"/v1/cases/"+view.ID+"/captures/"+c.ID, nil)
-		req.Header.Set("Authorization", "Bearer "+tokens.Agent)
-		resp, err := noRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		capture := func(token string) *http.Response {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.APIBase+"/v1/cases/"+view.ID+"/captures/"+c.ID, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			return resp
 		}
-		_ = resp.Body.Close()
+		// The case is closed: its agent no longer gets the images, the
+		// auditor does.
+		if resp := capture(tokens.Agent); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("the agent of a closed case got its capture: %d", resp.StatusCode)
+		}
+		resp := capture(tokens.Auditor)
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode != http.StatusFound || loc == "" || resp.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("capture answer %d, Location %q, Cache-Control %q", resp.StatusCode, loc, resp.Header.Get("Cache-Control"))

@@ -154,6 +154,7 @@ func Start(t testing.TB, o Options) *Stack {
 		"LOG_LEVEL":                    "debug",
 		"VKYC_DATA_DIR":                s.dir,
 		"HTTP_ADDR":                    apiAddr,
+		"WORKER_HTTP_ADDR":             "127.0.0.1:0", // tests run in parallel: any free port
 		"PUBLIC_BASE_URL":              s.APIBase,
 		"API_JWT_SECRET":               AuthSecret,
 		"DATABASE_URL":                 testenv.Postgres(t),

@@ -37,6 +37,16 @@ type Verifier struct {
 // Verify checks every configured header and the signature. It returns nil or
 // an error wrapping ErrUnauthenticated.
 func (v Verifier) Verify(h http.Header, body []byte) error {
+	if err := v.VerifyHeaders(h); err != nil {
+		return err
+	}
+	return v.VerifySignature(h, body)
+}
+
+// VerifyHeaders checks the configured secret headers, which need no body:
+// webhook intake calls it before it reads the body, so an unauthenticated
+// sender costs no body read. VerifySignature must follow when it passes.
+func (v Verifier) VerifyHeaders(h http.Header) error {
 	if len(v.Headers) == 0 && v.HMACSecret == "" {
 		if v.AllowUnauthenticated {
 			return nil
@@ -58,19 +68,32 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 		}
 	}
 	if v.HMACSecret != "" {
-		sig, err := single(h, SignatureHeader)
-		if err != nil {
+		// The signature itself needs the body; its presence does not.
+		if _, err := single(h, SignatureHeader); err != nil {
 			return err
 		}
-		got, err := hex.DecodeString(strings.TrimSpace(sig))
-		if err != nil {
-			return fmt.Errorf("%w: %s is not hex", ErrUnauthenticated, SignatureHeader)
-		}
-		mac := hmac.New(sha256.New, []byte(v.HMACSecret))
-		mac.Write(body)
-		if !hmac.Equal(got, mac.Sum(nil)) {
-			return fmt.Errorf("%w: %s does not match the body", ErrUnauthenticated, SignatureHeader)
-		}
+	}
+	return nil
+}
+
+// VerifySignature checks the HMAC signature of body when an HMAC secret is
+// configured (and does nothing otherwise).
+func (v Verifier) VerifySignature(h http.Header, body []byte) error {
+	if v.HMACSecret == "" {
+		return nil
+	}
+	sig, err := single(h, SignatureHeader)
+	if err != nil {
+		return err
+	}
+	got, err := hex.DecodeString(strings.TrimSpace(sig))
+	if err != nil {
+		return fmt.Errorf("%w: %s is not hex", ErrUnauthenticated, SignatureHeader)
+	}
+	mac := hmac.New(sha256.New, []byte(v.HMACSecret))
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return fmt.Errorf("%w: %s does not match the body", ErrUnauthenticated, SignatureHeader)
 	}
 	return nil
 }

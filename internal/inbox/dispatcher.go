@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc/codes"
@@ -37,6 +38,14 @@ type Options struct {
 	// a tenth of its CPU in the webhook benchmark; the wait adds at most this
 	// much to an event's delivery.
 	Coalesce time.Duration
+	// Owner names this dispatcher in the inbox's case leases; it must
+	// differ between the dispatchers sharing an inbox. Default: a random
+	// id, new for each process.
+	Owner string
+	// LeaseTTL is how long a case's lease lasts unless released; a
+	// dispatcher that dies mid-round holds its cases' events back this
+	// long. A round stops delivering at half of it. Default 20s.
+	LeaseTTL time.Duration
 	// Parallelism is how many cases a round delivers to at once; each
 	// case's rows still go one after another, in inbox order. Default 4:
 	// enough to keep up with hundreds of events a second, while most of the
@@ -70,12 +79,21 @@ func (o Options) withDefaults() Options {
 	if o.Coalesce <= 0 {
 		o.Coalesce = 5 * time.Millisecond
 	}
+	if o.Owner == "" {
+		o.Owner = "dispatcher-" + uuid.NewString()
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 20 * time.Second
+	}
 	return o
 }
 
-// Dispatcher delivers inbox rows. Run one per process; several processes may
-// run one each (every row is then delivered at least once, which the
-// workflow tolerates: it drops event ids it has seen).
+// Dispatcher delivers inbox rows. Run one per process; the dispatchers of
+// several processes share the inbox through per-case leases
+// (store.InboxClaim): each case's rows go out from one of them at a time, in
+// order, and each row once, unless a dispatcher dies mid-round (then its
+// rows may go out again after the lease expires, which the workflow
+// tolerates: it drops event ids it has seen).
 type Dispatcher struct {
 	st   *store.Store
 	tc   client.Client
@@ -180,9 +198,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // lag). It reports whether another round should follow at once, and the
 // first error that should pause delivery.
 func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
-	rows, err := d.st.InboxPending(ctx, d.opts.BatchSize)
+	rows, err := d.st.InboxClaim(ctx, d.opts.Owner, d.opts.LeaseTTL, d.opts.BatchSize)
 	if err != nil {
-		return false, fmt.Errorf("read pending inbox rows: %w", err)
+		return false, fmt.Errorf("claim pending inbox rows: %w", err)
 	}
 	// Rows grouped by case, cases in the order of their oldest row. Rows
 	// without a case id form one group, as they did when delivered one by
@@ -190,6 +208,23 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 	if len(rows) == 0 {
 		return false, nil
 	}
+	leased := make([]string, 0, len(rows))
+	for _, row := range rows {
+		leased = append(leased, row.CaseID) // the leases are on the column's value
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SignalTimeout)
+		defer cancel()
+		if err := d.st.InboxRelease(rctx, d.opts.Owner, leased); err != nil {
+			d.log.Warn("could not release inbox leases; they expire", "ttl", d.opts.LeaseTTL.String(), "error", err)
+		}
+	}()
+	// Delivery stops at half the lease, so that the outcomes are written
+	// while the lease still holds; the rest goes out in the next round,
+	// which renews it.
+	outer := ctx
+	ctx, cancelRound := context.WithTimeout(ctx, d.opts.LeaseTTL/2)
+	defer cancelRound()
 	var order []string
 	byCase := map[string][]store.InboxRow{}
 	for _, row := range rows {
@@ -232,8 +267,11 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.SignalTimeout)
 	werr := out.write(wctx, d.st)
 	cancel()
-	if ctx.Err() != nil {
+	if outer.Err() != nil {
 		return false, nil
+	}
+	if ctx.Err() != nil && werr == nil {
+		return true, nil // the round's time was up: go on at once
 	}
 	if werr != nil {
 		return false, werr

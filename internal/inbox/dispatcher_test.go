@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -374,5 +375,87 @@ func TestConvertKeepsOnlyWhatTheWorkflowNeeds(t *testing.T) {
 	raw, _ := json.Marshal(got)
 	if strings.Contains(string(raw), "Signature") || strings.Contains(string(raw), "Asha") {
 		t.Fatalf("converted event leaks: %s", raw)
+	}
+}
+
+// TestTwoDispatchersShareTheInbox: two dispatchers (two API replicas) on one
+// inbox, events arriving while both run: every event reaches its case once,
+// in inbox order, and none is lost. Without the case leases both signalled
+// every row.
+func TestTwoDispatchersShareTheInbox(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const cases, perCase = 12, 8
+	var ids []string
+	for range cases {
+		ids = append(ids, f.startCase())
+	}
+	var ds []*inbox.Dispatcher
+	for i := range 2 {
+		opts := fast()
+		opts.Owner = fmt.Sprintf("replica-%d", i)
+		d, stop := f.run(f.tc, opts)
+		defer stop()
+		ds = append(ds, d)
+	}
+	// Each case's events are inserted in order while both dispatchers run;
+	// the cases' inserts interleave.
+	var wg sync.WaitGroup
+	for _, c := range ids {
+		wg.Go(func() {
+			for i := range perCase {
+				id := fmt.Sprintf("%s-two-%d", c[:8], i)
+				f.insert(id, "peer.join.success", c, event(id, "peer.join.success", kyc.RoomName(c, 1), nil))
+				ds[i%2].Wake()
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range ids {
+		f.waitState(fmt.Sprintf("%s-two-%d", c[:8], perCase-1), store.InboxDone)
+	}
+	for _, c := range ids {
+		var want []string
+		for i := range perCase {
+			id := fmt.Sprintf("%s-two-%d", c[:8], i)
+			f.waitState(id, store.InboxDone)
+			want = append(want, id)
+		}
+		var got []string
+		for _, ev := range f.received(c) {
+			got = append(got, ev.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("case %s received %v, want each event once in inbox order %v", c, got, want)
+		}
+	}
+}
+
+// TestLeaseOfADeadDispatcherExpires: a case leased by a dispatcher that
+// died mid-round is delivered by another once the lease expires, and not
+// before.
+func TestLeaseOfADeadDispatcherExpires(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	c := f.startCase()
+	f.insert("held-0", "peer.join.success", c, event("held-0", "peer.join.success", kyc.RoomName(c, 1), nil))
+	ctx := context.Background()
+	// The dead replica claimed the case and never released it.
+	rows, err := f.st.InboxClaim(ctx, "dead-replica", 2*time.Second, 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("claim: %v, %d rows", err, len(rows))
+	}
+	if again, err := f.st.InboxClaim(ctx, "other", time.Minute, 10); err != nil || len(again) != 0 {
+		t.Fatalf("another owner claimed a held case: %v, %d rows", err, len(again))
+	}
+	start := time.Now()
+	_, stop := f.run(f.tc, fast())
+	defer stop()
+	f.waitState("held-0", store.InboxDone)
+	if waited := time.Since(start); waited < time.Second {
+		t.Fatalf("delivered after %s, before the dead replica's lease expired", waited)
+	}
+	if got := f.received(c); len(got) != 1 {
+		t.Fatalf("received %d events, want 1", len(got))
 	}
 }

@@ -309,7 +309,7 @@ func (a *Activities) closeDetails(ctx context.Context, id, runID string) (identi
 			reason = ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage()
 		}
 	}
-	return kyc.CleanText(identity, kyc.MaxIDBytes), kyc.CleanText(reason, kyc.MaxReasonBytes)
+	return kyc.CleanText(identity, kyc.MaxSubjectLen), kyc.CleanText(reason, kyc.MaxReasonLen)
 }
 
 func (a *Activities) witness(ctx context.Context, id, runID string) (workflows.Witness, error) {

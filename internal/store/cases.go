@@ -190,6 +190,7 @@ func (s *Store) SaveProjection(ctx context.Context, view kyc.CaseView) error {
 		CustomerReference: view.Customer.Reference,
 		Status:            string(view.Status),
 		AgentID:           view.AgentID,
+		AuditedBy:         auditor(view),
 		Attempt:           view.Attempt,
 		Overdue:           view.Overdue,
 		RequiredCaptures:  string(requiredJSON),
@@ -202,7 +203,7 @@ func (s *Store) SaveProjection(ctx context.Context, view kyc.CaseView) error {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"status", "agent_id", "attempt", "overdue", "view", "version", "updated_at"}),
+			DoUpdates: clause.AssignmentColumns([]string{"status", "agent_id", "audited_by", "attempt", "overdue", "view", "version", "updated_at"}),
 			Where: clause.Where{Exprs: []clause.Expression{
 				clause.Expr{SQL: "cases.view IS NULL OR cases.version < excluded.version"},
 			}},
@@ -314,6 +315,13 @@ func captureRows(view kyc.CaseView) []captureRow {
 		})
 	}
 	return rows
+}
+
+func auditor(v kyc.CaseView) string {
+	if v.Audit == nil {
+		return ""
+	}
+	return v.Audit.By
 }
 
 func nonNil[T any](s []T) []T {

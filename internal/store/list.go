@@ -18,6 +18,9 @@ type CaseFilter struct {
 	AgentID           string
 	Limit             int    // default DefaultListLimit, at most MaxListLimit
 	Cursor            string // nextCursor of the previous page
+	// Viewer, when set, keeps only the cases it may see (Viewer.Sees), in
+	// the query: a page and its cursor never hold another case.
+	Viewer *Viewer
 }
 
 // Page sizes for ListCases.
@@ -78,6 +81,9 @@ func listQuery(db *gorm.DB, f CaseFilter, limit int) (*gorm.DB, error) {
 	if f.AgentID != "" {
 		q = q.Where("agent_id = ?", f.AgentID)
 	}
+	if f.Viewer != nil {
+		q = f.Viewer.where(q)
+	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
 		if err != nil {
@@ -103,9 +109,35 @@ func decodeCursor(c string) (time.Time, string, error) {
 	if !ok || id == "" {
 		return time.Time{}, "", fmt.Errorf("store: cursor lacks an id: %w", ErrBadCursor)
 	}
+	if kyc.CheckStorable(id) != nil {
+		// PostgreSQL would refuse to compare it, which is the client's
+		// mistake, not an outage.
+		return time.Time{}, "", fmt.Errorf("store: cursor id is not text: %w", ErrBadCursor)
+	}
 	at, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
 		return time.Time{}, "", fmt.Errorf("store: cursor time: %w", ErrBadCursor)
 	}
 	return dbTime(at), id, nil
+}
+
+// CountCasesByStatus counts cases per status with one aggregate query (the
+// status index), reading no case row: the metrics gauges need counts, not
+// the customers' data. Every status is present.
+func (s *Store) CountCasesByStatus(ctx context.Context) (map[kyc.Status]int64, error) {
+	var counts []struct {
+		Status string
+		N      int64
+	}
+	if err := s.read.WithContext(ctx).Model(&caseRow{}).Select("status, COUNT(*) AS n").Group("status").Scan(&counts).Error; err != nil {
+		return nil, fmt.Errorf("store: count cases: %w", err)
+	}
+	out := make(map[kyc.Status]int64, len(kyc.AllStatuses))
+	for _, st := range kyc.AllStatuses {
+		out[st] = 0
+	}
+	for _, c := range counts {
+		out[kyc.Status(c.Status)] = c.N
+	}
+	return out, nil
 }

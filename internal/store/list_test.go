@@ -226,3 +226,48 @@ func TestListCasesUsesIndexes(t *testing.T) {
 		}
 	})
 }
+
+// TestViewerRuleAgrees: the SQL form of the viewing rule (ListCases with a
+// Viewer) keeps exactly the cases its Go form (Viewer.Sees) keeps, with
+// whole pages.
+func TestViewerRuleAgrees(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := testContext(t)
+		audit := func(by string) *kyc.Verdict { return &kyc.Verdict{By: by, Outcome: kyc.OutcomeApprove, At: t0} }
+		views := []kyc.CaseView{
+			{Status: kyc.StatusWaitingForParticipants},
+			{Status: kyc.StatusWaitingForParticipants, AgentID: "agent-1"},
+			{Status: kyc.StatusInCall, AgentID: "agent-2"},
+			{Status: kyc.StatusAwaitingAudit, AgentID: "agent-1"},
+			{Status: kyc.StatusApproved, AgentID: "agent-2", Audit: audit("aud-1")},
+			{Status: kyc.StatusRejected, AgentID: "agent-1", Audit: audit("aud-2")},
+			{Status: kyc.StatusCancelled},
+		}
+		for i := range views {
+			v := &views[i]
+			v.ID = fmt.Sprintf("viewer-%d", i)
+			v.Version = 1
+			v.CreatedAt = t0.Add(time.Duration(i) * time.Minute)
+			v.Customer.Reference = "REF"
+			if _, _, err := s.CreateCase(ctx, NewCase{ID: v.ID, Customer: kyc.Customer{Reference: "REF"}, CreatedAt: v.CreatedAt}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SaveProjection(ctx, *v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, w := range []Viewer{{kyc.RoleAdmin, "x"}, {kyc.RoleService, "bank"}, {kyc.RoleAgent, "agent-1"}, {kyc.RoleAgent, "agent-2"},
+			{kyc.RoleAgent, "agent-9"}, {kyc.RoleAuditor, "aud-1"}, {kyc.RoleAuditor, "aud-2"}, {kyc.RoleCustomer, "c"}} {
+			var want []string
+			for i := len(views) - 1; i >= 0; i-- {
+				if w.Sees(&views[i]) {
+					want = append(want, views[i].ID)
+				}
+			}
+			got, _ := pageThrough(t, s, CaseFilter{Viewer: &w, Limit: 1})
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%+v: the list shows %v, Sees keeps %v", w, got, want)
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ type caseRow struct {
 	CustomerPhone     string
 	Status            string
 	AgentID           string
+	AuditedBy         string
 	Attempt           int
 	Overdue           bool
 	RequiredCaptures  string // JSON array of capture kinds

@@ -219,7 +219,46 @@ var migrations = []migration{
 		),
 	},
 	{
+		// A case's pending inbox rows are delivered by one dispatcher at a
+		// time, whichever API replica holds the case's lease (see
+		// InboxClaim); a lease that is not renewed expires, so a crashed
+		// replica's cases pass to the others.
 		version: 6,
+		name:    "webhook inbox leases",
+		postgres: execSQL(
+			`CREATE TABLE webhook_inbox_leases (
+				case_id text PRIMARY KEY,
+				owner text NOT NULL,
+				expires_at timestamptz NOT NULL)`,
+			`CREATE INDEX webhook_inbox_pending_case_idx ON webhook_inbox (case_id, received_at, event_id) WHERE state = 'pending'`,
+		),
+		sqlite: execSQL(
+			`CREATE TABLE webhook_inbox_leases (
+				case_id text PRIMARY KEY,
+				owner text NOT NULL,
+				expires_at datetime NOT NULL)`,
+			`CREATE INDEX webhook_inbox_pending_case_idx ON webhook_inbox (case_id, received_at, event_id) WHERE state = 'pending'`,
+		),
+	},
+	{
+		// The auditor of a case as a column, so that a list can show an
+		// auditor only their cases in SQL (Viewer), and its page cursor
+		// never points at a case they may not see.
+		version: 7,
+		name:    "cases audited_by",
+		postgres: execSQL(
+			`ALTER TABLE cases ADD COLUMN audited_by text NOT NULL DEFAULT ''`,
+			`UPDATE cases SET audited_by = COALESCE("view"->'audit'->>'by', '') WHERE "view" IS NOT NULL`,
+			`CREATE INDEX cases_audited_by_idx ON cases (audited_by, created_at DESC, id DESC)`,
+		),
+		sqlite: execSQL(
+			`ALTER TABLE cases ADD COLUMN audited_by text NOT NULL DEFAULT ''`,
+			`UPDATE cases SET audited_by = COALESCE(json_extract("view", '$.audit.by'), '') WHERE "view" IS NOT NULL`,
+			`CREATE INDEX cases_audited_by_idx ON cases (audited_by, created_at DESC, id DESC)`,
+		),
+	},
+	{
+		version: 8,
 		name:    "event run ids, unsaved cases",
 		postgres: execSQL(
 			`ALTER TABLE case_events ADD COLUMN run_id text NOT NULL DEFAULT ''`,

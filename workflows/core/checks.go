@@ -76,30 +76,26 @@ func notTerminal(s *State) *Refusal {
 	return nil
 }
 
-// CheckReason checks a reason's length and text; required reasons must not
-// be blank.
+// CheckReason checks a reason (kyc.CheckReason: storable, at most
+// kyc.MaxReasonLen bytes, no control characters but line breaks and tabs);
+// required reasons must not be blank.
 func CheckReason(reason string, required bool) *Refusal {
-	switch {
-	case required && strings.TrimSpace(reason) == "":
+	if required && strings.TrimSpace(reason) == "" {
 		return invalidRequest("reason is required")
-	case len(reason) > kyc.MaxReasonBytes:
-		return invalidRequest("reason is longer than %d bytes", kyc.MaxReasonBytes)
 	}
-	if p := kyc.TextProblem(reason); p != "" {
-		return invalidRequest("reason %s", p)
+	if err := kyc.CheckReason(reason); err != nil {
+		return invalidRequest("reason %v", err)
 	}
 	return nil
 }
 
+// checkID checks an actor's or a capture's id (kyc.CheckSubject).
 func checkID(field, id string) *Refusal {
-	switch {
-	case strings.TrimSpace(id) == "":
+	if strings.TrimSpace(id) == "" {
 		return invalidRequest("%s is required", field)
-	case len(id) > kyc.MaxIDBytes:
-		return invalidRequest("%s is longer than %d bytes", field, kyc.MaxIDBytes)
 	}
-	if p := kyc.TextProblem(id); p != "" {
-		return invalidRequest("%s %s", field, p)
+	if err := kyc.CheckSubject(id); err != nil {
+		return invalidRequest("%s %v", field, err)
 	}
 	return nil
 }
