@@ -76,6 +76,11 @@ type eventData struct {
 	Missing     []kyc.CaptureKind `json:"missing,omitempty"`
 	Required    []kyc.CaptureKind `json:"required,omitempty"`
 	Error       string            `json:"error,omitempty"`
+	// Customer evidence (workflows/customer.go): the stored details' id,
+	// kind and consent text version; SHA256 above is their digest.
+	EvidenceID     string `json:"evidence_id,omitempty"`
+	EvidenceKind   string `json:"evidence_kind,omitempty"`
+	ConsentVersion string `json:"consent_version,omitempty"`
 }
 
 // record appends an event to the log. Every change of the view goes through

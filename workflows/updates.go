@@ -42,6 +42,10 @@ func (c *kycCase) registerMessages(ctx workflow.Context) error {
 			_, err := c.checkCancel(r)
 			return err
 		}},
+		{UpdateCustomerEvidence, c.customerEvidence, func(_ workflow.Context, r CustomerEvidenceRequest) error {
+			_, err := c.checkEvidence(r)
+			return err
+		}},
 	}
 	for _, u := range updates {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler,

@@ -70,6 +70,9 @@ const (
 	EnvCaptureMaxBytes = "CAPTURE_MAX_BYTES"
 	EnvCaptureURLTTL   = "CAPTURE_URL_TTL"
 	EnvJoinTokenTTL    = "JOIN_TOKEN_TTL"
+
+	EnvInviteTTL   = "INVITE_TTL"
+	EnvConsentText = "CONSENT_TEXT"
 )
 
 // The Temporal SDK's own variables (go.temporal.io/sdk/contrib/envconfig)
@@ -144,6 +147,8 @@ func Variables() []Variable {
 		{EnvCaptureMaxBytes, "10MiB", "largest capture upload, in bytes (KiB/MiB/GiB suffixes accepted)"},
 		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 7 days)"},
 		{EnvJoinTokenTTL, "2h", "lifetime of 100ms join tokens handed to participants"},
+		{EnvInviteTTL, "24h", "lifetime of customer invite links (`POST /v1/cases/{id}/invites`)"},
+		{EnvConsentText, "(the built-in English text)", "consent text the customer agrees to on the join page; its version is the first 16 hex digits of its SHA-256"},
 	}...)
 	return vars
 }
