@@ -307,10 +307,13 @@ async function upload(): Promise<void> {
         res = null;
       }
       if (res && res.status === 201) {
-        state.textContent = captureLabels[p.kind] + " uploaded.";
         document.body.dataset.uploads = String(Number(document.body.dataset.uploads ?? "0") + 1);
-        $("capture-preview").hidden = true;
-        pending = null;
+        if (pending === p) {
+          // Not if the agent moved on to another capture meanwhile.
+          state.textContent = captureLabels[p.kind] + " uploaded.";
+          $("capture-preview").hidden = true;
+          pending = null;
+        }
         await poll();
         return;
       }
