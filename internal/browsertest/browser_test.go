@@ -178,3 +178,31 @@ func noHorizontalScroll(t *testing.T, ctx context.Context, screen string) {
 		t.Errorf("%s: the page is %d px wider than the 360 px screen", screen, over)
 	}
 }
+
+// unnamedControls lists visible controls without an accessible name (their
+// text, aria-label, or a label element).
+func unnamedControls(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	var bad []string
+	evalJS(t, ctx, `[...document.querySelectorAll("button, input, textarea, select, video, a[href]")]
+		.filter(e => e.offsetParent !== null)
+		.filter(e => !(e.getAttribute("aria-label") || e.textContent.trim() || (e.id && document.querySelector('label[for="' + e.id + '"]'))))
+		.map(e => e.outerHTML.slice(0, 80))`, &bad)
+	return bad
+}
+
+// pressKeys sends key presses (e.g. "\t", "\r") to the focused element.
+func pressKeys(t *testing.T, ctx context.Context, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		run(t, ctx, 5*time.Second, "press "+k, chromedp.KeyEvent(k))
+	}
+}
+
+// focused is the accessible name of the focused element.
+func focused(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	var name string
+	evalJS(t, ctx, `(document.activeElement.getAttribute("aria-label") || document.activeElement.textContent || "").trim()`, &name)
+	return name
+}

@@ -257,8 +257,19 @@ func customerToWaitingRoom(t *testing.T, s *e2e.Stack, tab context.Context, url 
 	if shots {
 		noHorizontalScroll(t, tab, "consent")
 		shot(t, tab, "customer-1-consent")
+		if bad := unnamedControls(t, tab); len(bad) > 0 {
+			t.Errorf("controls without an accessible name: %v", bad)
+		}
+		// From the keyboard: the screen's heading has focus, Tab reaches
+		// "I agree" and Enter presses it.
+		pressKeys(t, tab, "\t")
+		if name := focused(t, tab); name != "I agree" {
+			t.Fatalf("Tab from the consent heading reaches %q, want I agree", name)
+		}
+		pressKeys(t, tab, "\r")
+	} else {
+		click(t, tab, "I agree")
 	}
-	click(t, tab, "I agree")
 	waitJS(t, tab, 20*time.Second, "the camera preview", `!document.getElementById("preview-continue").disabled && document.getElementById("preview-video").videoWidth > 0`)
 	if shots {
 		shot(t, tab, "customer-2-preview")
@@ -326,6 +337,11 @@ func wholeCase(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrowse
 	waitJS(t, agent, 30*time.Second, "the customer's video at its native size", `document.getElementById("remote-video").videoWidth === 640`)
 	noHorizontalScroll(t, cust, "call")
 	shot(t, cust, "customer-5-call")
+	for name, tab := range map[string]context.Context{"customer": cust, "agent": agent} {
+		if bad := unnamedControls(t, tab); len(bad) > 0 {
+			t.Errorf("%s's call screen has controls without an accessible name: %v", name, bad)
+		}
+	}
 
 	for i, kind := range []struct{ label, kind string }{{"face", "face"}, {"ID front", "id_front"}, {"ID back", "id_back"}} {
 		click(t, agent, "Capture "+kind.label)
@@ -380,6 +396,9 @@ func wholeCase(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrowse
 		t.Fatalf("the auditor's capture image is %d px wide, want %d", natural, cardW)
 	}
 	shot(t, audit, "auditor-2-case")
+	if bad := unnamedControls(t, audit); len(bad) > 0 {
+		t.Errorf("the review has controls without an accessible name: %v", bad)
+	}
 	click(t, audit, "Approve")
 	waitJS(t, audit, 30*time.Second, "the approval", `document.body.dataset.status === "approved"`)
 

@@ -256,6 +256,7 @@ async function capture(kind: string): Promise<void> {
   $("capture-preview").dataset.height = String(canvas.height);
   $("upload-state").textContent = "";
   $("capture-preview").hidden = false;
+  $("capture-preview").scrollIntoView({ block: "nearest" });
   $("capture-upload").focus();
 }
 
