@@ -151,3 +151,38 @@ func leaveReason(s *sim, peerID string) string {
 	}
 	return ""
 }
+
+// TestSignallingReconnect: a browser back within AbnormalLeaveDelay stays in
+// the room; the engine ending the room tells the browser it was removed.
+func TestSignallingReconnect(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, hmssim.Config{AbnormalLeaveDelay: 700 * time.Millisecond})
+	room := s.createRoom(t, map[string]any{"name": "kyc-signal-a2"})
+	tok := peerToken(t, room.ID, "customer", "customer-2")
+	status, b := do(t, http.MethodPost, s.URL+"/sim/v1/join", "", map[string]string{"token": tok, "name": "x"})
+	if status != http.StatusOK {
+		t.Fatalf("join: %d %s", status, b)
+	}
+	var j joined
+	_ = json.Unmarshal(b, &j)
+
+	c := s.signal(t, j.PeerID, tok)
+	c.read() // welcome
+	if status, b := do(t, http.MethodPost, s.URL+"/sim/v1/drop", "", map[string]string{"peer_id": j.PeerID}); status != http.StatusOK {
+		t.Fatalf("drop: %d %s", status, b)
+	}
+	time.Sleep(200 * time.Millisecond)
+	back := s.signal(t, j.PeerID, tok)
+	if m := back.read(); m.Type != "welcome" {
+		t.Fatalf("reconnect got %+v", m)
+	}
+	time.Sleep(time.Second) // past the delay
+	if r := leaveReason(s, j.PeerID); r != "" {
+		t.Fatalf("the peer left (%q) although it reconnected in time", r)
+	}
+
+	s.api(t, http.MethodPost, "/v2/active-rooms/"+room.ID+"/end-room", map[string]any{"reason": "done", "lock": true}, nil)
+	if m := back.read(); m.Type != "removed" || m.Reason != hmssim.ReasonServerRemovedPeer {
+		t.Fatalf("after end-room the browser got %+v, want removed", m)
+	}
+}
