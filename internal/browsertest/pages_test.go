@@ -190,6 +190,8 @@ func TestPages(t *testing.T) {
 	t.Run("camera blocked", func(t *testing.T) { cameraBlocked(t, b, newBrowser(t, card, true)) })
 	t.Run("whole case", func(t *testing.T) { wholeCase(t, s, b, customer, staff) })
 	t.Run("dropped call", func(t *testing.T) { droppedCall(t, s, b, customer, staff) })
+	// Last: it restarts the API in production mode.
+	t.Run("production sign-in", func(t *testing.T) { productionSignIn(t, s, staff) })
 
 	if logs := s.Logs(e2e.ProgramAPI); strings.Contains(logs, "/app/join/") && !strings.Contains(logs, "/app/join/:invite") {
 		t.Error("the API log shows a join page path with its invite")
@@ -291,6 +293,7 @@ func customerToWaitingRoom(t *testing.T, s *e2e.Stack, tab context.Context, url 
 func agentSignIn(t *testing.T, s *e2e.Stack, tab context.Context) {
 	run(t, tab, 30*time.Second, "open the console", chromedp.Navigate(s.APIBase+"/app/agent"))
 	waitJS(t, tab, 15*time.Second, "sign-in", visible("signin-form"))
+	shot(t, tab, "agent-0-signin")
 	click(t, tab, "Sign in")
 	waitJS(t, tab, 15*time.Second, "the queue", visible("screen-queue"))
 }
@@ -490,4 +493,38 @@ func droppedCall(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrow
 	if got := b.view(v.ID); got.Attempts[0].EndReason == "" {
 		t.Fatalf("attempt 1 ended without a reason: %+v", got.Attempts[0])
 	}
+}
+
+// productionSignIn restarts the API with VKYC_ENV=production: the pages must
+// not offer development sign-in, and say that sign-in is not configured.
+func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
+	s.Stop(e2e.ProgramAPI)
+	s.StartProgram(e2e.ProgramAPI, map[string]string{
+		"VKYC_ENV":        "production",
+		"PUBLIC_BASE_URL": "https://vkyc.bank.example",
+		"HMS_TEMPLATE_ID": "6a0c0ffee0000000000000t1",
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.APIBase + "/healthz") // #nosec G107 -- the stack's own loopback address
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the API did not start in production mode:\n%s", s.Logs(e2e.ProgramAPI))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	tab := newTab(t, browserCtx)
+	run(t, tab, 30*time.Second, "open the console", chromedp.Navigate(s.APIBase+"/app/agent"))
+	waitJS(t, tab, 15*time.Second, "the sign-in message", visible("signin-unavailable")+` && document.getElementById("signin-form").hidden`)
+	var msg string
+	run(t, tab, 5*time.Second, "read the message", chromedp.Text("#signin-unavailable", &msg, chromedp.ByQuery))
+	if !strings.Contains(msg, "Sign-in is not configured") {
+		t.Fatalf("production sign-in message %q", msg)
+	}
+	shot(t, tab, "agent-signin-production")
 }
