@@ -3,6 +3,7 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"image/jpeg"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for arranging an expired invite
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
@@ -213,6 +215,19 @@ func badLinks(t *testing.T, s *e2e.Stack, b *bank, browserCtx context.Context) {
 		t.Fatalf("revoked invite: title %q", title)
 	}
 	shot(t, tab, "customer-link-withdrawn")
+
+	// An expired link: the invite's lifetime has passed.
+	expired := b.invite(v.ID)
+	db, err := sql.Open("pgx", s.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE invites SET expires_at = now() - interval '1 minute' WHERE id = $1`, expired.InviteID); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tab, 30*time.Second, "open an expired invite", chromedp.Navigate(expired.URL))
+	waitJS(t, tab, 15*time.Second, "the expired-link screen", visible("screen-invalid")+` && document.getElementById("invalid-message").textContent.includes("expired")`)
 
 	run(t, tab, 30*time.Second, "open an unknown invite", chromedp.Navigate(s.APIBase+"/app/join/"+strings.Repeat("x", 43)))
 	waitJS(t, tab, 15*time.Second, "the invalid-link screen", visible("screen-invalid")+` && document.getElementById("invalid-title").textContent === "This link is not valid"`)
