@@ -94,13 +94,10 @@ func (s *Server) customerStatusOf(v *kyc.CaseView) customerStatus {
 
 // inviteStatus is what the waiting room and the end screen poll.
 func (s *Server) inviteStatus(c *gin.Context) {
-	ctx := c.Request.Context()
-	rec, e := s.inviteCase(ctx, c)
-	if e != nil {
-		s.abort(c, e)
+	_, view, ok := s.inviteCase(c)
+	if !ok {
 		return
 	}
-	view := s.freshView(ctx, rec)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, s.customerStatusOf(&view))
 }
@@ -155,13 +152,10 @@ func (s *Server) inviteConsent(c *gin.Context) {
 		s.abort(c, newError(http.StatusConflict, codeConsentOutdated, "the consent text changed (version %s is current); read it again and agree to it", s.d.Config.ConsentVersion))
 		return
 	}
-	ctx := c.Request.Context()
-	rec, e := s.inviteCase(ctx, c)
-	if e != nil {
-		s.abort(c, e)
+	rec, view, ok := s.inviteCase(c)
+	if !ok {
 		return
 	}
-	view := s.freshView(ctx, rec)
 	if view.Consent != nil && view.Consent.ConsentVersion == req.Version {
 		s.answerCustomer(c, &view)
 		return
@@ -199,13 +193,10 @@ func (s *Server) inviteLocation(c *gin.Context) {
 		}
 		d.Kind, d.Latitude, d.Longitude, d.Accuracy = kyc.EvidenceLocation, req.Latitude, req.Longitude, req.Accuracy
 	}
-	ctx := c.Request.Context()
-	rec, e := s.inviteCase(ctx, c)
-	if e != nil {
-		s.abort(c, e)
+	rec, view, ok := s.inviteCase(c)
+	if !ok {
 		return
 	}
-	view := s.freshView(ctx, rec)
 	if l := view.Location; l != nil && l.Attempt == view.Attempt {
 		// One answer per attempt: the first one stands.
 		s.answerCustomer(c, &view)
@@ -274,13 +265,10 @@ func (s *Server) answerCustomer(c *gin.Context, v *kyc.CaseView) {
 // room, once they have agreed to the current consent text and answered the
 // location request of this attempt.
 func (s *Server) inviteJoinToken(c *gin.Context) {
-	ctx := c.Request.Context()
-	rec, e := s.inviteCase(ctx, c)
-	if e != nil {
-		s.abort(c, e)
+	rec, view, ok := s.inviteCase(c)
+	if !ok {
 		return
 	}
-	view := s.freshView(ctx, rec)
 	st := s.customerStatusOf(&view)
 	switch {
 	case view.Status.Terminal():

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -169,11 +168,18 @@ func inviteOf(c *gin.Context) *store.Invite {
 	return inv
 }
 
-// inviteCase loads the invite's case.
-func (s *Server) inviteCase(ctx context.Context, c *gin.Context) (*store.CaseRecord, *apiError) {
+// inviteCase loads the invite's case and its freshest view, or answers
+// with the error.
+func (s *Server) inviteCase(c *gin.Context) (*store.CaseRecord, kyc.CaseView, bool) {
 	inv := inviteOf(c)
 	if inv == nil {
-		return nil, newError(http.StatusUnauthorized, codeInviteInvalid, "no invite")
+		s.abort(c, newError(http.StatusUnauthorized, codeInviteInvalid, "no invite"))
+		return nil, kyc.CaseView{}, false
 	}
-	return s.record(ctx, inv.CaseID)
+	rec, e := s.record(c.Request.Context(), inv.CaseID)
+	if e != nil {
+		s.abort(c, e)
+		return nil, kyc.CaseView{}, false
+	}
+	return rec, s.freshView(c.Request.Context(), rec), true
 }
