@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -52,11 +54,41 @@ func newBrowser(t *testing.T, videoFile string, blockMedia bool) context.Context
 }
 
 // newTab opens another tab of the browser of ctx (its own sessionStorage).
+// The test fails if the tab reports a Content-Security-Policy violation or
+// an uncaught exception.
 func newTab(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
 	tab, cancel := chromedp.NewContext(ctx)
 	t.Cleanup(cancel)
-	if err := chromedp.Run(tab); err != nil {
+	var mu sync.Mutex
+	var problems []string
+	chromedp.ListenTarget(tab, func(ev any) {
+		var p string
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			p = "uncaught exception: " + e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				p += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Source == cdplog.SourceSecurity || strings.Contains(e.Entry.Text, "Content Security Policy") {
+				p = "security: " + e.Entry.Text
+			}
+		}
+		if p != "" {
+			mu.Lock()
+			problems = append(problems, p)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("page problem: %s", p)
+		}
+	})
+	if err := chromedp.Run(tab, cdplog.Enable(), runtime.Enable()); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
 	return tab

@@ -18,7 +18,9 @@ interface InviteStatus {
   location?: { kind: string; attempt: number };
 }
 
-const invite = decodeURIComponent(location.pathname.replace(/^\/app\/join\//, "").split("/")[0] ?? "");
+// The invite is base64url: it needs no decoding, and anything else in the
+// path is not an invite (the API answers invite_invalid).
+const invite = location.pathname.replace(/^\/app\/join\//, "").split("/")[0] ?? "";
 let status: InviteStatus;
 let stream: MediaStream | null = null;
 let call: CallProvider | null = null;
