@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -66,7 +67,18 @@ func (s *Server) joinToken(c *gin.Context) {
 	userID := "customer-" + rec.ID
 	if p.Role == kyc.RoleAgent {
 		userID = p.Sub
-		view, e = s.assign(ctx, rec, p)
+		if rec.View.AgentID == p.Sub {
+			// Already this agent's case. The assign update's id is per agent
+			// and case, so sending it again (a new attempt after a dropped
+			// call) would get the first answer's view, and its room, back
+			// from Temporal: take the case as it is now instead.
+			var confirmed bool
+			if view, confirmed = s.queriedView(ctx, rec); !confirmed {
+				e = unavailable("the workflow service", errors.New("the case's workflow did not answer"))
+			}
+		} else {
+			view, e = s.assign(ctx, rec, p)
+		}
 	} else {
 		view = s.freshView(ctx, rec)
 		if view.Status.Terminal() {

@@ -104,10 +104,11 @@ func (b *bank) waitFor(caseID, what string, d time.Duration, ok func(kyc.CaseVie
 
 // simPeer is a peer of the simulator's state, with its room's name.
 type simPeer struct {
-	ID       string
-	Role     string
-	RoomName string
-	Left     bool
+	ID          string
+	Role        string
+	RoomName    string
+	Left        bool
+	LeaveReason string
 }
 
 // simPeers lists the simulator's peers of a case's rooms, present or gone.
@@ -121,9 +122,10 @@ func (b *bank) simPeers(caseID string) []simPeer {
 		Sessions []struct {
 			RoomID string `json:"room_id"`
 			Peers  []struct {
-				ID     string     `json:"id"`
-				Role   string     `json:"role"`
-				LeftAt *time.Time `json:"left_at"`
+				ID          string     `json:"id"`
+				Role        string     `json:"role"`
+				LeftAt      *time.Time `json:"left_at"`
+				LeaveReason string     `json:"leave_reason"`
 			} `json:"peers"`
 		} `json:"sessions"`
 	}
@@ -142,7 +144,7 @@ func (b *bank) simPeers(caseID string) []simPeer {
 			continue
 		}
 		for _, p := range ss.Peers {
-			out = append(out, simPeer{ID: p.ID, Role: p.Role, RoomName: names[ss.RoomID], Left: p.LeftAt != nil})
+			out = append(out, simPeer{ID: p.ID, Role: p.Role, RoomName: names[ss.RoomID], Left: p.LeftAt != nil, LeaveReason: p.LeaveReason})
 		}
 	}
 	return out
@@ -391,7 +393,12 @@ func wholeCase(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrowse
 	click(t, agent, "Approve")
 	waitJS(t, agent, 30*time.Second, "the decision", `document.getElementById("decision-state").textContent.startsWith("Decision recorded")`)
 	shot(t, agent, "agent-4-decided")
-	click(t, agent, "Leave call")
+	// The engine ends the room after the decision; the agent leaves unless
+	// that came first.
+	var left bool
+	evalJS(t, agent, `(() => { const b = document.getElementById("leave"); if (b.hidden) return false; b.click(); return true })()`, &left)
+	waitJS(t, agent, 30*time.Second, "the agent's call to end", `document.body.dataset.call === "ended" && document.getElementById("leave").hidden`)
+	t.Logf("the agent pressed Leave call: %v (else the engine ended the room first)", left)
 	waitJS(t, cust, 45*time.Second, "the end screen", `document.body.dataset.end === "completed"`)
 	shot(t, cust, "customer-6-end")
 
@@ -508,6 +515,21 @@ func droppedCall(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrow
 	shot(t, cust, "customer-8-interrupted")
 	if got := b.view(v.ID); got.Attempts[0].EndReason == "" {
 		t.Fatalf("attempt 1 ended without a reason: %+v", got.Attempts[0])
+	}
+
+	// The agent joins the new attempt's room, then leaves the call.
+	click(t, agent, "Join call")
+	waitJS(t, agent, 30*time.Second, "the agent in the new room", `document.body.dataset.call === "connected"`)
+	click(t, agent, "Leave call")
+	waitJS(t, agent, 15*time.Second, "the agent out of the call", `document.body.dataset.call === "ended"`)
+	var reason string
+	for _, p := range b.simPeers(v.ID) {
+		if p.Role == "agent" && strings.HasSuffix(p.RoomName, "-a2") {
+			reason = p.LeaveReason
+		}
+	}
+	if reason != "client request" {
+		t.Fatalf("the agent's peer in attempt 2 left with %q, want client request", reason)
 	}
 }
 

@@ -98,3 +98,22 @@ export const statusLabels: Record<string, string> = {
   awaiting_recording: "awaiting the recording", awaiting_audit: "awaiting audit", approved: "approved",
   rejected: "rejected", expired: "expired", cancelled: "cancelled", failed: "failed",
 };
+
+// endReasons says in words why an attempt ended (the workflow's reasons).
+export const endReasons: Record<string, string> = {
+  network_drop: "a participant's connection dropped",
+  call_ended_without_captures: "the call ended before every required capture was taken",
+  max_call_length: "the call reached its time limit",
+  decision_window_elapsed: "no decision was made in time",
+  recording_failed: "the recording failed",
+  recording_missing: "the recording never arrived",
+  recording_invalid: "the recording could not be verified",
+  audit_recapture: "the auditor asked for a recapture",
+  join_timeout: "nobody joined in time",
+  room_creation_failed: "the room could not be created",
+};
+
+export function endReason(code: string | undefined): string {
+  if (!code) return "";
+  return endReasons[code] ?? code.replace(/_/g, " ");
+}

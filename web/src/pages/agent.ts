@@ -3,7 +3,7 @@
 // and the decision. The case's status is polled while it is open, so a new
 // attempt after a dropped call shows up at once.
 
-import { api, ApiError, captureLabels, newKey, statusLabels, type CaseView, type JoinToken } from "../api";
+import { api, ApiError, captureLabels, endReason, newKey, statusLabels, type CaseView, type JoinToken } from "../api";
 import { createProvider, type CallProvider, type CallState, type EndReason } from "../call/types";
 import { renderEvidence } from "../evidence";
 import { cameras, MediaError, nextCamera, openCamera } from "../media";
@@ -136,6 +136,7 @@ async function joinCall(jt: JoinToken): Promise<void> {
   }
   callAttempt = current.attempt;
   $("join-call").hidden = true;
+  $("leave").hidden = false;
   $("remote-waiting").hidden = false;
   call = await createProvider(jt);
   await call.join(jt, session.sub, stream, { local: $<HTMLVideoElement>("local-video"), remote: $<HTMLVideoElement>("remote-video") }, {
@@ -154,6 +155,7 @@ function onState(s: CallState, reason?: EndReason): void {
   $("reconnecting").hidden = s !== "reconnecting";
   if (s === "ended") {
     call = null;
+    $("leave").hidden = true;
     stream?.getTracks().forEach((t) => t.stop());
     stream = null;
     $("remote-waiting").hidden = false;
@@ -195,7 +197,7 @@ function render(): void {
   if (callAttempt > 0 && v.attempt > callAttempt) {
     const prev = v.attempts[v.attempts.length - 2];
     const b = $("attempt-banner");
-    b.textContent = "The call was interrupted" + (prev?.end_reason ? " (" + prev.end_reason + ")" : "") +
+    b.textContent = "The call was interrupted" + (prev?.end_reason ? ": " + endReason(prev.end_reason) : "") +
       ". Attempt " + v.attempt + " has started: captures start again. Join the call when the customer is back.";
     b.hidden = false;
     if (call) void call.leave();
