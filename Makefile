@@ -43,6 +43,11 @@ fuzz:
 chaos:
 	@scripts/services.sh run -- scripts/chaos.sh
 
+# Rebuild the pages (web/dist, embedded in the API) after changing web/src or web/static.
+.PHONY: web
+web:
+	@scripts/web.sh build
+
 clean:
 	rm -rf .run
 

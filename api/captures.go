@@ -503,14 +503,7 @@ func (s *Server) getCapture(c *gin.Context) {
 		cp = findCapture(s.freshView(c.Request.Context(), rec).Captures, id)
 	}
 	if cp != nil {
-		u, err := s.d.Blob.PresignGet(c.Request.Context(), cp.ObjectKey, s.d.Config.Capture.URLTTL)
-		if err != nil {
-			s.abort(c, unavailable("object storage", err))
-			return
-		}
-		c.Header("Cache-Control", "no-store")
-		c.Header("Referrer-Policy", "no-referrer")
-		c.Redirect(http.StatusFound, u.String())
+		s.answerPresigned(c, cp.ObjectKey)
 		return
 	}
 	s.abort(c, newError(http.StatusNotFound, codeCaptureNotFound, "case %s has no capture %q", view.ID, truncate(id, 64)))

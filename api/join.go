@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -22,6 +23,10 @@ type joinResponse struct {
 	Role      string    `json:"role"`
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Provider says what the engine talks to, so that one page picks its
+	// call layer: "100ms", or "simulator" with the simulator's base URL.
+	Provider     string `json:"provider"`
+	SimulatorURL string `json:"simulator_url,omitempty"`
 }
 
 // roomPoll is how often join-tokens looks for the room while the workflow
@@ -62,7 +67,18 @@ func (s *Server) joinToken(c *gin.Context) {
 	userID := kyc.CustomerUserID(rec.ID)
 	if p.Role == kyc.RoleAgent {
 		userID = p.Sub
-		view, e = s.assign(ctx, rec, p)
+		if rec.View.AgentID == p.Sub {
+			// Already this agent's case. The assign update's id is per agent
+			// and case, so sending it again (a new attempt after a dropped
+			// call) would get the first answer's view, and its room, back
+			// from Temporal: take the case as it is now instead.
+			var confirmed bool
+			if view, confirmed = s.queriedView(ctx, rec); !confirmed {
+				e = unavailable("the workflow service", errors.New("the case's workflow did not answer"))
+			}
+		} else {
+			view, e = s.assign(ctx, rec, p)
+		}
 	} else {
 		view = s.freshView(ctx, rec)
 		if view.Status.Terminal() {
@@ -73,20 +89,26 @@ func (s *Server) joinToken(c *gin.Context) {
 		s.abort(c, e)
 		return
 	}
-	roomID, e := s.waitForRoom(ctx, rec.ID, view)
+	s.respondJoinToken(c, rec.ID, view, req.Role, userID)
+}
+
+// respondJoinToken answers with a token for the current attempt's room.
+func (s *Server) respondJoinToken(c *gin.Context, caseID string, view kyc.CaseView, role, userID string) {
+	roomID, e := s.waitForRoom(c.Request.Context(), caseID, view)
 	if e != nil {
 		s.abort(c, e)
 		return
 	}
 	token, exp, err := s.d.HMS.AuthToken(hms.AuthTokenParams{
-		RoomID: roomID, Role: req.Role, UserID: userID, TTL: s.d.Config.JoinTokenTTL,
+		RoomID: roomID, Role: role, UserID: userID, TTL: s.d.Config.JoinTokenTTL,
 	})
 	if err != nil {
 		s.abort(c, internalError(err))
 		return
 	}
+	p := s.callProvider()
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, joinResponse{RoomID: roomID, Role: req.Role, Token: token, ExpiresAt: exp})
+	c.JSON(http.StatusOK, joinResponse{RoomID: roomID, Role: role, Token: token, ExpiresAt: exp, Provider: p.Name, SimulatorURL: p.SimulatorURL})
 }
 
 // assign makes p the case's agent; an agent already assigned gets the view

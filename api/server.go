@@ -180,5 +180,20 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/cases/:id/audit", s.audit)
 	v1.POST("/cases/:id/cancel", s.cancel)
 	v1.GET("/cases/:id/events", s.events)
+	v1.GET("/cases/:id/evidence", s.caseEvidence)
+	v1.GET("/cases/:id/recording", s.getRecording)
+	v1.POST("/cases/:id/invites", s.createInvite)
+	v1.DELETE("/cases/:id/invites/:invite_id", s.revokeInvite)
+
+	// The customer's join page authenticates with its invite, not a token.
+	inv := e.Group("/v1/invite", s.authenticateInvite)
+	inv.GET("", s.inviteStatus)
+	inv.POST("/consent", s.inviteConsent)
+	inv.POST("/location", s.inviteLocation)
+	inv.POST("/join-token", s.inviteJoinToken)
+
+	e.GET("/v1/sign-in", s.signInMethods)
+	e.POST("/v1/sign-in/development", s.devSignIn)
+	s.appRoutes(e)
 	return e
 }

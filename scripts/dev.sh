@@ -243,11 +243,16 @@ ${bold}vKYC engine running${plain}
   object storage    $([ $start_s3 = 1 ] && echo "embedded S3 on 127.0.0.1:9000, bucket ${S3_BUCKET:-vkyc}, files in $data/s3" || echo "$S3_ENDPOINT, bucket ${S3_BUCKET:-vkyc}")
   database          $([ -n "${DATABASE_URL:-}" ] && echo "DATABASE_URL" || echo "SQLite $data/vkyc.db")
   100ms             $([ $start_sim = 1 ] && echo "simulator http://$SIM_ADDR (API /v2, participants /sim/v1), template $HMS_TEMPLATE_ID" || echo "$HMS_BASE_URL")
+  agent console     $api_url/app/agent   (development sign-in: pick an agent id)
+  auditor review    $api_url/app/audit
+  customer page     $api_url/app/join/<invite>, from POST /v1/cases/<id>/invites
 
 Run one case from creation to approval (in another terminal, same environment):
   .run/bin/starter demo          # or: go run ./starter demo
 Mint an API token:
   .run/bin/starter token --role agent --sub agent-7
+Invite a customer to a case (the answer's "url" is the customer's join page):
+  curl -s -X POST $api_url/v1/cases/<case id>/invites -H "Authorization: Bearer \$(.run/bin/starter token --role service --sub bank)"
 
 Ctrl-C stops everything.
 

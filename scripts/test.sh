@@ -28,6 +28,9 @@ go tool gosec -quiet -exclude-generated ./...
 step "workflowcheck (determinism of workflow code)"
 go tool workflowcheck ./workflows/...
 
+step "pages (web/): type-check, provider tests, reproducible build"
+scripts/web.sh check
+
 step "go test"
 # -count=1: integration tests depend on live services, never on cached results.
 go test -count=1 -timeout 25m ./...

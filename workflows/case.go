@@ -135,6 +135,7 @@ func (c *kycCase) listen(ctx workflow.Context) error {
 		handle[AgentDecisionRequest](ctx, c, UpdateAgentDecision),
 		handle[AuditDecisionRequest](ctx, c, UpdateAuditDecision),
 		handle[CancelRequest](ctx, c, UpdateCancel),
+		handle[CustomerEvidenceRequest](ctx, c, UpdateCustomerEvidence),
 	)
 }
 

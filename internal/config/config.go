@@ -88,8 +88,14 @@ type Config struct {
 	RecordingURLTTL time.Duration
 
 	JoinTokenTTL time.Duration
-	LogLevel     string
-	Production   bool
+	// InviteTTL is how long a customer's invite link works.
+	InviteTTL time.Duration
+	// ConsentText is what the customer agrees to; ConsentVersion names it
+	// in the case's event log (a digest, so a changed text is a new
+	// version without anyone having to remember to bump it).
+	ConsentText, ConsentVersion string
+	LogLevel                    string
+	Production                  bool
 
 	// temporalProfile is the Temporal SDK's profile (config file + TEMPORAL_*
 	// variables) as read by Load, so that the environment is read only once.
@@ -355,6 +361,9 @@ func load(env environment) (Config, error) {
 	c.Capture.URLTTL = r.duration(EnvCaptureURLTTL, 5*time.Minute)
 	c.RecordingURLTTL = r.duration(EnvRecordingURLTTL, 30*time.Minute)
 	c.JoinTokenTTL = r.duration(EnvJoinTokenTTL, 2*time.Hour)
+	c.InviteTTL = r.duration(EnvInviteTTL, 24*time.Hour)
+	c.ConsentText = r.secret(EnvConsentText, DefaultConsentText)
+	c.ConsentVersion = ConsentVersion(c.ConsentText)
 
 	c.set = r.set
 	if len(r.errs) > 0 {

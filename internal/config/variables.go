@@ -90,6 +90,9 @@ const (
 	EnvCaptureURLTTL   = "CAPTURE_URL_TTL"
 	EnvRecordingURLTTL = "RECORDING_URL_TTL"
 	EnvJoinTokenTTL    = "JOIN_TOKEN_TTL"
+
+	EnvInviteTTL   = "INVITE_TTL"
+	EnvConsentText = "CONSENT_TEXT"
 )
 
 // The Temporal SDK's own variables (go.temporal.io/sdk/contrib/envconfig)
@@ -177,6 +180,8 @@ func Variables() []Variable {
 		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 1h)"},
 		{EnvRecordingURLTTL, "30m", "lifetime of presigned recording URLs handed to reviewers (1s to 1h)"},
 		{EnvJoinTokenTTL, "2h", "lifetime of 100ms join tokens handed to participants"},
+		{EnvInviteTTL, "24h", "lifetime of customer invite links (`POST /v1/cases/{id}/invites`)"},
+		{EnvConsentText, "(the built-in English text)", "consent text the customer agrees to on the join page; its version is the first 16 hex digits of its SHA-256"},
 	}...)
 	return vars
 }

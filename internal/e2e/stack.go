@@ -99,6 +99,9 @@ type Stack struct {
 	TaskQueue        string
 	TemporalAddress  string
 	S3               testenv.S3
+	// DatabaseURL is the stack's own PostgreSQL database, for tests that
+	// check or arrange rows directly.
+	DatabaseURL string
 
 	t     testing.TB
 	bin   string
@@ -146,6 +149,7 @@ func Start(t testing.TB, o Options) *Stack {
 		TaskQueue:       testenv.RandomName("e2e-q-"),
 		TemporalAddress: testenv.Temporal(t),
 		S3:              testenv.MinIO(t),
+		DatabaseURL:     testenv.Postgres(t),
 	}
 	apiAddr, simAddr := freeAddr(t), freeAddr(t)
 	s.APIBase, s.SimBase = "http://"+apiAddr, "http://"+simAddr
@@ -157,7 +161,7 @@ func Start(t testing.TB, o Options) *Stack {
 		"WORKER_HTTP_ADDR":             "127.0.0.1:0", // tests run in parallel: any free port
 		"PUBLIC_BASE_URL":              s.APIBase,
 		"API_JWT_SECRET":               AuthSecret,
-		"DATABASE_URL":                 testenv.Postgres(t),
+		"DATABASE_URL":                 s.DatabaseURL,
 		"S3_ENDPOINT":                  s.S3.Endpoint,
 		"S3_ACCESS_KEY":                s.S3.AccessKey,
 		"S3_SECRET_KEY":                s.S3.SecretKey,

@@ -136,7 +136,10 @@ func (s *Server) leave(peerID, reason string) error {
 		s.after(s.cfg.AbnormalLeaveDelay, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			s.finishLeave(p, reason, "")
+			// A browser whose signalling reconnected meanwhile stays.
+			if p.disconnecting {
+				s.finishLeave(p, reason, "")
+			}
 		})
 		return nil
 	}
@@ -160,6 +163,7 @@ func (s *Server) finishLeave(p *peer, reason, message string) {
 	data["reason"] = reason
 	data["message"] = message
 	s.emit(rm, "peer.leave.success", data)
+	s.signals.removed(p.ID, reason)
 	if !ss.Active || presentPeers(ss) > 0 {
 		return
 	}
@@ -261,6 +265,7 @@ func (s *Server) removePeer(rm *room, ss *session, p *peer, message string) {
 	data["reason"] = ReasonServerRemovedPeer
 	data["message"] = message
 	s.emit(rm, "peer.leave.success", data)
+	s.signals.removed(p.ID, ReasonServerRemovedPeer)
 }
 
 // removePeers takes out one peer (peer_id) or every peer of a role.

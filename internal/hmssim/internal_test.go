@@ -2,6 +2,7 @@ package hmssim
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,17 +64,26 @@ func TestRecordingFile(t *testing.T) {
 	if string(a) != string(b) {
 		t.Fatal("recording bytes are not deterministic")
 	}
-	if string(a[4:8]) != "ftyp" || len(a) != 32+8+(8+3)<<10 {
-		t.Fatalf("file: %d bytes, header % x", len(a), a[:8])
+	// The clip's top-level boxes, then the free box, cover the file exactly.
+	var boxes []string
+	for rest := a; len(rest) > 0; {
+		n := int(binary.BigEndian.Uint32(rest[:4]))
+		if n < 8 || n > len(rest) {
+			t.Fatalf("box %q claims %d of %d bytes", rest[4:8], n, len(rest))
+		}
+		boxes = append(boxes, string(rest[4:8]))
+		rest = rest[n:]
 	}
-	mdat := a[32:]
-	if string(mdat[4:8]) != "mdat" || int(binary.BigEndian.Uint32(mdat[:4])) != len(mdat) {
-		t.Fatalf("mdat box size %d for %d bytes", binary.BigEndian.Uint32(mdat[:4]), len(mdat))
+	if got := strings.Join(boxes, " "); !strings.HasPrefix(got, "ftyp moov ") || !strings.Contains(got, " mdat ") || boxes[len(boxes)-1] != "free" {
+		t.Fatalf("top-level boxes %q, want ftyp, moov before mdat (playback starts before the download ends), free last", got)
+	}
+	if len(a) < len(recordingClip)+3<<10 {
+		t.Fatalf("%d bytes: no per-second padding", len(a))
 	}
 	if string(recordingFile("rec-2", 3)) == string(a) {
 		t.Fatal("different recordings have the same bytes")
 	}
-	if len(recordingFile("long", 1_000_000)) != 32+8+256<<10 {
+	if len(recordingFile("long", 1_000_000)) > len(recordingClip)+8+64+248<<10 {
 		t.Fatal("file size is not capped")
 	}
 }

@@ -2,23 +2,34 @@ package hmssim
 
 import (
 	"crypto/sha256"
+	_ "embed" // the recording clip
 	"encoding/binary"
 )
 
-// recordingFile returns deterministic MP4-shaped bytes for a recording: an
-// ftyp box, then an mdat box whose payload is a SHA-256 stream of the
-// recording id. Real players reject it (no moov), but type sniffers, size
-// checks and checksums behave as with a real file. Longer calls give larger
-// files: 8 KiB plus 1 KiB per second, at most 256 KiB.
+// recordingClip is a real, playable 4-second MP4 (VP9 video and Opus audio,
+// which Chromium plays without proprietary codecs; moov before mdat so that
+// playback starts before the download ends), made once with ffmpeg from its
+// test pattern and tone.
+//
+//go:embed assets/recording.mp4
+var recordingClip []byte
+
+// recordingFile returns the recording of a session: the clip, then a
+// top-level free box (which players skip) that names the recording and
+// holds a SHA-256 stream of its id, so that every recording's bytes and
+// digest differ and it still plays. Longer calls give larger files: 1 KiB
+// of padding per second, at most 248 KiB.
 func recordingFile(recordingID string, durationSeconds int64) []byte {
-	ftyp := []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
-	payload := 8<<10 + int(min(max(durationSeconds, 0), 248))<<10
-	out := make([]byte, 0, len(ftyp)+8+payload)
-	out = append(out, ftyp...)
+	name := []byte("vkyc-simulator-recording " + recordingID + "\n")
+	padding := int(min(max(durationSeconds, 0), 248)) << 10
+	size := 8 + len(name) + padding
+	out := make([]byte, 0, len(recordingClip)+size)
+	out = append(out, recordingClip...)
 	var hdr [8]byte
-	binary.BigEndian.PutUint32(hdr[:4], uint32(8+payload))
-	copy(hdr[4:], "mdat")
+	binary.BigEndian.PutUint32(hdr[:4], uint32(size)) // #nosec G115 -- at most 248 KiB plus a short name
+	copy(hdr[4:], "free")
 	out = append(out, hdr[:]...)
+	out = append(out, name...)
 	block := sha256.Sum256([]byte(recordingID))
 	for counter := uint64(0); len(out) < cap(out); counter++ {
 		var c [8]byte

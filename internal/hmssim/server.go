@@ -55,7 +55,8 @@ type Server struct {
 	eventSeq        uint64
 	sessionSeq      uint64
 
-	hooks *webhooks
+	hooks   *webhooks
+	signals *signalHub
 }
 
 // New builds a simulator; call Close when done with it.
@@ -75,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 		recordings: map[string]*recording{}, assets: map[string]*recording{},
 	}
 	s.hooks = newWebhooks(s)
+	s.signals = newSignalHub()
 	s.routes()
 	return s, nil
 }
@@ -186,8 +188,12 @@ func (s *Server) routes() {
 		return nil, errorf(http.StatusNotFound, "route not found")
 	}))
 
-	s.mux.HandleFunc("POST /sim/v1/join", s.handleJoin)
-	s.mux.HandleFunc("POST /sim/v1/leave", s.handleLeave)
+	s.mux.HandleFunc("POST /sim/v1/join", cors(s.handleJoin))
+	s.mux.HandleFunc("OPTIONS /sim/v1/join", cors(nil))
+	s.mux.HandleFunc("POST /sim/v1/leave", cors(s.handleLeave))
+	s.mux.HandleFunc("OPTIONS /sim/v1/leave", cors(nil))
+	s.mux.HandleFunc("GET /sim/v1/signal", s.handleSignal)
+	s.mux.HandleFunc("POST /sim/v1/drop", s.handleDrop)
 	s.mux.HandleFunc("GET /sim/v1/faults", s.handleGetFaults)
 	s.mux.HandleFunc("POST /sim/v1/faults", s.handleSetFaults)
 	s.mux.HandleFunc("GET /sim/v1/state", s.handleState)

@@ -208,9 +208,13 @@ type CaseView struct {
 	Decision         *Verdict      `json:"decision,omitempty"`
 	Audit            *Verdict      `json:"audit,omitempty"`
 	Overdue          bool          `json:"overdue"`
-	CreatedAt        time.Time     `json:"created_at"`
-	UpdatedAt        time.Time     `json:"updated_at"`
-	Version          int64         `json:"version"` // increments at every change; orders projections
+	// Consent and Location are the customer's latest answers on the join
+	// page (replaced, never changed in place).
+	Consent   *EvidenceRef `json:"consent,omitempty"`
+	Location  *EvidenceRef `json:"location,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+	Version   int64        `json:"version"` // increments at every change; orders projections
 }
 
 // CurrentAttempt returns the attempt in progress, if any.

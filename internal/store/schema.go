@@ -270,4 +270,53 @@ var migrations = []migration{
 			`CREATE INDEX cases_unsaved_idx ON cases (created_at) WHERE version = 0`,
 		),
 	},
+	{
+		// Customer invite links (only the SHA-256 of the token is kept) and the
+		// customer's evidence (consent, location) whose details stay out of
+		// Temporal: the case event log holds their digests.
+		version: 9,
+		name:    "invites and customer evidence",
+		postgres: execSQL(
+			`CREATE TABLE invites (
+				id text PRIMARY KEY,
+				case_id text NOT NULL,
+				token_hash text NOT NULL,
+				created_by text NOT NULL DEFAULT '',
+				created_at timestamptz NOT NULL,
+				expires_at timestamptz NOT NULL,
+				revoked_at timestamptz)`,
+			`CREATE UNIQUE INDEX invites_token_hash_uq ON invites (token_hash)`,
+			`CREATE INDEX invites_case_idx ON invites (case_id)`,
+			`CREATE TABLE customer_evidence (
+				id text PRIMARY KEY,
+				case_id text NOT NULL,
+				kind text NOT NULL,
+				attempt integer NOT NULL DEFAULT 0,
+				data text NOT NULL,
+				sha256 text NOT NULL,
+				created_at timestamptz NOT NULL)`,
+			`CREATE INDEX customer_evidence_case_idx ON customer_evidence (case_id, kind, attempt)`,
+		),
+		sqlite: execSQL(
+			`CREATE TABLE invites (
+				id text PRIMARY KEY,
+				case_id text NOT NULL,
+				token_hash text NOT NULL,
+				created_by text NOT NULL DEFAULT '',
+				created_at datetime NOT NULL,
+				expires_at datetime NOT NULL,
+				revoked_at datetime)`,
+			`CREATE UNIQUE INDEX invites_token_hash_uq ON invites (token_hash)`,
+			`CREATE INDEX invites_case_idx ON invites (case_id)`,
+			`CREATE TABLE customer_evidence (
+				id text PRIMARY KEY,
+				case_id text NOT NULL,
+				kind text NOT NULL,
+				attempt integer NOT NULL DEFAULT 0,
+				data text NOT NULL,
+				sha256 text NOT NULL,
+				created_at datetime NOT NULL)`,
+			`CREATE INDEX customer_evidence_case_idx ON customer_evidence (case_id, kind, attempt)`,
+		),
+	},
 }

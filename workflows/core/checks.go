@@ -65,6 +65,8 @@ func Check(s *State, now time.Time, in Input) (repeat bool, err *Refusal) {
 		return s.checkAudit(now, in)
 	case Cancel:
 		return s.checkCancel(in)
+	case GiveEvidence:
+		return s.checkEvidence(in)
 	}
 	return false, invalidRequest("%T is not a request", in)
 }
@@ -270,4 +272,37 @@ func (s *State) checkCancel(in Cancel) (bool, *Refusal) {
 		return false, invalidState("case is %s; it can no longer be cancelled", s.Status)
 	}
 	return false, nil
+}
+
+var evidenceEvents = map[string]string{
+	kyc.EvidenceConsent:         EventConsentGiven,
+	kyc.EvidenceLocation:        EventLocationShared,
+	kyc.EvidenceLocationRefused: EventLocationRefused,
+}
+
+func (s *State) checkEvidence(in GiveEvidence) (bool, *Refusal) {
+	for _, ref := range []*kyc.EvidenceRef{s.Consent, s.Location} {
+		if ref != nil && ref.ID == in.EvidenceID {
+			if ref.SHA256 != in.SHA256 || ref.Kind != in.Kind {
+				return false, invalidRequest("evidence %s was already recorded with other content", in.EvidenceID)
+			}
+			return true, nil
+		}
+	}
+	switch {
+	case in.EvidenceID == "":
+		return false, invalidRequest("evidence_id is required")
+	case evidenceEvents[in.Kind] == "":
+		return false, invalidRequest("kind %q is not consent, location or location_refused", in.Kind)
+	case !IsSHA256Hex(in.SHA256):
+		return false, invalidRequest("sha256 must be 64 lower-case hex digits")
+	case in.Kind == kyc.EvidenceConsent && in.ConsentVersion == "":
+		return false, invalidRequest("consent_version is required")
+	case in.Attempt != s.Attempt:
+		return false, invalidState("the customer answered in attempt %d but the case is on attempt %d", in.Attempt, s.Attempt)
+	}
+	if err := checkID("evidence_id", in.EvidenceID); err != nil {
+		return false, err
+	}
+	return false, notTerminal(s)
 }

@@ -50,6 +50,9 @@ const (
 	EventTimeout          = "timeout"
 	EventLogRebased       = "log_rebased"
 	EventWorkflowClosed   = "workflow_closed"
+	EventConsentGiven     = "consent_given"
+	EventLocationShared   = "location_shared"
+	EventLocationRefused  = "location_refused"
 	HMSEventPrefix        = "hms."
 )
 

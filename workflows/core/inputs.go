@@ -52,6 +52,18 @@ type Cancel struct {
 	Reason string `json:"reason"`
 }
 
+// GiveEvidence names what the customer gave on the join page (consent,
+// location or its refusal), stored by the API in the database: the case
+// gets its id and digest only, so personal data stays out of the history
+// while the log commits to it.
+type GiveEvidence struct {
+	EvidenceID     string `json:"evidence_id"`
+	Kind           string `json:"kind"` // kyc.EvidenceConsent, kyc.EvidenceLocation or kyc.EvidenceLocationRefused
+	SHA256         string `json:"sha256"`
+	ConsentVersion string `json:"consent_version,omitempty"`
+	Attempt        int    `json:"attempt"` // the attempt the customer was in
+}
+
 // CancelRequested is a cancel request sent to the workflow through
 // Temporal (the Web UI, the CLI), by the identity Temporal recorded.
 type CancelRequested struct {
@@ -178,6 +190,7 @@ func (AddCapture) input()           {}
 func (Decide) input()               {}
 func (AuditCase) input()            {}
 func (Cancel) input()               {}
+func (GiveEvidence) input()         {}
 func (CancelRequested) input()      {}
 func (ClosedOutside) input()        {}
 func (Webhook) input()              {}
@@ -259,6 +272,22 @@ func (t *step) request(in Input) {
 		t.decided(kyc.Verdict{By: in.AgentID, Outcome: in.Outcome, Reason: in.Reason, At: t.now}, Actor{in.AgentID, kyc.RoleAgent})
 	case AuditCase:
 		t.audited(kyc.Verdict{By: in.AuditorID, Outcome: in.Outcome, Reason: in.Reason, At: t.now}, Actor{in.AuditorID, kyc.RoleAuditor})
+	case GiveEvidence:
+		ref := &kyc.EvidenceRef{
+			ID: in.EvidenceID, Kind: in.Kind, Attempt: in.Attempt, SHA256: in.SHA256,
+			ConsentVersion: in.ConsentVersion, At: t.now,
+		}
+		if in.Kind == kyc.EvidenceConsent {
+			s.Consent = ref
+		} else {
+			s.Location = ref
+		}
+		// The customer's 100ms user id names the customer in the log, as
+		// in the customer's peer events.
+		t.record(evidenceEvents[in.Kind], Actor{kyc.CustomerUserID(s.CaseID), kyc.RoleCustomer}, EventData{
+			Attempt: in.Attempt, EvidenceID: in.EvidenceID, EvidenceKind: in.Kind, SHA256: in.SHA256,
+			ConsentVersion: in.ConsentVersion,
+		})
 	case Cancel:
 		who := Actor{in.By, kyc.Role(in.Role)}
 		if who.Role == "" {

@@ -37,6 +37,8 @@ type State struct {
 	Audit        *kyc.Verdict     `json:"audit,omitempty"`
 	Overdue      bool             `json:"overdue,omitempty"`
 	AuditAt      *time.Time       `json:"audit_at,omitempty"` // when the case entered awaiting_audit
+	Consent      *kyc.EvidenceRef `json:"consent,omitempty"`
+	Location     *kyc.EvidenceRef `json:"location,omitempty"`
 
 	Call Call `json:"call"`
 	// Seen and PrevSeen hold the webhook event ids of the current and the
@@ -269,6 +271,7 @@ func FromView(v kyc.CaseView, limits Limits, recordings RecordingLocation, head 
 	s.UpdatedAt, s.Status, s.StatusReason, s.AgentID = v.UpdatedAt, v.Status, v.StatusReason, v.AgentID
 	s.Attempt, s.Attempts, s.Participants, s.Captures = v.Attempt, v.Attempts, v.Participants, v.Captures
 	s.Recording, s.Decision, s.Audit, s.Overdue = v.Recording, v.Decision, v.Audit, v.Overdue
+	s.Consent, s.Location = v.Consent, v.Location
 	s.Log = Log{Version: head.Seq, Head: head, Saved: head}
 	return s
 }

@@ -21,6 +21,7 @@ func (s *State) View() kyc.CaseView {
 		Attempt: s.Attempt, Attempts: slices.Clone(s.Attempts), Participants: s.Participants,
 		Captures: slices.Clone(s.Captures), Recording: s.Recording,
 		Decision: cloneVerdict(s.Decision), Audit: cloneVerdict(s.Audit), Overdue: s.Overdue,
+		Consent: cloneEvidence(s.Consent), Location: cloneEvidence(s.Location),
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Log.Version,
 	}
 	if v.RequiredCaptures == nil {
@@ -51,6 +52,14 @@ func cloneTime(t *time.Time) *time.Time {
 		return nil
 	}
 	c := *t
+	return &c
+}
+
+func cloneEvidence(e *kyc.EvidenceRef) *kyc.EvidenceRef {
+	if e == nil {
+		return nil
+	}
+	c := *e
 	return &c
 }
 
