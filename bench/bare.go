@@ -151,31 +151,6 @@ func runBareWorker(address, namespace, taskQueue string) error {
 	return w.Run(interrupt)
 }
 
-// scriptOf reads the script of a finished workflow from its history.
-func scriptOf(ctx context.Context, tc client.Client, workflowID string) (string, error) {
-	var b strings.Builder
-	it := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return "", fmt.Errorf("history of %s: %w", workflowID, err)
-		}
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			b.WriteByte(stepActivity)
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
-				b.WriteByte(stepLocal)
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-			b.WriteByte(stepSignal)
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-			b.WriteByte(stepUpdate)
-		}
-	}
-	return b.String(), nil
-}
-
 // historyOf counts a finished workflow's history events by type: what the
 // Temporal server stores and replays per case.
 func historyOf(ctx context.Context, tc client.Client, workflowID string) (map[string]int, error) {
@@ -188,6 +163,11 @@ func historyOf(ctx context.Context, tc client.Client, workflowID string) (map[st
 		}
 		out[strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")]++
 		out["TOTAL"]++
+	}
+	// The size Temporal accounts for the history, as `temporal workflow
+	// describe` shows it.
+	if d, err := tc.DescribeWorkflow(ctx, workflowID, ""); err == nil {
+		out["SIZE_BYTES"] = int(d.RawResponse.GetWorkflowExecutionInfo().GetHistorySizeBytes())
 	}
 	return out, nil
 }
@@ -212,9 +192,6 @@ func writeTimeline(ctx context.Context, tc client.Client, workflowID, path strin
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
-// localActivityMarker is the marker name the Go SDK records for a local
-// activity's result.
-const localActivityMarker = "LocalActivity"
 
 func bareStartOptions(id, taskQueue string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{

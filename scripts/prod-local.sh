@@ -118,6 +118,13 @@ engine_env() {
 	echo "S3_SECRET_KEY=$MINIO_ROOT_PASSWORD"
 	echo "S3_BUCKET=$bucket"
 	echo "S3_REGION=$region"
+	# Presigned URLs for browsers on this machine; plain HTTP to the local
+	# MinIO, which encrypts nothing, as compose's example says for its own.
+	echo "S3_PUBLIC_ENDPOINT=http://$host:$minio_port"
+	echo "S3_ALLOW_HTTP=true"
+	echo "S3_ALLOW_UNENCRYPTED=true"
+	# Two workers on one host: each its own free port for /metrics.
+	echo "WORKER_HTTP_ADDR=$host:0"
 	echo "TEMPORAL_ADDRESS=$temporal_addr"
 	echo "TEMPORAL_NAMESPACE=$namespace"
 	echo "TEMPORAL_TASK_QUEUE=kyc-cases"

@@ -3,7 +3,9 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"image/jpeg"
 	"io"
@@ -533,14 +535,31 @@ func droppedCall(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrow
 	}
 }
 
+// randomSecret is a secret production accepts: 32 random bytes, in hex.
+func randomSecret(t *testing.T) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
 // productionSignIn restarts the API with VKYC_ENV=production: the pages must
 // not offer development sign-in, and say that sign-in is not configured.
 func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 	s.Stop(e2e.ProgramAPI)
+	// Production refuses development secrets and, unless told to accept
+	// them, plain HTTP and unencrypted objects: this stack's MinIO has both.
 	s.StartProgram(e2e.ProgramAPI, map[string]string{
-		"VKYC_ENV":        "production",
-		"PUBLIC_BASE_URL": "https://vkyc.bank.example",
-		"HMS_TEMPLATE_ID": "6a0c0ffee0000000000000t1",
+		"VKYC_ENV":             "production",
+		"PUBLIC_BASE_URL":      "https://vkyc.bank.example",
+		"HMS_TEMPLATE_ID":      "6a0c0ffee0000000000000t1",
+		"API_JWT_SECRET":       randomSecret(t),
+		"HMS_ACCESS_KEY":       randomSecret(t),
+		"HMS_APP_SECRET":       randomSecret(t),
+		"HMS_WEBHOOK_SECRET":   randomSecret(t),
+		"S3_ALLOW_HTTP":        "true",
+		"S3_ALLOW_UNENCRYPTED": "true",
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
