@@ -192,7 +192,6 @@ func writeTimeline(ctx context.Context, tc client.Client, workflowID, path strin
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
-
 func bareStartOptions(id, taskQueue string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID: id, TaskQueue: taskQueue,
