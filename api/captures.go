@@ -241,7 +241,7 @@ func (s *Server) storeCapture(c *gin.Context, u *captureUpload, body io.Reader, 
 	}
 	id := workflows.UpdateAddCapture + "-" + u.captureID
 	if u.key != "" {
-		id = updateID(workflows.UpdateAddCapture, u.p, u.key, u.attempt, nil)
+		id = updateID(workflows.UpdateAddCapture, u.p, u.key, "")
 	}
 	view, e := s.update(ctx, u.rec, workflows.UpdateAddCapture, id, req)
 	if e != nil && e.Status < 500 && u.key != "" {

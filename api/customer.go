@@ -281,7 +281,7 @@ func (s *Server) inviteJoinToken(c *gin.Context) {
 		s.abort(c, newError(http.StatusConflict, codeLocationRequired, "share your location, or say that you do not, first"))
 		return
 	}
-	s.respondJoinToken(c, rec.ID, view, string(kyc.RoleCustomer), kyc.CustomerUserID(rec.ID))
+	s.respondJoinToken(c, rec, string(kyc.RoleCustomer), kyc.CustomerUserID(rec.ID))
 }
 
 type evidenceItem struct {

@@ -88,18 +88,23 @@ func TestSniff(t *testing.T) {
 func TestUpdateIDs(t *testing.T) {
 	p := principal{Sub: "agent-1", Role: "agent"}
 	q := principal{Sub: "agent-2", Role: "agent"}
-	args := map[string]string{"outcome": "reject", "reason": "x"}
 	//lint:ignore SA4000 two calls with the same arguments must give the same id: that is the property under test
-	if updateID("agent-decision", p, "", 1, args) != updateID("agent-decision", p, "", 1, args) {
-		t.Fatal("identical requests get different update ids")
+	if updateID("agent-decision", p, "", "req-1") != updateID("agent-decision", p, "", "req-1") {
+		t.Fatal("a retry with the same request id gets another update id")
 	}
-	if updateID("agent-decision", p, "", 1, args) == updateID("agent-decision", p, "", 2, args) {
-		t.Fatal("the same words in a later attempt share the update id")
+	if updateID("agent-decision", p, "", "req-1") == updateID("agent-decision", p, "", "req-2") {
+		t.Fatal("two requests share an update id")
 	}
-	if updateID("agent-decision", p, "k", 1, args) == updateID("agent-decision", q, "k", 1, args) {
+	if updateID("agent-decision", p, "", "req-1") == updateID("agent-decision", q, "", "req-1") {
+		t.Fatal("two callers' request ids collide")
+	}
+	if updateID("agent-decision", p, "k", "req-1") != updateID("agent-decision", p, "k", "req-2") {
+		t.Fatal("a retry with the same Idempotency-Key gets another update id")
+	}
+	if updateID("agent-decision", p, "k", "") == updateID("agent-decision", q, "k", "") {
 		t.Fatal("two callers' keys collide")
 	}
-	if !strings.HasPrefix(updateID("agent-decision", p, "k1", 1, args), "agent-decision-k1-") {
+	if !strings.HasPrefix(updateID("agent-decision", p, "k1", ""), "agent-decision-k1-") {
 		t.Fatal("a keyed update id does not carry the key")
 	}
 }

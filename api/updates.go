@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -126,17 +125,18 @@ func idempotencyScope(kind string, p principal, caseID string) string {
 	return kind + " " + caseID + " " + string(p.Role) + ":" + p.Sub
 }
 
-// updateID derives the Temporal update id. With an Idempotency-Key it is the
-// key (under the caller's hash, so two callers' keys never collide); without
-// one it is a hash of what was asked, by whom and for which attempt, so that
-// an identical retry is deduplicated by Temporal while the same words in a
-// later attempt (after a recapture) are a new decision.
-func updateID(kind string, p principal, key string, attempt int, args any) string {
+// updateID derives the Temporal update id: the Idempotency-Key (under the
+// caller's hash, so two callers' keys never collide), so that a retry with
+// the key is the same update; without a key, the request's id
+// (X-Request-ID), so that a client retrying with the same request id is
+// deduplicated by Temporal. Either way the workflow recognises a request it
+// has already applied (the same agent's same decision, say) and changes
+// nothing the second time.
+func updateID(kind string, p principal, key, request string) string {
 	if key != "" {
 		return kind + "-" + key + "-" + shortHash(string(p.Role)+":"+p.Sub)
 	}
-	b, _ := json.Marshal(args)
-	return kind + "-" + shortHash(kind+"\x00"+string(p.Role)+":"+p.Sub+"\x00"+strconv.Itoa(attempt)+"\x00"+string(b))
+	return kind + "-r-" + request + "-" + shortHash(string(p.Role)+":"+p.Sub)
 }
 
 func shortHash(s string) string {
@@ -171,16 +171,7 @@ func (s *Server) runUpdate(c *gin.Context, kind string, args any) {
 	if key != "" && s.replay(c, scope, key, hash, rec) {
 		return
 	}
-	attempt := rec.Attempt
-	if key == "" {
-		// Only a key-less update id names the attempt; with a key this
-		// query would be a round trip through Temporal and the worker for
-		// nothing.
-		if v, err := s.queryView(ctx, rec.ID); err == nil {
-			attempt = v.Attempt
-		}
-	}
-	view, e := s.update(ctx, rec, kind, updateID(kind, p, key, attempt, args), args)
+	view, e := s.update(ctx, rec, kind, updateID(kind, p, key, requestID(c)), args)
 	if e != nil {
 		s.abort(c, e)
 		return
@@ -300,15 +291,12 @@ func (s *Server) updateError(ctx context.Context, rec *store.CaseRecord, kind st
 	return internalError(err)
 }
 
-// withStatus makes sure a 409 names the case's current status, as clients
-// are promised; the workflow's messages usually do already.
-func (s *Server) withStatus(ctx context.Context, rec *store.CaseRecord, msg string) string {
-	st := rec.Status
-	if v, err := s.queryView(context.WithoutCancel(ctx), rec.ID); err == nil {
-		st = v.Status
-	}
-	if st == "" || strings.Contains(msg, string(st)) {
+// withStatus makes sure a 409 names the case's status, as clients are
+// promised; the workflow's messages do already ("case is in_call; ..."),
+// and otherwise the projection's status is added.
+func (s *Server) withStatus(_ context.Context, rec *store.CaseRecord, msg string) string {
+	if rec.Status == "" || strings.Contains(msg, string(rec.Status)) || strings.Contains(msg, "case is ") {
 		return msg
 	}
-	return msg + " (case status: " + string(st) + ")"
+	return msg + " (case status: " + string(rec.Status) + ")"
 }

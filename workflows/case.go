@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -131,6 +132,11 @@ func (c *kycCase) listen(ctx workflow.Context) error {
 	}
 	return errors.Join(
 		handle[AssignAgentRequest](ctx, c, UpdateAssignAgent),
+		workflow.SetUpdateHandlerWithOptions(ctx, UpdateJoin, c.join, workflow.UpdateHandlerOptions{
+			Validator: func(ctx workflow.Context, req JoinRequest) error {
+				_, err := c.check(ctx, req)
+				return err
+			}}),
 		handle[AddCaptureRequest](ctx, c, UpdateAddCapture),
 		handle[AgentDecisionRequest](ctx, c, UpdateAgentDecision),
 		handle[AuditDecisionRequest](ctx, c, UpdateAuditDecision),
@@ -176,6 +182,22 @@ func (c *kycCase) request(ctx workflow.Context, in core.Input) (kyc.CaseView, er
 	// Await fails only when the workflow is cancelled; the answer stands.
 	_ = workflow.Await(ctx, func() bool { return c.s.Log.Saved.Seq >= v.Version || len(c.s.Log.Unsaved) == 0 })
 	return v, nil
+}
+
+// join answers once the current attempt has its room: the workflow
+// creates it right after the case starts and after each new attempt, and a
+// join token is for that room. It answers an error if the case ends first.
+func (c *kycCase) join(ctx workflow.Context, req JoinRequest) (kyc.CaseView, error) {
+	v, err := c.request(ctx, req)
+	if err != nil {
+		return v, err
+	}
+	_ = workflow.Await(ctx, func() bool { return c.s.CurrentAttempt().RoomID != "" || c.s.Status.Terminal() })
+	if c.s.Status.Terminal() {
+		return c.s.View(), temporal.NewApplicationError(
+			fmt.Sprintf("case is %s; nobody joins it any more", c.s.Status), RejectInvalidState)
+	}
+	return c.s.View(), nil
 }
 
 // runWebhooks applies 100ms's events as the inbox dispatcher signals them.

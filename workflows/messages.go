@@ -21,6 +21,7 @@ const (
 	SignalHMSEvent = "hms-event"
 
 	UpdateAssignAgent   = "assign-agent"
+	UpdateJoin          = "join"
 	UpdateAddCapture    = "add-capture"
 	UpdateAgentDecision = "agent-decision"
 	UpdateAuditDecision = "audit-decision"
@@ -47,6 +48,9 @@ type (
 	HMSEvent = core.HMSEvent
 	// AssignAgentRequest assigns the case to an agent. The first agent wins.
 	AssignAgentRequest = core.AssignAgent
+	// JoinRequest asks for the current attempt's room (the answer's view
+	// names it) once it exists; an agent is assigned on the way.
+	JoinRequest = core.Join
 	// AddCaptureRequest records an image the agent uploaded for an attempt.
 	AddCaptureRequest = core.AddCapture
 	// AgentDecisionRequest is the agent's verdict.

@@ -57,6 +57,8 @@ func Check(s *State, now time.Time, in Input) (repeat bool, err *Refusal) {
 	switch in := in.(type) {
 	case AssignAgent:
 		return s.checkAssign(in)
+	case Join:
+		return s.checkJoin(in)
 	case AddCapture:
 		return s.checkCapture(in)
 	case Decide:
@@ -113,6 +115,22 @@ func (s *State) checkAssign(in AssignAgent) (bool, *Refusal) {
 		return false, forbidden("case is assigned to another agent")
 	}
 	return false, notTerminal(s)
+}
+
+func (s *State) checkJoin(in Join) (bool, *Refusal) {
+	if s.Status.Terminal() {
+		return false, invalidState("case is %s; nobody joins it any more", s.Status)
+	}
+	switch in.Role {
+	case string(kyc.RoleAgent):
+		return s.checkAssign(AssignAgent{AgentID: in.UserID})
+	case string(kyc.RoleCustomer):
+		if in.UserID != kyc.CustomerUserID(s.CaseID) {
+			return false, invalidRequest("the customer of case %s joins as %s", s.CaseID, kyc.CustomerUserID(s.CaseID))
+		}
+		return true, nil // nothing changes: the customer only needs the room
+	}
+	return false, invalidRequest("role must be %q or %q", kyc.RoleAgent, kyc.RoleCustomer)
 }
 
 // checkAgent verifies that the case has an agent and that it is agentID.

@@ -258,6 +258,11 @@ func TestRequestsRefused(t *testing.T) {
 	}{
 		{AssignAgent{AgentID: agent}, "", "", true},
 		{AssignAgent{AgentID: "agent-9"}, RefuseForbidden, "case is assigned to another agent", false},
+		{Join{Role: "agent", UserID: agent}, "", "", true},
+		{Join{Role: "agent", UserID: "agent-9"}, RefuseForbidden, "case is assigned to another agent", false},
+		{Join{Role: "customer", UserID: kyc.CustomerUserID(caseID)}, "", "", true},
+		{Join{Role: "customer", UserID: "customer-x"}, RefuseInvalidRequest, "the customer of case " + caseID + " joins as " + kyc.CustomerUserID(caseID), false},
+		{Join{Role: "auditor", UserID: "a"}, RefuseInvalidRequest, `role must be "agent" or "customer"`, false},
 		{Decide{AgentID: agent, Outcome: kyc.OutcomeApprove}, RefuseInvalidState, "case is waiting_for_participants; the agent's decision is taken during or right after the call", false},
 		{Cancel{By: "bank", Reason: "dup\x00x"}, RefuseInvalidRequest, "reason contains a NUL character", false},
 		{Cancel{By: "", Reason: "x"}, RefuseInvalidRequest, "by is required", false},

@@ -19,6 +19,13 @@ type AssignAgent struct {
 	AgentID string `json:"agent_id"`
 }
 
+// Join asks for the current attempt's room for a participant: the agent,
+// who is assigned on the way (the first agent wins), or the customer.
+type Join struct {
+	Role   string `json:"role"`    // agent or customer
+	UserID string `json:"user_id"` // the agent's id; the customer's is kyc.CustomerUserID
+}
+
 // AddCapture records an image the agent uploaded for an attempt.
 type AddCapture struct {
 	CaptureID   string          `json:"capture_id"`
@@ -186,6 +193,7 @@ type Tick struct{}
 
 func (Open) input()                 {}
 func (AssignAgent) input()          {}
+func (Join) input()                 {}
 func (AddCapture) input()           {}
 func (Decide) input()               {}
 func (AuditCase) input()            {}
@@ -257,8 +265,9 @@ func (t *step) request(in Input) {
 	s := t.s
 	switch in := in.(type) {
 	case AssignAgent:
-		s.AgentID, s.Participants.Agent.ID = in.AgentID, in.AgentID
-		t.record(EventAgentAssigned, Actor{in.AgentID, kyc.RoleAgent}, EventData{AgentID: in.AgentID})
+		t.assign(in.AgentID)
+	case Join: // only an agent not yet assigned changes the case
+		t.assign(in.UserID)
 	case AddCapture:
 		s.Captures = append(s.Captures, kyc.Capture{
 			ID: in.CaptureID, Kind: in.Kind, ObjectKey: in.ObjectKey, Size: in.Size, SHA256: in.SHA256,
@@ -296,6 +305,12 @@ func (t *step) request(in Input) {
 		t.record(EventCaseCancelled, who, EventData{Attempt: s.Attempt, Reason: in.Reason})
 		t.terminate(kyc.StatusCancelled, in.Reason, who)
 	}
+}
+
+func (t *step) assign(agentID string) {
+	s := t.s
+	s.AgentID, s.Participants.Agent.ID = agentID, agentID
+	t.record(EventAgentAssigned, Actor{agentID, kyc.RoleAgent}, EventData{AgentID: agentID})
 }
 
 func (t *step) roomCreated(in RoomCreated) {
