@@ -8,8 +8,10 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/vkyc-engine/vkyc/internal/kyc"
@@ -247,21 +249,35 @@ func (s *Server) saveResponse(c *gin.Context, scope, key, hash string, code int,
 func (s *Server) update(ctx context.Context, rec *store.CaseRecord, kind, id string, args any) (kyc.CaseView, *apiError) {
 	ctx, cancel := context.WithTimeout(ctx, s.d.UpdateTimeout)
 	defer cancel()
-	h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   kyc.WorkflowID(rec.ID),
-		UpdateName:   kind,
-		UpdateID:     id,
-		Args:         []any{args},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var view kyc.CaseView
-	if err == nil {
-		err = h.Get(ctx, &view)
+	for wait := 25 * time.Millisecond; ; wait *= 2 {
+		h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   kyc.WorkflowID(rec.ID),
+			UpdateName:   kind,
+			UpdateID:     id,
+			Args:         []any{args},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		var view kyc.CaseView
+		if err == nil {
+			err = h.Get(ctx, &view)
+		}
+		if err == nil {
+			return view, nil
+		}
+		// The workflow task that took the update failed (a worker died, or
+		// the server refused its completion because a webhook came in
+		// meanwhile): the update was not applied, and Temporal asks for a
+		// retry, which the same update id makes safe.
+		var notReady *serviceerror.WorkflowNotReady
+		if !errors.As(err, &notReady) || ctx.Err() != nil {
+			return kyc.CaseView{}, s.updateError(ctx, rec, kind, err)
+		}
+		select {
+		case <-ctx.Done():
+			return kyc.CaseView{}, s.updateError(ctx, rec, kind, err)
+		case <-time.After(wait):
+		}
 	}
-	if err == nil {
-		return view, nil
-	}
-	return kyc.CaseView{}, s.updateError(ctx, rec, kind, err)
 }
 
 func (s *Server) updateError(ctx context.Context, rec *store.CaseRecord, kind string, err error) *apiError {

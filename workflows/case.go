@@ -420,7 +420,17 @@ func (c *kycCase) runSaves(ctx workflow.Context) {
 		}
 		c.saving = true
 		var res activities.SaveCaseResult
-		err := workflow.ExecuteLocalActivity(ctx, acts.SaveCase, in).Get(ctx, &res)
+		var err error
+		if c.s.Status.Terminal() {
+			// The last saves run as a regular activity, so that the task
+			// which completes the workflow has no side effect of its own:
+			// Temporal refuses a completion when a webhook arrived during
+			// its task, and a local activity's writes in that task would
+			// then be in the log but not in the history.
+			err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.SaveActivityOptions()), acts.SaveCase, in).Get(ctx, &res)
+		} else {
+			err = workflow.ExecuteLocalActivity(ctx, acts.SaveCase, in).Get(ctx, &res)
+		}
 		c.saving = false
 		switch {
 		case err == nil && res.Unconfirmed != nil:
