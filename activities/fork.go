@@ -138,7 +138,10 @@ func (a *Activities) resetMarker(ctx context.Context, workflowID, runID string) 
 
 // savedHashes lists the events (seq → hash) that a run gave SaveCase.
 func (a *Activities) savedHashes(ctx context.Context, workflowID, runID string) (map[int64]string, error) {
-	dc := converter.GetDefaultDataConverter()
+	dc := a.Payloads
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
 	saved := map[int64]string{}
 	it := a.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {

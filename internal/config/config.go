@@ -6,6 +6,7 @@
 package config
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/vkyc-engine/vkyc/internal/codec"
 )
 
 // Config is the whole configuration. Load fills it; nothing else reads the
@@ -71,6 +74,27 @@ type Config struct {
 	JoinTokenTTL time.Duration
 	LogLevel     string
 	Production   bool
+
+	// Outbound is the bank's webhook endpoints and the delivery policy.
+	Outbound struct {
+		URLs, Secrets                             []string
+		Timeout, Backoff, BackoffMax, RetryWindow time.Duration
+	}
+
+	// Evidence is how evidence packs are signed and how big a recording
+	// may be before a pack links to it instead of holding it.
+	Evidence struct {
+		SigningKey      ed25519.PrivateKey
+		RecordingInline int64
+		LinkTTL         time.Duration
+	}
+
+	// Codec seals Temporal payloads; Origins may call the codec endpoint
+	// from a browser (the Temporal Web UI).
+	Codec struct {
+		Keys    *codec.Keyring
+		Origins []string
+	}
 
 	// temporalProfile is the Temporal SDK's profile (config file + TEMPORAL_*
 	// variables) as read by Load, so that the environment is read only once.
@@ -295,6 +319,8 @@ func load(env environment) (Config, error) {
 	c.Capture.MaxBytes = r.bytes(EnvCaptureMaxBytes, 10<<20)
 	c.Capture.URLTTL = r.duration(EnvCaptureURLTTL, 5*time.Minute)
 	c.JoinTokenTTL = r.duration(EnvJoinTokenTTL, 2*time.Hour)
+
+	r.loadBank(&c)
 
 	c.set = r.set
 	if len(r.errs) > 0 {

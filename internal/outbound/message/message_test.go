@@ -92,7 +92,7 @@ func TestCheckSecret(t *testing.T) {
 		{vectorSecret, true},
 		{strings.TrimPrefix(vectorSecret, "whsec_"), false},
 		{"whsec_not base64!", false},
-		{"whsec_c2hvcnQ=", false}, // 5 bytes
+		{"whsec_c2hvcnQ=", false},                      // 5 bytes
 		{"whsec_" + strings.Repeat("QUFB", 30), false}, // 90 bytes
 	} {
 		if err := CheckSecret(tc.secret); (err == nil) != tc.ok {
