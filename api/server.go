@@ -38,6 +38,9 @@ type Deps struct {
 	// WakeInbox is called after a webhook event is stored, so that the
 	// dispatcher delivers it at once instead of at its next poll. Optional.
 	WakeInbox func()
+	// WakeOutbound is called after a redeliver, so that the bank's webhook
+	// deliverer sends it at once. Optional.
+	WakeOutbound func()
 	// Registry receives the service's Prometheus metrics and is what
 	// /metrics serves; nil means a new registry with the Go and process
 	// collectors.
@@ -176,5 +179,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/cases/:id/audit", s.audit)
 	v1.POST("/cases/:id/cancel", s.cancel)
 	v1.GET("/cases/:id/events", s.events)
+	v1.GET("/webhook-deliveries", s.listDeliveries)
+	v1.POST("/webhook-deliveries/:delivery_id/redeliver", s.redeliver)
 	return e
 }
