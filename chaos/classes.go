@@ -39,6 +39,7 @@ type settings struct {
 	pgOutage       time.Duration
 	minioOutage    time.Duration
 	temporalOutage time.Duration
+	bankPhase      time.Duration // each of the bank receiver's three failure phases
 	seed           uint64
 }
 
@@ -68,6 +69,9 @@ func classes() []*faultClass {
 		// reconciler, every 2 s here, ends those); the rest run to their end.
 		{id: 8, key: "operator", title: "operators cancel and terminate cases' workflows in Temporal mid-call",
 			inject: operatorActions, hooks: operatorHooks},
+		// The bank's webhook receiver (the driver's) fails in three ways in
+		// a row while the batch runs; every class checks the webhooks.
+		{id: 9, key: bankClassKey, title: "the bank's webhook receiver down, then answering 500, then timing out", inject: bankOutage},
 	}
 }
 

@@ -61,6 +61,7 @@ type stack struct {
 	dsn                                               string
 	apiBase, simBase, s3Endpoint, temporalAddr        string
 	db                                                *sql.DB
+	bank                                              *bank // the bank's webhook receiver
 }
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
@@ -87,6 +88,7 @@ func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, 
 		fn   func(context.Context) error
 	}{
 		{"build the programs", s.build},
+		{"the bank's webhook receiver", s.setupBank},
 		{"PostgreSQL", s.setupPostgres},
 		{"MinIO", s.setupMinIO},
 		{"Temporal dev server", s.setupTemporal},
@@ -101,6 +103,12 @@ func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, 
 		log.Info("ready", "part", st.what, "took", time.Since(start).Round(time.Millisecond).String())
 	}
 	return s, nil
+}
+
+func (s *stack) setupBank(context.Context) error {
+	b, err := newBank()
+	s.bank = b
+	return err
 }
 
 func freePort() (int, error) {
@@ -337,6 +345,9 @@ func (s *stack) programEnv() []string {
 		// default the batch would mostly wait for it.
 		"RECONCILE_INTERVAL": "2s",
 	}
+	for k, v := range bankEnv(s.bank.url()) {
+		env[k] = v
+	}
 	out := []string{}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
@@ -399,6 +410,9 @@ func (s *stack) startProgram(ctx context.Context, name string) error {
 }
 
 func (s *stack) close() {
+	if s.bank != nil {
+		s.bank.close()
+	}
 	if s.db != nil {
 		_ = s.db.Close()
 	}

@@ -83,6 +83,9 @@ func verify(ctx context.Context, r *classRun) (*classResult, error) {
 			return nil, err
 		}
 	}
+	if err := v.checkBankWebhooks(ctx); err != nil {
+		return nil, err
+	}
 	if v.tc != nil {
 		v.tc.Close()
 	}

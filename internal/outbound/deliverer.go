@@ -151,7 +151,9 @@ func (d *Deliverer) Wake() {
 // rows keep their lease and are taken again once it expires. It returns
 // nil when ctx ends.
 func (d *Deliverer) Run(ctx context.Context) error {
-	lease := d.o.Timeout + 30*time.Second
+	// Longer than any attempt with its outcome's write; a deliverer that
+	// dies mid-attempt holds its rows this long, then another sends them.
+	lease := 2*d.o.Timeout + 5*time.Second
 	slots := make(chan struct{}, d.o.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
