@@ -37,10 +37,10 @@ func bankEnv(url string) map[string]string {
 type bankMode int
 
 const (
-	bankUp      bankMode = iota
-	bankDown             // nothing listens: connections are refused
-	bankErrors           // every request answered 500
-	bankSlow             // every request answered after the engine gave up
+	bankUp     bankMode = iota
+	bankDown            // nothing listens: connections are refused
+	bankErrors          // every request answered 500
+	bankSlow            // every request answered after the engine gave up
 )
 
 // bank is the bank's webhook receiver, run by the driver. Like a real one
