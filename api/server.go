@@ -167,6 +167,9 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	e.POST("/v1/webhooks/100ms", s.webhook)
+	if s.d.Config.Codec.Keys != nil {
+		s.codecRoutes(e)
+	}
 
 	v1 := e.Group("/v1", s.authenticate)
 	v1.POST("/cases", s.createCase)
@@ -179,6 +182,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/cases/:id/audit", s.audit)
 	v1.POST("/cases/:id/cancel", s.cancel)
 	v1.GET("/cases/:id/events", s.events)
+	v1.GET("/cases/:id/evidence", s.evidencePack)
 	v1.GET("/webhook-deliveries", s.listDeliveries)
 	v1.POST("/webhook-deliveries/:delivery_id/redeliver", s.redeliver)
 	return e
