@@ -71,7 +71,7 @@ func classes() []*faultClass {
 			inject: operatorActions, hooks: operatorHooks},
 		// The bank's webhook receiver (the driver's) fails in three ways in
 		// a row while the batch runs; every class checks the webhooks.
-		{id: 9, key: bankClassKey, title: "the bank's webhook receiver down, then answering 500, then timing out", inject: bankOutage},
+		{id: 11, key: bankClassKey, title: "the bank's webhook receiver down, then answering 500, then timing out", inject: bankOutage},
 	}
 }
 
