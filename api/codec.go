@@ -172,12 +172,15 @@ func (s *Server) codecSignIn(c *gin.Context) {
 		same = http.SameSiteNoneMode
 	}
 	exp := claims.ExpiresAt
+	// #nosec G124 -- Secure whenever the API is served over https (PUBLIC_BASE_URL); `make dev` is plain http on loopback.
 	http.SetCookie(c.Writer, &http.Cookie{Name: codecCookie, Value: tok, Path: "/codec", Expires: exp, HttpOnly: true, Secure: secure, SameSite: same})
 	logAttrs(c, "sub", claims.Subject)
 	s.renderSignIn(c, http.StatusOK, signInView{Signed: true, Sub: claims.Subject, Until: exp.UTC().Format(time.RFC1123), Endpoint: s.d.Config.PublicBaseURL + "/codec"})
 }
 
 func (s *Server) codecSignOut(c *gin.Context) {
-	http.SetCookie(c.Writer, &http.Cookie{Name: codecCookie, Value: "", Path: "/codec", MaxAge: -1, HttpOnly: true})
+	secure := strings.HasPrefix(s.d.Config.PublicBaseURL, "https://")
+	// #nosec G124 -- a deletion; Secure as the cookie it deletes.
+	http.SetCookie(c.Writer, &http.Cookie{Name: codecCookie, Value: "", Path: "/codec", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 	s.renderSignIn(c, http.StatusOK, signInView{})
 }

@@ -188,7 +188,7 @@ func (a *Activities) closedOutside(ctx context.Context) ([]string, error) {
 
 func (a *Activities) reconcileCase(ctx context.Context, rec *store.CaseRecord, r *ReconcileReport) error {
 	id := kyc.WorkflowID(rec.ID)
-	desc, err := a.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := a.Temporal.DescribeWorkflow(ctx, id, "")
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
@@ -204,7 +204,7 @@ func (a *Activities) reconcileCase(ctx context.Context, rec *store.CaseRecord, r
 	case err != nil:
 		return err
 	}
-	info := desc.GetWorkflowExecutionInfo()
+	info := desc.RawResponse.GetWorkflowExecutionInfo()
 	if info.GetType().GetName() != workflows.WorkflowName {
 		return fmt.Errorf("workflow %s is a %s", id, info.GetType().GetName())
 	}
