@@ -9,6 +9,7 @@ import (
 	"log/slog"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/vkyc-engine/vkyc/internal/blob"
 	"github.com/vkyc-engine/vkyc/internal/hms"
@@ -26,6 +27,9 @@ type Activities struct {
 	// Temporal reads workflow histories (who cancelled a case) and the
 	// state of case workflows (the reconciler).
 	Temporal client.Client
+	// Payloads decodes payloads read from histories; it must be the data
+	// converter of Temporal (with the payload codec). Nil: the default.
+	Payloads converter.DataConverter
 }
 
 func (a *Activities) log() *slog.Logger {

@@ -139,7 +139,10 @@ func (a *Activities) resetMarker(ctx context.Context, workflowID, runID string) 
 // SaveCase runs as a local activity, whose result, not its input, is in the
 // history.
 func (a *Activities) savedHeads(ctx context.Context, workflowID, runID string) (map[int64]string, error) {
-	dc := converter.GetDefaultDataConverter()
+	dc := a.Payloads
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
 	heads := map[int64]string{}
 	it := a.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {

@@ -82,6 +82,7 @@ type envOptions struct {
 	noDispatcher bool          // run no inbox dispatcher
 	temporal     client.Client // the API's and dispatcher's client (default: a working one)
 	roomWait     time.Duration
+	webhookURLs  []string // the bank's webhook endpoints: the store writes the outbox
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -95,7 +96,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	s3 := testenv.MinIO(t)
 	temporalAddr := testenv.Temporal(t)
 
-	st, err := store.Open(ctx, dsn, store.WithLogger(log))
+	st, err := store.Open(ctx, dsn, store.WithLogger(log), store.WithWebhookEndpoints(o.webhookURLs))
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}

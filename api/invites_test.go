@@ -109,7 +109,7 @@ func TestInviteLifecycle(t *testing.T) {
 	}
 
 	// The evidence is in the database, and the event log holds its digest.
-	r = e.call(req{method: "GET", path: casePath(v.ID, "/evidence"), token: e.service()})
+	r = e.call(req{method: "GET", path: casePath(v.ID, "/customer-evidence"), token: e.service()})
 	wantStatus(t, r, http.StatusOK)
 	var evs struct {
 		Evidence []struct {

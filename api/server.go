@@ -38,6 +38,9 @@ type Deps struct {
 	// WakeInbox is called after a webhook event is stored, so that the
 	// dispatcher delivers it at once instead of at its next poll. Optional.
 	WakeInbox func()
+	// WakeOutbound is called after a redeliver, so that the bank's webhook
+	// deliverer sends it at once. Optional.
+	WakeOutbound func()
 	// Registry receives the service's Prometheus metrics and is what
 	// /metrics serves; nil means a new registry with the Go and process
 	// collectors.
@@ -168,6 +171,9 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	e.POST("/v1/webhooks/100ms", s.webhook)
+	if s.d.Config.Codec.Keys != nil {
+		s.codecRoutes(e)
+	}
 
 	v1 := e.Group("/v1", s.authenticate)
 	v1.POST("/cases", s.createCase)
@@ -180,7 +186,10 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/cases/:id/audit", s.audit)
 	v1.POST("/cases/:id/cancel", s.cancel)
 	v1.GET("/cases/:id/events", s.events)
-	v1.GET("/cases/:id/evidence", s.caseEvidence)
+	v1.GET("/cases/:id/customer-evidence", s.caseEvidence)
+	v1.GET("/cases/:id/evidence", s.evidencePack)
+	v1.GET("/webhook-deliveries", s.listDeliveries)
+	v1.POST("/webhook-deliveries/:delivery_id/redeliver", s.redeliver)
 	v1.GET("/cases/:id/recording", s.getRecording)
 	v1.POST("/cases/:id/invites", s.createInvite)
 	v1.DELETE("/cases/:id/invites/:invite_id", s.revokeInvite)

@@ -50,6 +50,7 @@ type settings struct {
 	pgOutage       time.Duration
 	minioOutage    time.Duration
 	temporalOutage time.Duration
+	bankPhase      time.Duration // each of the bank receiver's three failure phases
 	seed           uint64
 }
 
@@ -83,6 +84,9 @@ func classes() []*faultClass {
 			topology: topologyProd, spread: 2, inject: prodFailover, hooks: uploadHooks},
 		{id: 10, key: "two-replicas", title: "two API replicas and two workers on one inbox and task queue, webhooks all twice",
 			continuous: true, replicas: true, inject: twoReplicas},
+		// The bank's webhook receiver (the driver's) fails in three ways in
+		// a row while the batch runs; every class checks the webhooks.
+		{id: 11, key: bankClassKey, title: "the bank's webhook receiver down, then answering 500, then timing out", inject: bankOutage},
 	}
 }
 

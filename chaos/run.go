@@ -27,12 +27,12 @@ type options struct {
 
 func shortSettings() settings {
 	return settings{casesPerClass: 2, stagger: 1500 * time.Millisecond, caseDeadline: 90 * time.Second, pgOutage: 6 * time.Second,
-		minioOutage: 10 * time.Second, temporalOutage: 3 * time.Second, seed: 1}
+		minioOutage: 10 * time.Second, temporalOutage: 3 * time.Second, bankPhase: 4 * time.Second, seed: 1}
 }
 
 func fullSettings() settings {
 	return settings{casesPerClass: 24, stagger: time.Second, caseDeadline: 3 * time.Minute, pgOutage: 10 * time.Second,
-		minioOutage: 15 * time.Second, temporalOutage: 5 * time.Second, seed: 1}
+		minioOutage: 15 * time.Second, temporalOutage: 5 * time.Second, bankPhase: 2 * time.Minute, seed: 1}
 }
 
 // suiteResult is a whole run.

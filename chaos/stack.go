@@ -68,6 +68,7 @@ type stack struct {
 	// external is set when the stack is scripts/prod-local.sh (class 9),
 	// whose own supervisors run and restart the parts; procs is empty then.
 	external *prodLocal
+	bank     *bank // the bank's webhook receiver
 }
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
@@ -99,6 +100,7 @@ func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, 
 		fn   func(context.Context) error
 	}{
 		{"build the programs", s.build},
+		{"the bank's webhook receiver", s.setupBank},
 		{"PostgreSQL", s.setupPostgres},
 		{"MinIO", s.setupMinIO},
 		{"Temporal dev server", s.setupTemporal},
@@ -113,6 +115,12 @@ func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, 
 		log.Info("ready", "part", st.what, "took", time.Since(start).Round(time.Millisecond).String())
 	}
 	return s, nil
+}
+
+func (s *stack) setupBank(context.Context) error {
+	b, err := newBank()
+	s.bank = b
+	return err
 }
 
 func freePort() (int, error) {
@@ -353,6 +361,9 @@ func (s *stack) programEnv() []string {
 		// default the batch would mostly wait for it.
 		"RECONCILE_INTERVAL": "2s",
 	}
+	for k, v := range bankEnv(s.bank.url()) {
+		env[k] = v
+	}
 	out := []string{}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
@@ -426,6 +437,9 @@ func (s *stack) startProgram(ctx context.Context, name string) error {
 }
 
 func (s *stack) close() {
+	if s.bank != nil {
+		s.bank.close()
+	}
 	if s.db != nil {
 		_ = s.db.Close()
 	}

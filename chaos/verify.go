@@ -98,6 +98,9 @@ func verify(ctx context.Context, r *classRun) (*classResult, error) {
 		}
 		v.res.Measured = append(v.res.Measured, note)
 	}
+	if err := v.checkBankWebhooks(ctx); err != nil {
+		return nil, err
+	}
 	if v.tc != nil {
 		v.tc.Close()
 	}

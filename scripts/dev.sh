@@ -171,7 +171,10 @@ if [ $start_temporal = 1 ]; then
 	done < <(grep -Ev '^[[:space:]]*(#|$)' "$root/scripts/search-attributes.txt")
 	# A database file keeps workflows across restarts of make dev; WAL and
 	# synchronous=NORMAL make the SQLite store about 3x faster.
+	# The Web UI shows the engine's sealed payloads through the API's codec
+	# endpoint (sign in at /codec/sign-in first).
 	start temporal "$tools/temporal" server start-dev --ip 127.0.0.1 --port $TEMPORAL_PORT --ui-port $TEMPORAL_UI_PORT \
+		--ui-codec-endpoint "$(local_url "$HTTP_ADDR")/codec" \
 		--db-filename "$data/temporal.db" --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=NORMAL \
 		--dynamic-config-value system.enableActivityEagerExecution=true \
 		--log-level warn "${sa_args[@]}"
@@ -253,6 +256,10 @@ Mint an API token:
   .run/bin/starter token --role agent --sub agent-7
 Invite a customer to a case (the answer's "url" is the customer's join page):
   curl -s -X POST $api_url/v1/cases/<case id>/invites -H "Authorization: Bearer \$(.run/bin/starter token --role service --sub bank)"
+
+Payloads in the Web UI are sealed (PAYLOAD_CODEC_KEYS); to read them, sign in with an admin token at
+  $api_url/codec/sign-in   (.run/bin/starter token --role admin --sub admin-1)
+and tick "Include cross-origin credentials" in the Web UI's Codec Server settings.
 
 Ctrl-C stops everything.
 

@@ -35,6 +35,13 @@ Commands:
                                               template; prints its id (HMS_TEMPLATE_ID)
   demo [--api URL] [--sim URL] [--ui URL]     drive one case from creation to approval
                                               against the local stack (make dev)
+  case history ID [--json]                    the case workflow's Temporal history with
+                                              its payloads decoded (PAYLOAD_CODEC_KEYS)
+  evidence verify PACK.zip [--public-key K]   check an evidence pack offline: its
+                                              signature and every file's SHA-256
+  evidence keygen                             a new EVIDENCE_SIGNING_KEY
+  evidence public-key                         the public key of EVIDENCE_SIGNING_KEY
+  webhook-secret                              a new BANK_WEBHOOK_SECRETS secret
 
 The case commands take --api URL (default PUBLIC_BASE_URL) and --token TOKEN
 (default: a service token minted from API_JWT_SECRET).
@@ -108,6 +115,10 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.templateApply(ctx, rest[1:])
 	case "demo":
 		return c.demo(ctx, rest)
+	case "evidence":
+		return c.evidence(rest)
+	case "webhook-secret":
+		return c.webhookSecret(rest)
 	default:
 		return usagef("unknown command %q", cmd)
 	}
@@ -115,7 +126,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 
 func (c *cli) caseCommand(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("case needs a subcommand: create, show or list")
+		return usagef("case needs a subcommand: create, show, list or history")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
@@ -124,8 +135,10 @@ func (c *cli) caseCommand(ctx context.Context, args []string) error {
 		return c.caseShow(ctx, rest)
 	case "list":
 		return c.caseList(ctx, rest)
+	case "history":
+		return c.caseHistory(ctx, rest)
 	default:
-		return usagef("unknown case subcommand %q (want create, show or list)", sub)
+		return usagef("unknown case subcommand %q (want create, show, list or history)", sub)
 	}
 }
 

@@ -75,7 +75,7 @@ func run() error {
 
 	w := worker.New(tc, cfg.Temporal.TaskQueue, workerapp.Options())
 	workerapp.Register(w, &activities.Activities{
-		HMS: hc, Store: st, Blob: bs, TemplateID: cfg.HMS.TemplateID, Logger: log, Temporal: tc,
+		HMS: hc, Store: st, Blob: bs, TemplateID: cfg.HMS.TemplateID, Logger: log, Temporal: tc, Payloads: opts.DataConverter,
 	})
 	maintenance.Register(w, &maintenance.Activities{
 		Store: st, HMS: hc, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, Cases: backends.CaseDefaults(cfg),

@@ -398,7 +398,11 @@ type e2e struct {
 // Temporal UI and must be four hex digits.
 func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
 	t.Helper()
-	tc, err := client.Dial(client.Options{HostPort: testenv.Temporal(t)})
+	// Payloads sealed as in production (the development key), so recorded
+	// histories hold sealed payloads and the Reset test resolves its fork
+	// through the codec.
+	dc := replayDataConverter()
+	tc, err := client.Dial(client.Options{HostPort: testenv.Temporal(t), DataConverter: dc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +448,7 @@ func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
 
 	queue := testenv.RandomName("kyc-e2e-")
 	w := worker.New(tc, queue, workerapp.Options())
-	workerapp.Register(w, &activities.Activities{HMS: hc, Store: st, Blob: bs, Temporal: tc})
+	workerapp.Register(w, &activities.Activities{HMS: hc, Store: st, Blob: bs, Temporal: tc, Payloads: dc})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

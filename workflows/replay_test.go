@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
@@ -18,6 +21,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/vkyc-engine/vkyc/internal/codec"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
@@ -44,12 +48,43 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-			replayHistory(t, file)
+			replayHistory(t, file, false)
+		})
+		// The same history with every payload sealed by the codec, as the
+		// worker and the API write them (search attributes stay clear):
+		// replay must open them through the codec data converter.
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".json")+"-sealed", func(t *testing.T) {
+			replayHistory(t, file, true)
 		})
 	}
 }
 
-func replayHistory(t *testing.T, file string) {
+// replayDataConverter is the data converter replay runs with: the one the
+// worker uses (internal/codec), with the development key that sealed the
+// recordings (TestEndToEnd records through it). Plain payloads of older
+// recordings pass through it unchanged.
+func replayDataConverter() converter.DataConverter {
+	return codec.DataConverter(codec.DevKeyring())
+}
+
+// seal encrypts every payload of a history but its search attributes.
+func seal(t *testing.T, hist *historypb.History) {
+	t.Helper()
+	c := codec.DevKeyring().Codec()
+	sealed := 0
+	err := proxy.VisitPayloads(context.Background(), hist, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			sealed += len(ps)
+			return c.Encode(ps)
+		},
+	})
+	if err != nil || sealed == 0 {
+		t.Fatalf("seal the history: %d payloads, %v", sealed, err)
+	}
+}
+
+func replayHistory(t *testing.T, file string, sealed bool) {
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +94,26 @@ func replayHistory(t *testing.T, file string) {
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
+	if sealed {
+		seal(t, hist)
+		// Without the codec the sealed history cannot replay at all: the
+		// sealed variant really goes through it.
+		plain, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		workflows.Register(plain)
+		quiet := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
+		if err := plain.ReplayWorkflowHistory(quiet, hist); err == nil {
+			t.Fatal("a sealed history replayed without the codec")
+		}
+	}
 	recorded := recordedResult(t, file, hist)
 
 	result := &resultCatcher{}
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
-		Interceptors: []interceptor.WorkerInterceptor{result},
+		Interceptors:  []interceptor.WorkerInterceptor{result},
+		DataConverter: replayDataConverter(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +152,7 @@ func recordedResult(t *testing.T, file string, hist *historypb.History) kyc.Case
 	}
 	var v kyc.CaseView
 	res := last.GetWorkflowExecutionCompletedEventAttributes().GetResult()
-	if err := converter.GetDefaultDataConverter().FromPayloads(res, &v); err != nil {
+	if err := replayDataConverter().FromPayloads(res, &v); err != nil {
 		t.Fatalf("%s: recorded result: %v", file, err)
 	}
 	return v

@@ -1,5 +1,5 @@
-// Command server runs the engine's HTTP API and the webhook inbox
-// dispatcher. Configuration is environment variables only (see
+// Command server runs the engine's HTTP API, the webhook inbox
+// dispatcher and the deliverer of the bank's webhooks. Configuration is environment variables only (see
 // internal/config). SIGINT or SIGTERM stops accepting connections, lets
 // requests in flight finish for up to drainTimeout, then stops the
 // dispatcher; undelivered inbox rows wait in the database for the next start.
@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 	temporallog "go.temporal.io/sdk/log"
 
@@ -25,6 +27,9 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/config"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/inbox"
+	"github.com/vkyc-engine/vkyc/internal/outbound"
+	"github.com/vkyc-engine/vkyc/internal/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/store"
 )
 
 func main() {
@@ -71,7 +76,13 @@ func run() error {
 	defer tc.Close()
 
 	disp := inbox.New(st, tc, log, inbox.Options{Owner: dispatcherOwner(cfg)})
-	srv, err := api.New(api.Deps{
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	out, err := outboundDeliverer(cfg, st, log, reg)
+	if err != nil {
+		return err
+	}
+	deps := api.Deps{
 		Config:    cfg,
 		Store:     st,
 		Blob:      bs,
@@ -80,7 +91,12 @@ func run() error {
 		Verifier:  verifier(cfg),
 		Logger:    log,
 		WakeInbox: disp.Wake,
-	})
+		Registry:  reg,
+	}
+	if out != nil {
+		deps.WakeOutbound = out.Wake
+	}
+	srv, err := api.New(deps)
 	if err != nil {
 		return err
 	}
@@ -111,6 +127,13 @@ func run() error {
 			log.Error("inbox dispatcher stopped", "error", err)
 		}
 	})
+	if out != nil {
+		wg.Go(func() {
+			if err := out.Run(dispCtx); err != nil {
+				log.Error("bank webhook deliverer stopped", "error", err)
+			}
+		})
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -135,6 +158,24 @@ func run() error {
 	wg.Wait()
 	log.Info("api stopped")
 	return result
+}
+
+// outboundDeliverer is the deliverer of the bank's webhooks, or nil when
+// no signing secret is configured (then no endpoint is either: Validate
+// requires secrets with endpoints). Secrets without endpoints still run it,
+// so that deliveries written before the endpoints were removed drain.
+func outboundDeliverer(cfg config.Config, st *store.Store, log *slog.Logger, reg *prometheus.Registry) (*outbound.Deliverer, error) {
+	if len(cfg.Outbound.Secrets) == 0 {
+		return nil, nil
+	}
+	signer, err := message.NewSigner(cfg.Outbound.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	o := cfg.Outbound
+	return outbound.New(st, signer, log, outbound.Options{
+		Timeout: o.Timeout, Backoff: o.Backoff, BackoffMax: o.BackoffMax, RetryWindow: o.RetryWindow, Registerer: reg,
+	})
 }
 
 // verifier checks 100ms webhooks with the configured secret header and, when

@@ -43,7 +43,9 @@ type Set struct {
 // Open connects to the database (running its migrations), object storage
 // and makes the 100ms client.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Set, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithLogger(log))
+	// Both programs know the bank's endpoints: the worker's saves write the
+	// outbox, the API's deliverer empties it.
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithLogger(log), store.WithWebhookEndpoints(cfg.Outbound.URLs))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -6,6 +6,7 @@
 package config
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/vkyc-engine/vkyc/internal/codec"
 )
 
 // Config is the whole configuration. Load fills it; nothing else reads the
@@ -96,6 +99,27 @@ type Config struct {
 	ConsentText, ConsentVersion string
 	LogLevel                    string
 	Production                  bool
+
+	// Outbound is the bank's webhook endpoints and the delivery policy.
+	Outbound struct {
+		URLs, Secrets                             []string
+		Timeout, Backoff, BackoffMax, RetryWindow time.Duration
+	}
+
+	// Evidence is how evidence packs are signed and how big a recording
+	// may be before a pack links to it instead of holding it.
+	Evidence struct {
+		SigningKey      ed25519.PrivateKey
+		RecordingInline int64
+		LinkTTL         time.Duration
+	}
+
+	// Codec seals Temporal payloads; Origins may call the codec endpoint
+	// from a browser (the Temporal Web UI).
+	Codec struct {
+		Keys    *codec.Keyring
+		Origins []string
+	}
 
 	// temporalProfile is the Temporal SDK's profile (config file + TEMPORAL_*
 	// variables) as read by Load, so that the environment is read only once.
@@ -364,6 +388,8 @@ func load(env environment) (Config, error) {
 	c.InviteTTL = r.duration(EnvInviteTTL, 24*time.Hour)
 	c.ConsentText = r.secret(EnvConsentText, DefaultConsentText)
 	c.ConsentVersion = ConsentVersion(c.ConsentText)
+
+	r.loadBank(&c)
 
 	c.set = r.set
 	if len(r.errs) > 0 {

@@ -103,7 +103,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("the defaults do not validate in development: %v", err)
 	}
 	wantInsecure := []string{EnvAuthSecret, EnvDatabaseURL, EnvS3Endpoint, EnvS3AccessKey, EnvS3SecretKey,
-		EnvHMSBaseURL, EnvHMSAccessKey, EnvHMSAppSecret, EnvHMSWebhookSecret}
+		EnvHMSBaseURL, EnvHMSAccessKey, EnvHMSAppSecret, EnvHMSWebhookSecret, EnvEvidenceSigningKey, EnvPayloadCodecKeys}
 	if got := c.Insecure(); !slices.Equal(got, wantInsecure) {
 		t.Fatalf("Insecure() = %v, want %v", got, wantInsecure)
 	}
@@ -145,13 +145,14 @@ var production = env{
 	"CAPTURE_MAX_BYTES":       "8MiB",
 	"CAPTURE_URL_TTL":         "2m",
 	"JOIN_TOKEN_TTL":          "1h",
+	"BANK_WEBHOOK_URLS":       "https://hooks.bank.example/kyc",
+	"BANK_WEBHOOK_SECRETS":    "whsec_YmFuay13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5YWI=",
+	"EVIDENCE_SIGNING_KEY":    "ZXZpZGVuY2Utc2VlZC0wMTIzNDU2Nzg5YWJjZGVmZ2g=",
+	"PAYLOAD_CODEC_KEYS":      "prod-1:Y29kZWMta2V5LXByb2QtMDEyMzQ1Njc4OWFiY2RlZmc=",
 }
 
 // secretValues must never appear in an error message.
-var secretValues = []string{"Jx7qP2vL9sKd4mWz8cRt1nBy6hFg3aEu-prod", "pg-password-1", "s3-Secret-value-9Xq2Lm7",
-	"hms-app-secret-1", "hook-5e3f1c9a7b2d8e4f6a0c1b3d5e7f9a2c", "hmac-8d2b6f0e4a9c3e7b1f5d9a3c7e1b5f0d",
-	devAuthSecret, devHMSAppSecret, devWebhookSecret, "CHANGE-ME-0123456789abcdef0123456789abcdef", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-	"0123456789abcdef0123456789abcdef"}
+var secretValues = []string{"Jx7qP2vL9sKd4mWz8cRt1nBy6hFg3aEu-prod", "pg-password-1", "s3-Secret-value-9Xq2Lm7", "hms-app-secret-1", "hook-5e3f1c9a7b2d8e4f6a0c1b3d5e7f9a2c", "hmac-8d2b6f0e4a9c3e7b1f5d9a3c7e1b5f0d", devAuthSecret, devHMSAppSecret, devWebhookSecret, "CHANGE-ME-0123456789abcdef0123456789abcdef", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef-prod", "s3-secret-value-1", "hook-secret-1", "hmac-secret-1", "whsec_YmFuay13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5YWI=", "ZXZpZGVuY2Utc2VlZC0wMTIzNDU2Nzg5YWJjZGVmZ2g=", "Y29kZWMta2V5LXByb2QtMDEyMzQ1Njc4OWFiY2RlZmc="}
 
 func TestOverrides(t *testing.T) {
 	isolate(t)
@@ -196,6 +197,9 @@ func TestOverrides(t *testing.T) {
 		{"Capture.MaxBytes", c.Capture.MaxBytes, int64(8 << 20)},
 		{"Capture.URLTTL", c.Capture.URLTTL, 2 * time.Minute},
 		{"JoinTokenTTL", c.JoinTokenTTL, time.Hour},
+		{"Outbound.URLs", c.Outbound.URLs, []string{"https://hooks.bank.example/kyc"}},
+		{"Outbound.RetryWindow", c.Outbound.RetryWindow, 24 * time.Hour},
+		{"Codec.ActiveID", c.Codec.Keys.ActiveID(), "prod-1"},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {

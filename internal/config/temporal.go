@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/vkyc-engine/vkyc/internal/codec"
 )
 
 // TemporalClientOptions returns the Temporal client options: the SDK's
@@ -19,6 +21,10 @@ func (c Config) TemporalClientOptions() (client.Options, error) {
 	}
 	opts.HostPort = c.Temporal.Address
 	opts.Namespace = c.Temporal.Namespace
+	if c.Codec.Keys != nil {
+		// Payloads are sealed before they leave the process (internal/codec).
+		opts.DataConverter = codec.DataConverter(c.Codec.Keys)
+	}
 	// The SDK gzips every request by default. Next to the Temporal server
 	// that is CPU for nothing: in the benchmarks, compressing and
 	// decompressing was about a tenth of the worker's CPU.

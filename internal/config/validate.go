@@ -48,6 +48,8 @@ func (c Config) Insecure() []string {
 	add(c.HMS.AccessKey == devHMSAccessKey, EnvHMSAccessKey)
 	add(c.HMS.AppSecret == devHMSAppSecret, EnvHMSAppSecret)
 	add(c.HMS.WebhookSecret == devWebhookSecret, EnvHMSWebhookSecret)
+	add(c.Evidence.SigningKey.Equal(DevEvidenceKey()), EnvEvidenceSigningKey)
+	add(c.Codec.Keys != nil && c.Codec.Keys.UsesDevKey(), EnvPayloadCodecKeys)
 	return names
 }
 
@@ -147,6 +149,7 @@ func (c Config) Validate() error {
 			c.JoinTokenTTL, EnvCaseJoinTimeout, c.Case.JoinTimeout)
 	}
 
+	errs = append(errs, c.bankErrors()...)
 	if c.Production {
 		errs = append(errs, c.productionErrors()...)
 	}

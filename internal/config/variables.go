@@ -91,8 +91,21 @@ const (
 	EnvRecordingURLTTL = "RECORDING_URL_TTL"
 	EnvJoinTokenTTL    = "JOIN_TOKEN_TTL"
 
-	EnvInviteTTL   = "INVITE_TTL"
-	EnvConsentText = "CONSENT_TEXT"
+	EnvInviteTTL              = "INVITE_TTL"
+	EnvConsentText            = "CONSENT_TEXT"
+	EnvBankWebhookURLs        = "BANK_WEBHOOK_URLS"
+	EnvBankWebhookSecrets     = "BANK_WEBHOOK_SECRETS"
+	EnvBankWebhookTimeout     = "BANK_WEBHOOK_TIMEOUT"
+	EnvBankWebhookBackoff     = "BANK_WEBHOOK_BACKOFF"
+	EnvBankWebhookBackoffMax  = "BANK_WEBHOOK_BACKOFF_MAX"
+	EnvBankWebhookRetryWindow = "BANK_WEBHOOK_RETRY_WINDOW"
+
+	EnvEvidenceSigningKey      = "EVIDENCE_SIGNING_KEY"
+	EnvEvidenceRecordingInline = "EVIDENCE_RECORDING_INLINE_MAX"
+	EnvEvidenceLinkTTL         = "EVIDENCE_LINK_TTL"
+
+	EnvPayloadCodecKeys = "PAYLOAD_CODEC_KEYS"
+	EnvCodecCORSOrigins = "CODEC_CORS_ORIGINS"
 )
 
 // The Temporal SDK's own variables (go.temporal.io/sdk/contrib/envconfig)
@@ -182,6 +195,20 @@ func Variables() []Variable {
 		{EnvJoinTokenTTL, "2h", "lifetime of 100ms join tokens handed to participants"},
 		{EnvInviteTTL, "24h", "lifetime of customer invite links (`POST /v1/cases/{id}/invites`)"},
 		{EnvConsentText, "(the built-in English text)", "consent text the customer agrees to on the join page; its version is the first 16 hex digits of its SHA-256"},
+
+		{EnvBankWebhookURLs, "(none: no webhooks are recorded or sent)", "comma-separated http(s) endpoints of the bank that receive every case's status changes, captures and verified recordings (https in production)"},
+		{EnvBankWebhookSecrets, "(none; required with BANK_WEBHOOK_URLS)", "comma-separated Standard Webhooks signing secrets (`whsec_` + base64 of 24 to 64 bytes; `starter webhook-secret` makes one); each message is signed with every one, so two allow a rotation"},
+		{EnvBankWebhookTimeout, "10s", "longest wait for the bank's answer to one delivery attempt"},
+		{EnvBankWebhookBackoff, "5s", "wait before the first retry of a failed delivery; it doubles with each attempt, with jitter"},
+		{EnvBankWebhookBackoffMax, "1h", "longest wait between two attempts"},
+		{EnvBankWebhookRetryWindow, "24h", "how long a delivery is retried before it fails (at least 24h in production)"},
+
+		{EnvEvidenceSigningKey, "(development key)", "Ed25519 key that signs evidence packs: base64 of its 32-byte seed (`starter evidence keygen` makes one)"},
+		{EnvEvidenceRecordingInline, "1GiB", "largest recording put into an evidence pack; a larger one is linked (presigned URL) instead"},
+		{EnvEvidenceLinkTTL, "1h", "lifetime of the recording link in an evidence pack (1s to 1h, as every presigned URL; later, `GET /v1/cases/{id}/recording` gives a fresh one)"},
+
+		{EnvPayloadCodecKeys, "(development key)", "AES-256 keys sealing Temporal payloads, `id:base64key,...` (32 bytes each): the first seals, all open, so a new key goes first and old ones stay until their histories are gone"},
+		{EnvCodecCORSOrigins, "http://127.0.0.1:8233,http://localhost:8233", "browser origins (the Temporal Web UI) allowed to call the codec endpoint /codec"},
 	}...)
 	return vars
 }

@@ -54,7 +54,9 @@ type Event struct {
 // a batch that starts beyond the next sequence number fails with
 // ErrSequenceGap. The case row is locked for the transaction, so concurrent
 // appenders of one case run one after the other and never fork the chain.
-// The case must exist (ErrNotFound).
+// The case must exist (ErrNotFound). With webhook endpoints configured
+// (WithWebhookEndpoints), the outbound deliveries of the appended events are
+// written in the same transaction (see writeOutbox).
 func (s *Store) AppendEvents(ctx context.Context, events []NewEvent) error {
 	if len(events) == 0 {
 		return nil
@@ -117,6 +119,9 @@ func (s *Store) AppendEvents(ctx context.Context, events []NewEvent) error {
 			return nil
 		}
 		if err := tx.CreateInBatches(&fresh, 500).Error; err != nil {
+			return err
+		}
+		if err := s.writeOutbox(tx, caseID, fresh); err != nil {
 			return err
 		}
 		tail := fresh[len(fresh)-1]

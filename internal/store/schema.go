@@ -319,4 +319,61 @@ var migrations = []migration{
 			`CREATE INDEX customer_evidence_case_idx ON customer_evidence (case_id, kind, attempt)`,
 		),
 	},
+	{
+		// The outbox of webhooks to the bank: one row per message and
+		// endpoint, written by AppendEvents in the transaction that appends
+		// the event. No foreign key to cases, like the inbox: the delivery
+		// log outlives anything done to a case row. ids are UUIDv7, so they
+		// sort by creation.
+		version: 10,
+		name:    "webhook deliveries",
+		postgres: execSQL(
+			`CREATE TABLE webhook_deliveries (
+				id text PRIMARY KEY,
+				webhook_id text NOT NULL,
+				endpoint text NOT NULL,
+				case_id text NOT NULL,
+				seq bigint NOT NULL,
+				event_type text NOT NULL,
+				payload text NOT NULL,
+				state text NOT NULL,
+				attempts integer NOT NULL DEFAULT 0,
+				last_status integer NOT NULL DEFAULT 0,
+				last_error text NOT NULL DEFAULT '',
+				next_attempt_at timestamptz NOT NULL,
+				retry_from timestamptz NOT NULL,
+				lease_owner text NOT NULL DEFAULT '',
+				lease_until timestamptz,
+				delivered_at timestamptz,
+				created_at timestamptz NOT NULL,
+				updated_at timestamptz NOT NULL,
+				UNIQUE (endpoint, webhook_id))`,
+			`CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'`,
+			`CREATE INDEX webhook_deliveries_case_idx ON webhook_deliveries (case_id, endpoint, seq)`,
+		),
+		sqlite: execSQL(
+			`CREATE TABLE webhook_deliveries (
+				id text PRIMARY KEY,
+				webhook_id text NOT NULL,
+				endpoint text NOT NULL,
+				case_id text NOT NULL,
+				seq integer NOT NULL,
+				event_type text NOT NULL,
+				payload text NOT NULL,
+				state text NOT NULL,
+				attempts integer NOT NULL DEFAULT 0,
+				last_status integer NOT NULL DEFAULT 0,
+				last_error text NOT NULL DEFAULT '',
+				next_attempt_at datetime NOT NULL,
+				retry_from datetime NOT NULL,
+				lease_owner text NOT NULL DEFAULT '',
+				lease_until datetime,
+				delivered_at datetime,
+				created_at datetime NOT NULL,
+				updated_at datetime NOT NULL,
+				UNIQUE (endpoint, webhook_id))`,
+			`CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'`,
+			`CREATE INDEX webhook_deliveries_case_idx ON webhook_deliveries (case_id, endpoint, seq)`,
+		),
+	},
 }

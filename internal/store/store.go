@@ -57,6 +57,8 @@ type Store struct {
 
 	inboxOnce sync.Once
 	inbox     *inboxBatcher // nil until the first InboxInsert
+
+	endpoints []string // outbound webhook endpoints (WithWebhookEndpoints)
 }
 
 // Option configures Open.
@@ -66,6 +68,7 @@ type options struct {
 	logger        *slog.Logger
 	slowThreshold time.Duration
 	maxOpenConns  int
+	endpoints     []string
 }
 
 // WithLogger sets the logger for slow queries and migrations (default slog.Default()).
@@ -95,6 +98,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.endpoints = o.endpoints
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close() // the error worth returning is the ping's
 		return nil, err

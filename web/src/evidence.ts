@@ -5,7 +5,7 @@ import { api, type Evidence } from "./api";
 import { el, formatTime } from "./ui";
 
 export async function renderEvidence(dl: HTMLElement, caseId: string, token: string): Promise<void> {
-  const { evidence } = await api<{ evidence: Evidence[] }>("/v1/cases/" + caseId + "/evidence", { token });
+  const { evidence } = await api<{ evidence: Evidence[] }>("/v1/cases/" + caseId + "/customer-evidence", { token });
   dl.replaceChildren();
   const add = (term: string, value: string) => dl.append(el("dt", { text: term }), el("dd", { text: value }));
   if (evidence.length === 0) add("Evidence", "none yet");
