@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/vkyc-engine/vkyc/internal/codec"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/testenv"
 	"github.com/vkyc-engine/vkyc/workflows"
@@ -381,7 +382,7 @@ func faultBetween(faults []prodFault, first, last signalSend) bool {
 // continue-as-new back to the first run.
 func (v *verifier) hmsSignals(ctx context.Context, workflowID string) (map[string][]signalSend, error) {
 	out := map[string][]signalSend{}
-	dc := converter.GetDefaultDataConverter()
+	dc := codec.DataConverter(codec.DevKeyring()) // the stack's programs seal payloads with the development key
 	runID := ""
 	for {
 		it := v.tc.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

@@ -18,10 +18,10 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/vkyc-engine/vkyc/internal/blob"
 	"github.com/vkyc-engine/vkyc/internal/demo"
+	"github.com/vkyc-engine/vkyc/internal/codec"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
@@ -769,7 +769,7 @@ func (v *verifier) checkSignalledOnce(ctx context.Context, caseID string) error 
 				continue
 			}
 			var hev workflows.HMSEvent
-			if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &hev); err != nil {
+			if err := codec.DataConverter(codec.DevKeyring()).FromPayloads(a.GetInput(), &hev); err != nil {
 				return fmt.Errorf("history of %s: decode a signal: %w", caseID, err)
 			}
 			seen[hev.ID]++

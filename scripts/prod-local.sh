@@ -73,28 +73,41 @@ replicas=(1 2)
 # The passwords and keys compose takes from .env (deploy/compose.env.example
 # names them), generated once per PROD_DIR.
 secret_names=(POSTGRES_PASSWORD VKYC_DB_PASSWORD TEMPORAL_DB_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
-	HMS_ACCESS_KEY HMS_APP_SECRET HMS_WEBHOOK_SECRET)
+	HMS_ACCESS_KEY HMS_APP_SECRET HMS_WEBHOOK_SECRET EVIDENCE_SIGNING_KEY PAYLOAD_CODEC_KEYS)
 
 random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+random_b64() { head -c "$1" /dev/urandom | base64 -w0; }
+
+# new_secret NAME prints a fresh value for NAME.
+new_secret() {
+	case $1 in
+	MINIO_ROOT_USER) echo "vkyc-$(random_hex 4)" ;;
+	EVIDENCE_SIGNING_KEY) random_b64 32 ;;
+	PAYLOAD_CODEC_KEYS) echo "k1:$(random_b64 32)" ;;
+	*) random_hex 24 ;;
+	esac
+}
 
 load_secrets() {
 	local f="$dir/secrets.env" name
 	if [ "${1:-}" = placeholders ]; then
 		for name in "${secret_names[@]}"; do printf -v "$name" '%s' "generated-${name,,}"; done
+		# These two are read as base64 keys of 32 bytes.
+		EVIDENCE_SIGNING_KEY=$(printf 'generated-evidence-signing-key!!' | base64 -w0)
+		PAYLOAD_CODEC_KEYS="k1:$(printf 'generated-payload-codec-key-32b!' | base64 -w0)"
 		return
 	fi
 	if [ ! -f "$f" ]; then
 		[ ! -d "$dir/pg" ] || { log "$dir/pg exists but $f does not: the passwords of its roles are lost; remove $dir to start afresh"; exit 1; }
 		(
 			umask 077
-			for name in "${secret_names[@]}"; do
-				case $name in
-				MINIO_ROOT_USER) echo "$name=vkyc-$(random_hex 4)" ;;
-				*) echo "$name=$(random_hex 24)" ;;
-				esac
-			done >"$f"
+			for name in "${secret_names[@]}"; do echo "$name=$(new_secret "$name")"; done >"$f"
 		)
 	fi
+	# Settings added since the folder was made get a value of their own.
+	for name in "${secret_names[@]}"; do
+		grep -qE "^$name=" "$f" || echo "$name=$(new_secret "$name")" >>"$f"
+	done
 	for name in "${secret_names[@]}"; do
 		local line
 		line=$(grep -E "^$name=" "$f" | tail -1) || { log "$f lacks $name"; exit 1; }
@@ -134,6 +147,8 @@ engine_env() {
 	echo "HMS_WEBHOOK_HEADER=${HMS_WEBHOOK_HEADER:-X-Vkyc-Webhook-Secret}"
 	echo "HMS_WEBHOOK_SECRET=$HMS_WEBHOOK_SECRET"
 	echo "HMS_TEMPLATE_ID=${HMS_TEMPLATE_ID:-}"
+	echo "EVIDENCE_SIGNING_KEY=$EVIDENCE_SIGNING_KEY"
+	echo "PAYLOAD_CODEC_KEYS=$PAYLOAD_CODEC_KEYS"
 }
 
 api_env() {
@@ -176,6 +191,9 @@ ui_env() {
 	echo "TEMPORAL_ADDRESS=$temporal_addr"
 	echo "TEMPORAL_DEFAULT_NAMESPACE=$namespace"
 	echo "TEMPORAL_UI_PORT=$ui_port"
+	# Payloads are sealed; the UI shows them through the API's codec endpoint.
+	echo "TEMPORAL_CODEC_ENDPOINT=$proxy_url/codec"
+	echo "TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true"
 }
 
 temporal_init_env() {

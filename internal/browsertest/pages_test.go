@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"image/jpeg"
@@ -536,12 +537,14 @@ func droppedCall(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrow
 }
 
 // randomSecret is a secret production accepts: 32 random bytes, in hex.
-func randomSecret(t *testing.T) string {
-	b := make([]byte, 32)
+func randomSecret(t *testing.T) string { return hex.EncodeToString(randomBytes(t, 32)) }
+
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
-	return hex.EncodeToString(b)
+	return b
 }
 
 // productionSignIn restarts the API with VKYC_ENV=production: the pages must
@@ -560,6 +563,8 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 		"HMS_WEBHOOK_SECRET":   randomSecret(t),
 		"S3_ALLOW_HTTP":        "true",
 		"S3_ALLOW_UNENCRYPTED": "true",
+		"EVIDENCE_SIGNING_KEY": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+		"PAYLOAD_CODEC_KEYS":   "k1:" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
