@@ -20,8 +20,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/demo"
 	"github.com/vkyc-engine/vkyc/internal/codec"
+	"github.com/vkyc-engine/vkyc/internal/demo"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
