@@ -83,8 +83,11 @@ func (r *report) add(x row) {
 		}
 	}
 	switch {
-	case x.need > 0:
+	case x.need > 0 && x.higherBetter:
 		ok := x.ratio >= x.need
+		x.met = &ok
+	case x.need > 0:
+		ok := x.ratio > 0 && x.ratio <= x.need
 		x.met = &ok
 	}
 	switch {
