@@ -137,7 +137,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{cfg: cfg, op: o, st: st}
 	mux := http.NewServeMux()
-	l := &login{st: st, callback: op.AuthCallbackURL(o)}
+	l := &login{st: st, callback: op.AuthCallbackURL(o), formAction: formAction(cfg.Clients)}
 	mux.HandleFunc("GET /login", l.page)
 	mux.Handle("POST /login", op.NewIssuerInterceptor(o.IssuerFromRequest).HandlerFunc(l.submit))
 	mux.Handle("/", o)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // login is the provider's login page: user name and password, then back to
@@ -13,6 +16,24 @@ import (
 type login struct {
 	st       *storage
 	callback func(context.Context, string) string
+	// formAction is the CSP form-action source list: this provider and
+	// the clients' redirect origins, since browsers apply it to the
+	// redirects that follow the form's post too.
+	formAction string
+}
+
+func formAction(clients []Client) string {
+	out := []string{"'self'"}
+	for _, c := range clients {
+		for _, r := range c.RedirectURIs {
+			if u, err := url.Parse(r); err == nil && u.Host != "" {
+				if o := u.Scheme + "://" + u.Host; !slices.Contains(out, o) {
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
@@ -53,7 +74,7 @@ func (l *login) render(w http.ResponseWriter, status int, v loginView) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; form-action "+l.formAction+"; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	_ = loginPage.Execute(w, v)
 }
