@@ -220,7 +220,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
-	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: e.api.Handler()}}
+	// Every /v1 answer is checked against api/openapi.yaml.
+	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: newOpenAPICheck(t, e.url).wrap(e.api.Handler())}}
 	hs.Start()
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() {
@@ -253,7 +254,9 @@ func (e *env) otherAPIWith(change func(*api.Deps)) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config.Handler = newOpenAPICheck(e.t, "http://"+hs.Listener.Addr().String()).wrap(srv.Handler())
+	hs.Start()
 	e.t.Cleanup(hs.Close)
 	return hs.URL
 }

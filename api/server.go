@@ -76,6 +76,8 @@ type Server struct {
 	webhookLimit *sourceLimiter
 	// sso checks the bank's identity provider's tokens; nil: OIDC is off.
 	sso *sso.Provider
+	// openAPI is /v1/openapi.json.
+	openAPI []byte
 }
 
 func init() {
@@ -149,6 +151,9 @@ func New(d Deps) (*Server, error) {
 	if d.Config.OIDC.Enabled() {
 		s.sso = sso.New(d.Config.OIDC, nil, s.now)
 	}
+	if s.openAPI, err = s.openAPIJSON(); err != nil {
+		return nil, err
+	}
 	s.engine = s.routes()
 	return s, nil
 }
@@ -207,6 +212,7 @@ func (s *Server) routes() *gin.Engine {
 	inv.POST("/location", s.inviteLocation)
 	inv.POST("/join-token", s.inviteJoinToken)
 
+	e.GET("/v1/openapi.json", s.serveOpenAPI(s.openAPI))
 	e.GET("/v1/sign-in", s.signInMethods)
 	e.POST("/v1/sign-in/development", s.devSignIn)
 	e.POST("/v1/sign-in/oidc/start", s.ssoStart)
