@@ -135,6 +135,9 @@ func (c Config) oidcErrors() []error {
 	if len(o.RoleMap) == 0 {
 		fail(EnvOIDCRoleMap, "required with %s: nobody would get a role", EnvOIDCIssuer)
 	}
+	if c.Production && o.ClientSecret != "" && placeholder(o.ClientSecret) {
+		fail(EnvOIDCClientSecret, "is a placeholder from an example; use the secret the provider issued")
+	}
 	if c.Production && !strings.HasPrefix(o.Issuer, "https://") {
 		fail(EnvOIDCIssuer, "must be https in production: its keys authenticate every person")
 	}
