@@ -163,7 +163,7 @@ func TestSingleSignOn(t *testing.T) {
 
 func tokenHeader(t *testing.T, token string) jose.Header {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}

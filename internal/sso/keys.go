@@ -60,7 +60,7 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 }
 
 func (k *keySet) verify(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, algorithms())
+	jws, err := jose.ParseSignedCompact(raw, algorithms())
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: not a JWT with one signature", ErrInvalid)
 	}

@@ -134,7 +134,7 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 // lifetime (give or take the clock skew), naming a person and exactly one
 // engine role.
 func (p *Provider) Verify(ctx context.Context, raw string) (Identity, error) {
-	jws, err := jose.ParseSigned(raw, algorithms())
+	jws, err := jose.ParseSignedCompact(raw, algorithms())
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: not a JWT signed with %s", ErrInvalid, strings.Join(Algorithms, " or "))
 	}

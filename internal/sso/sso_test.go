@@ -270,7 +270,7 @@ func signWith(t *testing.T, key jose.SigningKey, claims map[string]any) string {
 
 func header(t *testing.T, token string) jose.Header {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
