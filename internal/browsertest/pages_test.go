@@ -537,6 +537,14 @@ func droppedCall(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrow
 	}
 }
 
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // randomSecret is a secret production accepts: 32 random bytes, in hex.
 func randomSecret(t *testing.T) string {
 	b := make([]byte, 32)
@@ -562,6 +570,8 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 		"HMS_WEBHOOK_SECRET":   randomSecret(t),
 		"S3_ALLOW_HTTP":        "true",
 		"S3_ALLOW_UNENCRYPTED": "true",
+		"EVIDENCE_SIGNING_KEY": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
+		"PAYLOAD_CODEC_KEYS":   "k1:" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 	}
 	for _, name := range e2e.OIDCVariables {
 		prod[name] = "" // no single sign-on either

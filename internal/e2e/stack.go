@@ -74,6 +74,9 @@ func build(t testing.TB) string {
 			return
 		}
 		for name, pkg := range packages {
+			if name == ProgramOIDC {
+				continue // built when a stack asks for it (buildOIDC)
+			}
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg) // #nosec G204 -- fixed package list, temporary output folder
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -381,9 +384,35 @@ func HasAny(haystack string, needles ...string) []string {
 	return found
 }
 
+var (
+	oidcOnce     sync.Once
+	oidcBuildErr error
+)
+
+// buildOIDC builds the identity provider once, for the stacks that start it.
+func (s *Stack) buildOIDC() {
+	s.t.Helper()
+	oidcOnce.Do(func() {
+		root, err := testenv.RepoRoot()
+		if err != nil {
+			oidcBuildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(s.bin, ProgramOIDC), packages[ProgramOIDC]) // #nosec G204 -- fixed package, the stack's binary folder
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			oidcBuildErr = fmt.Errorf("go build %s: %w\n%s", packages[ProgramOIDC], err, out)
+		}
+	})
+	if oidcBuildErr != nil {
+		s.t.Fatal(oidcBuildErr)
+	}
+}
+
 // startOIDC starts the identity provider with the pages as its client.
 func (s *Stack) startOIDC() {
 	s.t.Helper()
+	s.buildOIDC()
 	p := &Process{Name: ProgramOIDC, Log: &SyncBuffer{}, done: make(chan struct{})}
 	addr := strings.TrimPrefix(s.OIDCBase, "http://")
 	// #nosec G204 -- the program built above with the stack's own addresses
