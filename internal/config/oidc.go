@@ -61,7 +61,7 @@ const (
 const maxOIDCClockSkew = 5 * time.Minute
 
 var oidcVariables = []Variable{
-	{EnvOIDCIssuer, "(none: single sign-on off)", "issuer URL of the bank's OpenID Connect provider (https in production); the API then accepts its RS256/ES256 access tokens and the pages sign in with it"},
+	{EnvOIDCIssuer, "(none: single sign-on off)", "issuer URL of the bank's OpenID Connect provider, exactly as its discovery document says (https in production); the API then accepts its RS256/ES256 access tokens and the pages sign in with it"},
 	{EnvOIDCClientID, "(none; required with OIDC_ISSUER)", "the pages' client id at the provider (authorization code with PKCE; redirect URIs `$PUBLIC_BASE_URL/app/agent` and `$PUBLIC_BASE_URL/app/audit`)"},
 	{EnvOIDCClientSecret, "(none: a public client)", "the client's secret, sent by the API on the code exchange when the provider registers the pages as a confidential client"},
 	{EnvOIDCAudience, "(OIDC_CLIENT_ID)", "what an access token's `aud` must hold"},
@@ -75,7 +75,9 @@ var oidcVariables = []Variable{
 // loadOIDC reads the single sign-on settings.
 func (r *reader) loadOIDC(c *Config) {
 	o := &c.OIDC
-	o.Issuer = strings.TrimRight(r.str(EnvOIDCIssuer, ""), "/")
+	// Kept exactly as given: the issuer is compared byte for byte with the
+	// discovery document's and each token's iss (Auth0's ends in "/").
+	o.Issuer = r.str(EnvOIDCIssuer, "")
 	o.ClientID = r.str(EnvOIDCClientID, "")
 	o.ClientSecret = r.secret(EnvOIDCClientSecret, "")
 	o.Audience = r.str(EnvOIDCAudience, o.ClientID)

@@ -25,7 +25,7 @@ func TestOIDCSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := c.OIDC
-	if !o.Enabled() || o.Issuer != "https://login.bank.example/realms/staff" || o.Audience != "vkyc-pages" ||
+	if !o.Enabled() || o.Issuer != "https://login.bank.example/realms/staff/" || o.Audience != "vkyc-pages" ||
 		o.RoleClaim != "groups" || o.SubjectClaim != "sub" || o.ClockSkew != time.Minute ||
 		strings.Join(o.Scopes, " ") != "openid" || o.RoleMap["kyc-auditors"] != kyc.RoleAuditor || len(o.RoleMap) != 3 {
 		t.Fatalf("read %+v", o)
