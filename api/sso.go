@@ -172,7 +172,11 @@ func (s *Server) ssoFinish(c *gin.Context) {
 	}
 	token, id, err := s.sso.Exchange(c.Request.Context(), req.Code, req.CodeVerifier, redirect)
 	if err != nil {
-		s.abort(c, ssoError(err))
+		e := ssoError(err)
+		if e.Status == http.StatusUnauthorized {
+			e = invalidToken("sign-in failed: " + strings.TrimPrefix(err.Error(), sso.ErrInvalid.Error()+": "))
+		}
+		s.abort(c, e)
 		return
 	}
 	logAttrs(c, "sub", id.Subject, "role", string(id.Role))
