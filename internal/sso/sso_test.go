@@ -129,6 +129,32 @@ func TestSignInAndRotation(t *testing.T) {
 	if _, _, err := p.Exchange(ctx, "made-up-code", "verifier-verifier-verifier-verifier-verifier", redirect); !errors.Is(err, sso.ErrInvalid) {
 		t.Fatalf("a made-up code: %v, want ErrInvalid", err)
 	}
+
+	// PKCE: a code is worth nothing without its verifier, and only once.
+	start, err := p.AuthCodeURL(ctx, redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := devoidc.Login(ctx, start.URL, "agent-9", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := back.Query().Get("code")
+	other, _ := p.AuthCodeURL(ctx, redirect)
+	if _, _, err := p.Exchange(ctx, code, other.Verifier, redirect); !errors.Is(err, sso.ErrInvalid) {
+		t.Fatalf("a code with another sign-in's verifier: %v, want ErrInvalid", err)
+	}
+	back, err = devoidc.Login(ctx, start.URL, "agent-9", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code = back.Query().Get("code")
+	if _, _, err := p.Exchange(ctx, code, start.Verifier, redirect); err != nil {
+		t.Fatalf("the code with its verifier: %v", err)
+	}
+	if _, _, err := p.Exchange(ctx, code, start.Verifier, redirect); !errors.Is(err, sso.ErrInvalid) {
+		t.Fatalf("the same code again: %v, want ErrInvalid", err)
+	}
 }
 
 func TestRefusals(t *testing.T) {
