@@ -138,10 +138,14 @@ type signInMethods struct {
 	Environment string `json:"environment"`
 }
 
-// signInMethods tells the pages how people sign in. Only development has a
-// method today (pick a role and an id); single sign-on will add its own.
+// signInMethods tells the pages how people sign in: "oidc" (single sign-on,
+// api/sso.go) when OIDC_ISSUER is set, and "development" (pick a role and an
+// id) in development only.
 func (s *Server) signInMethods(c *gin.Context) {
 	out := signInMethods{Methods: []string{}, Environment: "development"}
+	if s.sso != nil {
+		out.Methods = append(out.Methods, "oidc")
+	}
 	if s.d.Config.Production {
 		out.Environment = "production"
 	} else {

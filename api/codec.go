@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/vkyc-engine/vkyc/internal/auth"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -93,12 +92,17 @@ func (s *Server) codecAuth(c *gin.Context) {
 			"sign in at /codec/sign-in (a browser) or send an Authorization: Bearer <admin token> header"))
 		return
 	}
-	claims, err := auth.Parse(s.secret, tok, s.now())
-	if err != nil {
-		s.abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "the codec session has expired; sign in again at /codec/sign-in"))
+	// The cookie holds whichever token signed in: the engine's or the
+	// identity provider's, checked as authenticate checks a bearer token.
+	p, _, e := s.verifyToken(c, tok)
+	if e != nil {
+		if e.Status == http.StatusUnauthorized {
+			e = newError(http.StatusUnauthorized, codeUnauthorized, "the codec session has expired; sign in again at /codec/sign-in")
+		}
+		s.abort(c, e)
 		return
 	}
-	c.Set(ctxPrincipal, principal{Sub: claims.Subject, Role: claims.Role})
+	c.Set(ctxPrincipal, p)
 	c.Next()
 }
 
@@ -113,7 +117,8 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!doctype html>
 in its Codec Server settings, use the endpoint <code>{{.Endpoint}}</code> and tick “Include cross-origin credentials”.</p>
 <form method="post" action="/codec/sign-out"><button type="submit">Sign out</button></form>
 {{else}}{{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
-<p>Paste an admin token (<code>go run ./starter token --role admin --sub admin-1</code>).
+<p>Paste an admin token: the engine's (<code>go run ./starter token --role admin --sub admin-1</code>)
+or an access token of the bank's identity provider for an admin.
 It is kept in a cookie for this site only, until the token expires.</p>
 <form method="post" action="/codec/sign-in">
 <label for="token">Admin token</label>
@@ -154,12 +159,15 @@ func (s *Server) codecSignIn(c *gin.Context) {
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 16<<10)
 	tok := strings.TrimSpace(c.PostForm("token"))
-	claims, err := auth.Parse(s.secret, tok, s.now())
+	p, exp, e := s.verifyToken(c, tok)
 	switch {
-	case err != nil:
-		s.renderSignIn(c, http.StatusUnauthorized, signInView{Error: "That token is invalid or expired."})
+	case e != nil && e.Status == http.StatusServiceUnavailable:
+		s.renderSignIn(c, e.Status, signInView{Error: "The identity provider is unavailable; try again shortly."})
 		return
-	case claims.Role != kyc.RoleAdmin:
+	case e != nil:
+		s.renderSignIn(c, e.Status, signInView{Error: "That token is refused: " + e.Message})
+		return
+	case p.Role != kyc.RoleAdmin:
 		s.renderSignIn(c, http.StatusForbidden, signInView{Error: "Only an admin token may use the codec."})
 		return
 	}
@@ -171,11 +179,10 @@ func (s *Server) codecSignIn(c *gin.Context) {
 		// the origin check above and in codecCORS keeps other sites out.
 		same = http.SameSiteNoneMode
 	}
-	exp := claims.ExpiresAt
 	// #nosec G124 -- Secure whenever the API is served over https (PUBLIC_BASE_URL); `make dev` is plain http on loopback.
 	http.SetCookie(c.Writer, &http.Cookie{Name: codecCookie, Value: tok, Path: "/codec", Expires: exp, HttpOnly: true, Secure: secure, SameSite: same})
-	logAttrs(c, "sub", claims.Subject)
-	s.renderSignIn(c, http.StatusOK, signInView{Signed: true, Sub: claims.Subject, Until: exp.UTC().Format(time.RFC1123), Endpoint: s.d.Config.PublicBaseURL + "/codec"})
+	logAttrs(c, "sub", p.Sub)
+	s.renderSignIn(c, http.StatusOK, signInView{Signed: true, Sub: p.Sub, Until: exp.UTC().Format(time.RFC1123), Endpoint: s.d.Config.PublicBaseURL + "/codec"})
 }
 
 func (s *Server) codecSignOut(c *gin.Context) {

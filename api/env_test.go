@@ -30,6 +30,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/backends"
 	"github.com/vkyc-engine/vkyc/internal/blob"
 	"github.com/vkyc-engine/vkyc/internal/config"
+	"github.com/vkyc-engine/vkyc/internal/devoidc"
 	"github.com/vkyc-engine/vkyc/internal/hms"
 	"github.com/vkyc-engine/vkyc/internal/hmssim"
 	"github.com/vkyc-engine/vkyc/internal/inbox"
@@ -75,6 +76,7 @@ type env struct {
 	log     *slog.Logger
 	dsn     string
 	workerM sync.Mutex
+	idp     *devoidc.Provider // with envOptions.oidc
 }
 
 type envOptions struct {
@@ -83,6 +85,7 @@ type envOptions struct {
 	temporal     client.Client // the API's and dispatcher's client (default: a working one)
 	roomWait     time.Duration
 	webhookURLs  []string // the bank's webhook endpoints: the store writes the outbox
+	oidc         bool     // single sign-on with a development provider (e.idp)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -117,8 +120,32 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	t.Cleanup(func() { e.emptyBucket() })
 
+	// The API's address must be known before the simulator, which posts
+	// its webhooks there, and the simulator's before the API's 100ms client;
+	// with single sign-on, before the provider, which redirects to its pages.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.url = "http://" + ln.Addr().String()
+	vars := map[string]string{}
+	if o.oidc {
+		e.idp = startIdP(t, e.url, "RS256")
+		vars = map[string]string{
+			config.EnvPublicBaseURL: e.url,
+			config.EnvOIDCIssuer:    e.idp.Issuer(),
+			config.EnvOIDCClientID:  idpClient,
+			config.EnvOIDCRoleMap:   devoidc.RoleMap,
+			config.EnvOIDCScopes:    "openid profile",
+			config.EnvOIDCClockSkew: "30s",
+		}
+	}
+
 	e.queue = testenv.RandomName("api-test-")
 	e.cfg, err = config.LoadFrom(func(name string) string {
+		if v, ok := vars[name]; ok {
+			return v
+		}
 		return map[string]string{
 			config.EnvAuthSecret:         testSecret,
 			config.EnvTemporalAddress:    temporalAddr,
@@ -136,13 +163,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatalf("config: %v", err)
 	}
 
-	// The API's address must be known before the simulator, which posts
-	// its webhooks there, and the simulator's before the API's 100ms client.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.url = "http://" + ln.Addr().String()
 	recStore, err := hmssim.NewMinIOStore(s3.Endpoint, s3.AccessKey, s3.SecretKey, false)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +220,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
-	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: e.api.Handler()}}
+	// Every /v1 answer is checked against api/openapi.yaml.
+	hs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: newOpenAPICheck(t, e.url).wrap(e.api.Handler())}}
 	hs.Start()
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() {
@@ -233,7 +254,9 @@ func (e *env) otherAPIWith(change func(*api.Deps)) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config.Handler = newOpenAPICheck(e.t, "http://"+hs.Listener.Addr().String()).wrap(srv.Handler())
+	hs.Start()
 	e.t.Cleanup(hs.Close)
 	return hs.URL
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vkyc-engine/vkyc/internal/auth"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 )
 
@@ -128,8 +127,8 @@ func (p principal) is(roles ...kyc.Role) bool {
 	return false
 }
 
-// authenticate requires a valid bearer token (see internal/auth: HS256 only,
-// sub, role and exp required).
+// authenticate requires a valid bearer token: the engine's own (HS256, see
+// internal/auth) or the identity provider's (api/sso.go).
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
@@ -138,13 +137,15 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "send an Authorization: Bearer <token> header"))
 		return
 	}
-	claims, err := auth.Parse(s.secret, strings.TrimSpace(token), s.now())
-	if err != nil {
-		c.Header("WWW-Authenticate", `Bearer realm="vkyc", error="invalid_token"`)
-		s.abort(c, newError(http.StatusUnauthorized, codeUnauthorized, "the bearer token is invalid or expired; get a new one"))
+	p, _, e := s.verifyToken(c, strings.TrimSpace(token))
+	if e != nil {
+		if e.Status == http.StatusUnauthorized {
+			c.Header("WWW-Authenticate", `Bearer realm="vkyc", error="invalid_token"`)
+		}
+		s.abort(c, e)
 		return
 	}
-	c.Set(ctxPrincipal, principal{Sub: claims.Subject, Role: claims.Role})
+	c.Set(ctxPrincipal, p)
 	c.Next()
 }
 

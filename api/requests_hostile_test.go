@@ -3,9 +3,14 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,10 +20,12 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/minio/minio-go/v7"
 
+	"github.com/vkyc-engine/vkyc/internal/devoidc"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/internal/store"
 )
@@ -43,7 +50,7 @@ type hostile struct {
 // it) and checks each one's status and that nothing was stored or changed.
 func TestHostileRequests(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{oidc: true})
 
 	// Case A is in a call with agent-1, its recording running. Case B was
 	// approved by agent-2 and waits for its audit.
@@ -75,6 +82,7 @@ func TestHostileRequests(t *testing.T) {
 	expired := signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims("bank-backend", "service", now.Add(-time.Minute)))
 	customerRole := signed(t, jwt.SigningMethodHS256, []byte(testSecret), claims("customer-1", "customer", now.Add(time.Hour)))
 	promoted := promote(t, e.auditor("auditor-9"))
+	idp := idpTokens(t, e)
 
 	createBody := func(ref, name string) map[string]any {
 		return map[string]any{"customer": map[string]string{"reference": ref, "name": name}}
@@ -186,6 +194,18 @@ func TestHostileRequests(t *testing.T) {
 		{name: "auditor creating a case", req: asJSON("POST", "/v1/cases", e.auditor("auditor-9"), createBody("REF-A", "x")), status: 403, code: "forbidden"},
 		{name: "agent cancelling a case", req: asJSON("POST", casePath(a.ID, "/cancel"), agent1, map[string]string{"reason": "mine"}), status: 403, code: "forbidden"},
 		{name: "service deciding", req: asJSON("POST", casePath(a.ID, "/decision"), e.service(), map[string]string{"outcome": "approve"}), status: 403, code: "forbidden"},
+
+		// Access tokens of the identity provider (single sign-on).
+		{name: "IdP token of another issuer", req: asJSON("GET", "/v1/cases", idp.otherIssuer, nil), status: 401, code: "unauthorized"},
+		{name: "IdP token for another audience", req: asJSON("GET", "/v1/cases", idp.otherAudience, nil), status: 401, code: "unauthorized"},
+		{name: "IdP token with an unknown key id", req: asJSON("GET", "/v1/cases", idp.unknownKey, nil), status: 401, code: "unauthorized"},
+		{name: "IdP token expired", req: asJSON("GET", "/v1/cases", idp.expired, nil), status: 401, code: "unauthorized"},
+		{name: "IdP token not yet valid", req: asJSON("GET", "/v1/cases", idp.notYetValid, nil), status: 401, code: "unauthorized"},
+		{name: "IdP token whose groups map to no role", req: asJSON("GET", "/v1/cases", idp.noRole, nil), status: 403, code: "forbidden"},
+		{name: "IdP token mapping to agent and auditor", req: asJSON("GET", "/v1/cases", idp.twoRoles, nil), status: 403, code: "forbidden"},
+		{name: "HS256 token signed with the IdP's public key", req: asJSON("POST", "/v1/cases", idp.algConfusion, createBody("REF-K", "x")), status: 401, code: "unauthorized"},
+		{name: "IdP token taking a case as another agent's id", req: asJSON("POST", casePath(a.ID, "/join-tokens"), idp.agent9, map[string]string{"role": "agent"}),
+			status: 409, code: "agent_conflict"},
 
 		// Agents and auditors out of their lane.
 		{name: "agent reading another agent's case", req: asJSON("GET", casePath(a.ID), agent9, nil), status: 403, code: "forbidden"},
@@ -410,4 +430,71 @@ func (f *fingerprint) quiet(caseIDs ...string) {
 		}
 		prev = cur
 	}
+}
+
+// idpHostile are tokens of (or made to look like) the env's identity
+// provider that the API must refuse.
+type idpHostile struct {
+	otherIssuer, otherAudience, unknownKey, expired, notYetValid string
+	noRole, twoRoles, algConfusion, agent9                       string
+}
+
+func idpTokens(t *testing.T, e *env) idpHostile {
+	t.Helper()
+	now := time.Now()
+	claims := func(edit func(map[string]any)) map[string]any {
+		c := map[string]any{"iss": e.idp.Issuer(), "aud": idpClient, "sub": "agent-9", "groups": []string{devoidc.GroupAgents},
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		if edit != nil {
+			edit(c)
+		}
+		return c
+	}
+	sign := func(p *devoidc.Provider, edit func(map[string]any)) string {
+		tok, err := p.Sign(claims(edit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	other := startIdP(t, e.url, "ES256")
+	stranger, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims(claims(nil)), func(tk *jwt.Token) { tk.Header["kid"] = "not-published" }).SignedString(stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idpHostile{
+		otherIssuer:   sign(other, func(c map[string]any) { c["iss"] = other.Issuer() }),
+		otherAudience: sign(e.idp, func(c map[string]any) { c["aud"] = "payments-app" }),
+		unknownKey:    unknown,
+		expired:       sign(e.idp, func(c map[string]any) { c["exp"] = now.Add(-5 * time.Minute).Unix() }),
+		notYetValid:   sign(e.idp, func(c map[string]any) { c["nbf"] = now.Add(5 * time.Minute).Unix() }),
+		noRole:        sign(e.idp, func(c map[string]any) { c["groups"] = []string{"marketing"} }),
+		twoRoles:      sign(e.idp, func(c map[string]any) { c["groups"] = []string{devoidc.GroupAgents, devoidc.GroupAuditors} }),
+		algConfusion:  signed(t, jwt.SigningMethodHS256, idpPublicKeyPEM(t, e), claims(func(c map[string]any) { c["role"] = "service" })),
+		agent9:        sign(e.idp, nil),
+	}
+}
+
+// idpPublicKeyPEM is the provider's signing key as PEM, the secret of the
+// classic algorithm confusion attack.
+func idpPublicKeyPEM(t *testing.T, e *env) []byte {
+	t.Helper()
+	resp, err := http.Get(e.idp.Issuer() + "/keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) == 0 {
+		t.Fatalf("the provider's keys: %v", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(set.Keys[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/blob"
 	"github.com/vkyc-engine/vkyc/internal/config"
 	"github.com/vkyc-engine/vkyc/internal/hms"
+	"github.com/vkyc-engine/vkyc/internal/sso"
 	"github.com/vkyc-engine/vkyc/internal/store"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
@@ -73,6 +74,10 @@ type Server struct {
 	engine    *gin.Engine
 	// webhookLimit is HMS_WEBHOOK_RATE_LIMIT per source address; nil: off.
 	webhookLimit *sourceLimiter
+	// sso checks the bank's identity provider's tokens; nil: OIDC is off.
+	sso *sso.Provider
+	// openAPI is /v1/openapi.json.
+	openAPI []byte
 }
 
 func init() {
@@ -143,6 +148,12 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if d.Config.OIDC.Enabled() {
+		s.sso = sso.New(d.Config.OIDC, nil, s.now)
+	}
+	if s.openAPI, err = s.openAPIJSON(); err != nil {
+		return nil, err
+	}
 	s.engine = s.routes()
 	return s, nil
 }
@@ -201,8 +212,11 @@ func (s *Server) routes() *gin.Engine {
 	inv.POST("/location", s.inviteLocation)
 	inv.POST("/join-token", s.inviteJoinToken)
 
+	e.GET("/v1/openapi.json", s.serveOpenAPI(s.openAPI))
 	e.GET("/v1/sign-in", s.signInMethods)
 	e.POST("/v1/sign-in/development", s.devSignIn)
+	e.POST("/v1/sign-in/oidc/start", s.ssoStart)
+	e.POST("/v1/sign-in/oidc", s.ssoFinish)
 	s.appRoutes(e)
 	return e
 }

@@ -7,6 +7,7 @@
 #   100ms simulator       http://127.0.0.1:8090                          (unless HMS_BASE_URL is set)
 #   worker, API           http://127.0.0.1:8080                          (HTTP_ADDR)
 #   worker metrics        http://127.0.0.1:8081/metrics                  (WORKER_HTTP_ADDR)
+#   identity provider     http://127.0.0.1:8095 (OpenID Connect)         (unless OIDC_ISSUER is set)
 #
 # Every variable of internal/config is passed through, so each part can be
 # switched to the real thing: DATABASE_URL=postgres://..., S3_ENDPOINT with
@@ -26,6 +27,7 @@ tools="$root/.cache/bin"
 TEMPORAL_PORT=7233
 TEMPORAL_UI_PORT=8233
 SIM_ADDR=127.0.0.1:8090
+OIDC_ADDR=${DEVOIDC_ADDR:-127.0.0.1:8095}
 HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
 WORKER_HTTP_ADDR=${WORKER_HTTP_ADDR:-127.0.0.1:8081}
 export WORKER_HTTP_ADDR
@@ -141,10 +143,13 @@ start() {
 
 # ---- configuration ----------------------------------------------------------
 
-start_temporal=0 start_s3=0 start_sim=0
+start_temporal=0 start_s3=0 start_sim=0 start_oidc=0
 [ -n "${TEMPORAL_ADDRESS:-}" ] || start_temporal=1
 [ -n "${S3_ENDPOINT:-}" ] || start_s3=1
 [ -n "${HMS_BASE_URL:-}" ] || start_sim=1
+[ -n "${OIDC_ISSUER:-}" ] || start_oidc=1
+# The pages' sign-in redirects to PUBLIC_BASE_URL: keep it the API's address.
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-$(local_url "$HTTP_ADDR")}
 
 mkdir -p "$bin" "$data"
 need_port "$HTTP_ADDR" API HTTP_ADDR
@@ -152,6 +157,7 @@ need_port "$HTTP_ADDR" API HTTP_ADDR
 [ $start_temporal = 0 ] || { need_port 127.0.0.1:$TEMPORAL_PORT Temporal TEMPORAL_ADDRESS; need_port 127.0.0.1:$TEMPORAL_UI_PORT "Temporal UI" TEMPORAL_ADDRESS; }
 [ $start_s3 = 0 ] || need_port 127.0.0.1:9000 "embedded S3" S3_ENDPOINT
 [ $start_sim = 0 ] || need_port $SIM_ADDR "100ms simulator" HMS_BASE_URL
+[ $start_oidc = 0 ] || need_port "$OIDC_ADDR" "identity provider" DEVOIDC_ADDR
 
 # ---- build ------------------------------------------------------------------
 
@@ -159,7 +165,7 @@ if [ $start_temporal = 1 ]; then
 	"$root/scripts/tools.sh" temporal
 fi
 log "building the programs into .run/bin"
-go build -o "$bin/" ./api/server ./worker ./simulator ./starter ./internal/devs3
+go build -o "$bin/" ./api/server ./worker ./simulator ./starter ./internal/devs3 ./internal/devoidc/cmd/devoidc
 mv -f "$bin/server" "$bin/api"
 
 # ---- dependencies -----------------------------------------------------------
@@ -221,6 +227,16 @@ if [ $start_temporal = 1 ]; then
 		--address "$TEMPORAL_ADDRESS" -n "${TEMPORAL_NAMESPACE:-default}"
 fi
 
+if [ $start_oidc = 1 ]; then
+	# A real OpenID Connect provider (internal/devoidc) with the development
+	# people; the API accepts its tokens and the pages sign in with it.
+	start oidc "$bin/devoidc" -addr "$OIDC_ADDR" -client vkyc-pages \
+		-redirect "$PUBLIC_BASE_URL/app/agent,$PUBLIC_BASE_URL/app/audit"
+	export OIDC_ISSUER="http://$OIDC_ADDR" OIDC_CLIENT_ID=vkyc-pages OIDC_SCOPES="openid profile" \
+		OIDC_ROLE_MAP=${OIDC_ROLE_MAP:-vkyc-agents=agent,vkyc-auditors=auditor,vkyc-admins=admin}
+	wait_until 30 "the identity provider" curl -fsS "$OIDC_ISSUER/.well-known/openid-configuration"
+fi
+
 # ---- the engine -------------------------------------------------------------
 
 start worker "$bin/worker"
@@ -246,8 +262,10 @@ ${bold}vKYC engine running${plain}
   object storage    $([ $start_s3 = 1 ] && echo "embedded S3 on 127.0.0.1:9000, bucket ${S3_BUCKET:-vkyc}, files in $data/s3" || echo "$S3_ENDPOINT, bucket ${S3_BUCKET:-vkyc}")
   database          $([ -n "${DATABASE_URL:-}" ] && echo "DATABASE_URL" || echo "SQLite $data/vkyc.db")
   100ms             $([ $start_sim = 1 ] && echo "simulator http://$SIM_ADDR (API /v2, participants /sim/v1), template $HMS_TEMPLATE_ID" || echo "$HMS_BASE_URL")
-  agent console     $api_url/app/agent   (development sign-in: pick an agent id)
-  auditor review    $api_url/app/audit
+  identity provider $([ $start_oidc = 1 ] && echo "http://$OIDC_ADDR (OpenID Connect; users agent-7, agent-9, auditor-3, admin-1, password vkyc-dev-password)" || echo "$OIDC_ISSUER")
+  agent console     $api_url/app/agent   (single sign-on as agent-7 / vkyc-dev-password, or development sign-in)
+  auditor review    $api_url/app/audit   (single sign-on as auditor-3 / vkyc-dev-password)
+  API description   $api_url/v1/openapi.json
   customer page     $api_url/app/join/<invite>, from POST /v1/cases/<id>/invites
 
 Run one case from creation to approval (in another terminal, same environment):

@@ -29,6 +29,9 @@ Commands:
                                               list cases, newest first
   token --role ROLE --sub SUBJECT [--ttl 12h] mint an API bearer token
                                               (roles: service, agent, auditor, admin)
+  sso-token --user USER [--page agent|audit] [--password P] [--api URL]
+                                              sign in at make dev's identity provider as
+                                              the pages do; prints its access token
   template apply [--name vkyc] [--bucket B] [--prefix P]
               [--access-key K --secret-key-file F]
                                               create or update the 100ms video-KYC
@@ -108,6 +111,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.caseCommand(ctx, rest)
 	case "token":
 		return c.token(rest)
+	case "sso-token":
+		return c.ssoToken(ctx, rest)
 	case "template":
 		if len(rest) == 0 || rest[0] != "apply" {
 			return usagef("template needs the subcommand apply")

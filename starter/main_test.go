@@ -61,6 +61,7 @@ func TestUsageErrors(t *testing.T) {
 		{"token without role", []string{"token", "--sub", "agent-7"}, "--role is required"},
 		{"token with unknown role", []string{"token", "--role", "customer", "--sub", "c-1"}, `--role "customer" is not one of`},
 		{"token without sub", []string{"token", "--role", "agent"}, "--sub is required"},
+		{"sso-token without user", []string{"sso-token", "--page", "audit"}, "--user is required"},
 		{"token with ttl too long", []string{"token", "--role", "agent", "--sub", "a", "--ttl", "721h"}, "--ttl 721h0m0s is outside"},
 		{"token with negative ttl", []string{"token", "--role", "agent", "--sub", "a", "--ttl", "-1h"}, "is outside"},
 		{"token with bad ttl", []string{"token", "--role", "agent", "--sub", "a", "--ttl", "soon"}, `invalid value "soon" for flag -ttl`},

@@ -181,7 +181,7 @@ func (b *bank) drop(peerID string) {
 func TestPages(t *testing.T) {
 	chromium(t)
 	card := writeTestCard(t)
-	s := e2e.Start(t, e2e.Options{})
+	s := e2e.Start(t, e2e.Options{OIDC: true})
 	b := newBank(t, s)
 	customer := newBrowser(t, card, false)
 	staff := newBrowser(t, "", false)
@@ -191,6 +191,7 @@ func TestPages(t *testing.T) {
 	t.Run("camera blocked", func(t *testing.T) { cameraBlocked(t, b, newBrowser(t, card, true)) })
 	t.Run("whole case", func(t *testing.T) { wholeCase(t, s, b, customer, staff) })
 	t.Run("dropped call", func(t *testing.T) { droppedCall(t, s, b, customer, staff) })
+	t.Run("single sign-on", func(t *testing.T) { singleSignOn(t, s, staff) })
 	// Last: it restarts the API in production mode.
 	t.Run("production sign-in", func(t *testing.T) { productionSignIn(t, s, staff) })
 
@@ -536,9 +537,6 @@ func droppedCall(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrow
 	}
 }
 
-// randomSecret is a secret production accepts: 32 random bytes, in hex.
-func randomSecret(t *testing.T) string { return hex.EncodeToString(randomBytes(t, 32)) }
-
 func randomBytes(t *testing.T, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -547,13 +545,16 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
+// randomSecret is a secret production accepts: 32 random bytes, in hex.
+func randomSecret(t *testing.T) string { return hex.EncodeToString(randomBytes(t, 32)) }
+
 // productionSignIn restarts the API with VKYC_ENV=production: the pages must
 // not offer development sign-in, and say that sign-in is not configured.
 func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 	s.Stop(e2e.ProgramAPI)
 	// Production refuses development secrets and, unless told to accept
 	// them, plain HTTP and unencrypted objects: this stack's MinIO has both.
-	s.StartProgram(e2e.ProgramAPI, map[string]string{
+	prod := map[string]string{
 		"VKYC_ENV":             "production",
 		"PUBLIC_BASE_URL":      "https://vkyc.bank.example",
 		"HMS_TEMPLATE_ID":      "6a0c0ffee0000000000000t1",
@@ -565,7 +566,11 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 		"S3_ALLOW_UNENCRYPTED": "true",
 		"EVIDENCE_SIGNING_KEY": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 		"PAYLOAD_CODEC_KEYS":   "k1:" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
-	})
+	}
+	for _, name := range e2e.OIDCVariables {
+		prod[name] = "" // no single sign-on either
+	}
+	s.StartProgram(e2e.ProgramAPI, prod)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.APIBase + "/healthz") // #nosec G107 -- the stack's own loopback address
@@ -589,4 +594,80 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 		t.Fatalf("production sign-in message %q", msg)
 	}
 	shot(t, tab, "agent-signin-production")
+}
+
+// singleSignOn signs agent-9 in to the console through the identity
+// provider's login page (authorization code with PKCE): the page returns
+// with a code, which leaves the address at once, and the console opens;
+// auditor-3 on the agent console is told the page is not theirs.
+func singleSignOn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
+	tab := newTab(t, browserCtx)
+	run(t, tab, 30*time.Second, "open the console", chromedp.Navigate(s.APIBase+"/app/agent"))
+	waitJS(t, tab, 15*time.Second, "the single sign-on button", visible("signin-sso"))
+	shot(t, tab, "agent-0-signin-sso")
+	click(t, tab, "Sign in with single sign-on")
+	// Across origins: wait with the DOM (a polled script dies with the
+	// page it runs in).
+	var loginURL string
+	run(t, tab, 15*time.Second, "the provider's login page", chromedp.WaitVisible("#password", chromedp.ByQuery), chromedp.Location(&loginURL))
+	if !strings.HasPrefix(loginURL, s.OIDCBase+"/login") || strings.Contains(loginURL, "code_verifier") {
+		t.Fatalf("the login page is at %s", loginURL)
+	}
+	run(t, tab, 10*time.Second, "fill in the login form",
+		chromedp.SendKeys("#username", "agent-9", chromedp.ByQuery),
+		chromedp.SendKeys("#password", e2e.OIDCPassword, chromedp.ByQuery))
+	shot(t, tab, "idp-login")
+	click(t, tab, "Sign in")
+	run(t, tab, 20*time.Second, "the queue", chromedp.WaitVisible("#screen-queue", chromedp.ByQuery))
+	var state struct {
+		Href, Who string
+		Token     string
+	}
+	evalJS(t, tab, `({href: location.href, who: document.getElementById("who").textContent,
+		token: JSON.parse(sessionStorage.getItem("vkyc.session.agent") || "{}").token || ""})`, &state)
+	if state.Href != s.APIBase+"/app/agent" {
+		t.Fatalf("the console's address after sign-in is %s: the code must leave it", state.Href)
+	}
+	if state.Who != "Signed in as agent-9" || strings.Count(state.Token, ".") != 2 {
+		t.Fatalf("after single sign-on: %q, token %d bytes", state.Who, len(state.Token))
+	}
+	// The token is the provider's (RS256), and the API takes it.
+	if alg := jwtAlg(t, state.Token); alg != "RS256" {
+		t.Fatalf("the console holds a %s token", alg)
+	}
+	shot(t, tab, "agent-1-queue-sso")
+
+	// An auditor on the agent console: signed in at the provider, refused
+	// by the page.
+	other := newTab(t, browserCtx)
+	run(t, other, 30*time.Second, "open the console", chromedp.Navigate(s.APIBase+"/app/agent"))
+	click(t, other, "Sign in with single sign-on")
+	run(t, other, 15*time.Second, "the provider's login page", chromedp.WaitVisible("#password", chromedp.ByQuery))
+	run(t, other, 10*time.Second, "fill in the login form",
+		chromedp.SendKeys("#username", "auditor-3", chromedp.ByQuery),
+		chromedp.SendKeys("#password", e2e.OIDCPassword, chromedp.ByQuery))
+	click(t, other, "Sign in")
+	run(t, other, 20*time.Second, "the refusal", chromedp.WaitVisible("#signin-unavailable", chromedp.ByQuery))
+	var msg, href string
+	run(t, other, 5*time.Second, "read the refusal", chromedp.Text("#signin-unavailable", &msg, chromedp.ByQuery), chromedp.Location(&href))
+	if !strings.Contains(msg, "auditor-3, who is an auditor; this page is for an agent") || strings.Contains(href, "code=") {
+		t.Fatalf("auditor on the agent console: %q at %s", msg, href)
+	}
+}
+
+// jwtAlg reads a JWT's header alg.
+func jwtAlg(t *testing.T, token string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Alg
 }

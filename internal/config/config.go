@@ -121,6 +121,9 @@ type Config struct {
 		Origins []string
 	}
 
+	// OIDC is single sign-on for people (oidc.go).
+	OIDC OIDC
+
 	// temporalProfile is the Temporal SDK's profile (config file + TEMPORAL_*
 	// variables) as read by Load, so that the environment is read only once.
 	temporalProfile envconfig.ClientConfigProfile
@@ -390,6 +393,7 @@ func load(env environment) (Config, error) {
 	c.ConsentVersion = ConsentVersion(c.ConsentText)
 
 	r.loadBank(&c)
+	r.loadOIDC(&c)
 
 	c.set = r.set
 	if len(r.errs) > 0 {

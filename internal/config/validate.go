@@ -150,6 +150,7 @@ func (c Config) Validate() error {
 	}
 
 	errs = append(errs, c.bankErrors()...)
+	errs = append(errs, c.oidcErrors()...)
 	if c.Production {
 		errs = append(errs, c.productionErrors()...)
 	}

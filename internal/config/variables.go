@@ -210,5 +210,6 @@ func Variables() []Variable {
 		{EnvPayloadCodecKeys, "(development key)", "AES-256 keys sealing Temporal payloads, `id:base64key,...` (32 bytes each): the first seals, all open, so a new key goes first and old ones stay until their histories are gone"},
 		{EnvCodecCORSOrigins, "http://127.0.0.1:8233,http://localhost:8233", "browser origins (the Temporal Web UI) allowed to call the codec endpoint /codec"},
 	}...)
+	vars = append(vars, oidcVariables...)
 	return vars
 }

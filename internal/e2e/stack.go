@@ -28,12 +28,16 @@ const (
 	ProgramAPI       = "api"
 	ProgramWorker    = "worker"
 	ProgramSimulator = "simulator"
+	// ProgramOIDC is the development OpenID Connect provider, started
+	// with Options.OIDC.
+	ProgramOIDC = "devoidc"
 )
 
 var packages = map[string]string{
 	ProgramAPI:       "./api/server",
 	ProgramWorker:    "./worker",
 	ProgramSimulator: "./simulator",
+	ProgramOIDC:      "./internal/devoidc/cmd/devoidc",
 }
 
 // Secrets the stack runs with. They are test values, and the log checks
@@ -70,6 +74,9 @@ func build(t testing.TB) string {
 			return
 		}
 		for name, pkg := range packages {
+			if name == ProgramOIDC {
+				continue // built when a stack asks for it (buildOIDC)
+			}
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg) // #nosec G204 -- fixed package list, temporary output folder
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -90,15 +97,30 @@ type Options struct {
 	Env map[string]string
 	// SimEnv is added to the simulator's environment (delays, faults).
 	SimEnv map[string]string
+	// OIDC starts the development OpenID Connect provider (users
+	// agent-7, agent-9, auditor-3, admin-1 with OIDCPassword) and points
+	// the API's single sign-on at it (OIDCBase).
+	OIDC bool
 }
+
+// OIDCPassword is the password of the stack's identity provider's users.
+//
+// #nosec G101 -- a throwaway value of the test stack.
+const OIDCPassword = "e2e-idp-password"
+
+// OIDCVariables are the API's single sign-on settings, for a test that
+// restarts the API without them.
+var OIDCVariables = []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_ROLE_MAP", "OIDC_SCOPES"}
 
 // Stack is one running engine with its own database, bucket and task queue.
 type Stack struct {
 	APIBase, SimBase string
-	Bucket           string
-	TaskQueue        string
-	TemporalAddress  string
-	S3               testenv.S3
+	// OIDCBase is the identity provider's issuer URL (Options.OIDC).
+	OIDCBase        string
+	Bucket          string
+	TaskQueue       string
+	TemporalAddress string
+	S3              testenv.S3
 	// DatabaseURL is the stack's own PostgreSQL database, for tests that
 	// check or arrange rows directly.
 	DatabaseURL string
@@ -179,12 +201,23 @@ func Start(t testing.TB, o Options) *Stack {
 		"HMSSIM_RECORDING_START_DELAY": "300ms",
 		"HMSSIM_RECORDING_READY_DELAY": "1s",
 	}
+	if o.OIDC {
+		oidcAddr := freeAddr(t)
+		s.OIDCBase = "http://" + oidcAddr
+		env["OIDC_ISSUER"] = s.OIDCBase
+		env["OIDC_CLIENT_ID"] = "vkyc-pages"
+		env["OIDC_ROLE_MAP"] = "vkyc-agents=agent,vkyc-auditors=auditor,vkyc-admins=admin"
+		env["OIDC_SCOPES"] = "openid profile"
+	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
 	s.env = os.Environ()
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)
+	}
+	if o.OIDC {
+		s.startOIDC()
 	}
 	// The worker creates the bucket (development mode) and runs the
 	// migrations before the API and the simulator need either.
@@ -268,11 +301,11 @@ func (p *Process) exited() bool {
 }
 
 func (s *Stack) stopAll() {
-	for _, name := range []string{ProgramSimulator, ProgramAPI, ProgramWorker} {
+	for _, name := range []string{ProgramSimulator, ProgramAPI, ProgramWorker, ProgramOIDC} {
 		s.Stop(name)
 	}
 	if s.t.Failed() {
-		for _, name := range []string{ProgramWorker, ProgramAPI, ProgramSimulator} {
+		for _, name := range []string{ProgramWorker, ProgramAPI, ProgramSimulator, ProgramOIDC} {
 			s.t.Logf("---- %s log (last 6000 bytes) ----\n%s", name, tail(s.Logs(name), 6000))
 		}
 	}
@@ -337,7 +370,7 @@ func Context(t testing.TB, d time.Duration) context.Context {
 
 // Secrets lists the values that must never appear in any log.
 func Secrets() []string {
-	return []string{AuthSecret, HMSAppSecret, WebhookSecret}
+	return []string{AuthSecret, HMSAppSecret, WebhookSecret, OIDCPassword}
 }
 
 // HasAny reports which of needles occur in haystack.
@@ -349,4 +382,50 @@ func HasAny(haystack string, needles ...string) []string {
 		}
 	}
 	return found
+}
+
+var (
+	oidcOnce     sync.Once
+	oidcBuildErr error
+)
+
+// buildOIDC builds the identity provider once, for the stacks that start it.
+func (s *Stack) buildOIDC() {
+	s.t.Helper()
+	oidcOnce.Do(func() {
+		root, err := testenv.RepoRoot()
+		if err != nil {
+			oidcBuildErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(s.bin, ProgramOIDC), packages[ProgramOIDC]) // #nosec G204 -- fixed package, the stack's binary folder
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			oidcBuildErr = fmt.Errorf("go build %s: %w\n%s", packages[ProgramOIDC], err, out)
+		}
+	})
+	if oidcBuildErr != nil {
+		s.t.Fatal(oidcBuildErr)
+	}
+}
+
+// startOIDC starts the identity provider with the pages as its client.
+func (s *Stack) startOIDC() {
+	s.t.Helper()
+	s.buildOIDC()
+	p := &Process{Name: ProgramOIDC, Log: &SyncBuffer{}, done: make(chan struct{})}
+	addr := strings.TrimPrefix(s.OIDCBase, "http://")
+	// #nosec G204 -- the program built above with the stack's own addresses
+	p.cmd = exec.Command(filepath.Join(s.bin, ProgramOIDC), "-addr", addr, "-password", OIDCPassword,
+		"-redirect", s.APIBase+"/app/agent,"+s.APIBase+"/app/audit")
+	p.cmd.Stdout, p.cmd.Stderr = p.Log, p.Log
+	if err := p.cmd.Start(); err != nil {
+		s.t.Fatalf("start %s: %v", ProgramOIDC, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	s.procs[ProgramOIDC] = p
+	s.waitListening(addr)
 }
