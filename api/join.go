@@ -77,7 +77,7 @@ func (s *Server) respondJoinToken(c *gin.Context, rec *store.CaseRecord, role, u
 	switch {
 	case e != nil && e.Status == http.StatusForbidden:
 		e = newError(http.StatusConflict, codeAgentConflict, "case is assigned to another agent")
-	case e != nil && ctx.Err() != nil && c.Request.Context().Err() == nil:
+	case e != nil && roomWaitOver(ctx) && c.Request.Context().Err() == nil:
 		e = newError(http.StatusServiceUnavailable, codeRoomNotReady, "room not ready, retry")
 	}
 	if e != nil {
@@ -95,4 +95,12 @@ func (s *Server) respondJoinToken(c *gin.Context, rec *store.CaseRecord, role, u
 	p := s.callProvider()
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, joinResponse{RoomID: roomID, Role: role, Token: token, ExpiresAt: exp, Provider: p.Name, SimulatorURL: p.SimulatorURL})
+}
+
+// roomWaitOver reports whether the room wait's deadline has passed. gRPC
+// ends the update's call on that deadline by its own timer, which can come
+// back before ctx's timer marks ctx done.
+func roomWaitOver(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && !time.Now().Before(deadline))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/demo"
 	"github.com/vkyc-engine/vkyc/internal/kyc"
 	"github.com/vkyc-engine/vkyc/workflows"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // classResult is one row of the fault table, with the findings behind it.
@@ -583,14 +584,29 @@ func (v *verifier) checkLog(ctx context.Context, c *caseRun, view kyc.CaseView) 
 			break
 		}
 	}
+	// Events a log_rebased event names were saved by a workflow task that
+	// did not complete: they stay in the chain, but their effects were lost
+	// with the task, so the webhooks among them are applied again after it.
+	type eventData struct {
+		EventID string `json:"event_id"`
+		FromSeq int64  `json:"from_seq"`
+		ToSeq   int64  `json:"to_seq"`
+	}
+	superseded := map[int64]bool{}
+	for _, e := range log.Events {
+		var d eventData
+		if e.Type == core.EventLogRebased && json.Unmarshal(e.Data, &d) == nil {
+			for seq := d.FromSeq; seq <= d.ToSeq; seq++ {
+				superseded[seq] = true
+			}
+		}
+	}
 	seen := map[string]int{}
 	for _, e := range log.Events {
-		if !strings.HasPrefix(e.Type, "hms.") {
+		if !strings.HasPrefix(e.Type, "hms.") || superseded[e.Seq] {
 			continue
 		}
-		var d struct {
-			EventID string `json:"event_id"`
-		}
+		var d eventData
 		if json.Unmarshal(e.Data, &d) == nil && d.EventID != "" {
 			seen[d.EventID]++
 		}
