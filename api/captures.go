@@ -40,9 +40,6 @@ var imageTypes = map[string]string{"image/jpeg": "jpg", "image/png": "png", "ima
 // sniff names the image format from its first bytes; the client's claimed
 // Content-Type is never trusted.
 func sniff(head []byte) string {
-	if len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP" {
-		return "image/webp"
-	}
 	ct, _, _ := strings.Cut(http.DetectContentType(head), ";")
 	return ct
 }
