@@ -8,9 +8,9 @@
 // (env), its default (envDefault, or a product package's default: see
 // codeDefaults), what the README's table says (doc, docDefault), whether it
 // is a secret (secret: never trimmed) and the checks beyond its type (oneof,
-// min). github.com/caarlos0/env
-// reads it; Variables and the README's table are generated from the same
-// tags. Every program reads it, the 100ms simulator included.
+// min). github.com/caarlos0/env reads it; Variables and the README's table
+// are generated from the same tags. Every program reads it, the 100ms
+// simulator included.
 package config
 
 import (
