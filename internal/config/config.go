@@ -349,7 +349,11 @@ func (l *loader) finish(c *Config) {
 		v := f.value(c)
 		if f.oneof != nil {
 			s := strings.ToLower(v.String())
-			if !contains(f.oneof, s) {
+			switch {
+			case contains(f.oneof, s):
+			case len(f.oneof) == 2:
+				l.fail(f.name, "%q is not %s or %s", s, f.oneof[0], f.oneof[1])
+			default:
 				l.fail(f.name, "%q is not one of %s", s, strings.Join(f.oneof, ", "))
 			}
 			v.SetString(s)
