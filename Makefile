@@ -1,8 +1,8 @@
 # The README's two commands are `make dev` and `make test`.
 .PHONY: dev test services sim tools vet fuzz clean
 
-# Run the whole system locally: Temporal dev server + Web UI, embedded SQLite and
-# S3, the 100ms simulator, the worker and the API.
+# Run the whole system locally: Temporal dev server + Web UI, MinIO as the S3
+# store, embedded SQLite, the 100ms simulator, the worker and the API.
 dev:
 	@scripts/dev.sh
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"image/jpeg"
 	"image/png"
+
+	"golang.org/x/image/webp"
 )
 
 // headerWindow is how much of an upload is read before storing it, to
@@ -63,33 +65,18 @@ func headerError(format string, err error, complete bool) error {
 
 var errBadWebP = errors.New("not a valid WebP image")
 
-// webpSize reads the canvas size from a WebP file's first chunk (see the
-// WebP container specification): VP8 (lossy), VP8L (lossless) or VP8X
-// (extended).
+// webpSize reads the canvas size through golang.org/x/image/webp, which
+// reads the RIFF container up to the first image chunk (VP8, VP8L or VP8X).
+// It does not compare the container's declared length with the file, so a
+// whole file whose RIFF size disagrees with its length (cut or padded) is
+// refused here.
 func webpSize(b []byte, complete bool) (int, int, error) {
-	if len(b) < 30 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+	if complete && (len(b) < 8 || int64(binary.LittleEndian.Uint32(b[4:8]))+8 != int64(len(b))) {
 		return 0, 0, errBadWebP
 	}
-	riffSize := int64(binary.LittleEndian.Uint32(b[4:8]))
-	chunkSize := int64(binary.LittleEndian.Uint32(b[16:20]))
-	if riffSize < 4+8+chunkSize || (complete && riffSize+8 != int64(len(b))) {
+	cfg, err := webp.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
 		return 0, 0, errBadWebP
 	}
-	switch string(b[12:16]) {
-	case "VP8 ":
-		if b[23] != 0x9d || b[24] != 0x01 || b[25] != 0x2a {
-			return 0, 0, errBadWebP
-		}
-		return int(binary.LittleEndian.Uint16(b[26:28]) & 0x3fff), int(binary.LittleEndian.Uint16(b[28:30]) & 0x3fff), nil
-	case "VP8L":
-		if b[20] != 0x2f {
-			return 0, 0, errBadWebP
-		}
-		bits := binary.LittleEndian.Uint32(b[21:25])
-		return int(bits&0x3fff) + 1, int(bits>>14&0x3fff) + 1, nil
-	case "VP8X":
-		le24 := func(p []byte) int { return int(p[0]) | int(p[1])<<8 | int(p[2])<<16 }
-		return le24(b[24:27]) + 1, le24(b[27:30]) + 1, nil
-	}
-	return 0, 0, errBadWebP
+	return cfg.Width, cfg.Height, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"os"
@@ -94,11 +95,17 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 			env = append(env, kv)
 		}
 	}
-	// The MinIO credentials the checks use; the rest generated as the
-	// script does.
+	// The MinIO credentials the checks use
+	// and the payload codec key the history checks open signals with; the
+	// rest generated as the script does.
+	codecKeys := "k1:" + base64.StdEncoding.EncodeToString(randomBytes(32))
+	keys, err := codec.ParseKeys(codecKeys)
+	if err != nil {
+		return nil, err
+	}
 	secrets := fmt.Sprintf("POSTGRES_PASSWORD=%s\nVKYC_DB_PASSWORD=%s\nTEMPORAL_DB_PASSWORD=%s\nMINIO_ROOT_USER=%s\nMINIO_ROOT_PASSWORD=%s\n"+
-		"HMS_ACCESS_KEY=%s\nHMS_APP_SECRET=%s\nHMS_WEBHOOK_SECRET=%s\n",
-		randomHex(16), randomHex(16), randomHex(16), s3AccessKey, s3SecretKey, hmsAccessKey, hmsAppSecret, webhookSecret)
+		"HMS_ACCESS_KEY=%s\nHMS_APP_SECRET=%s\nHMS_WEBHOOK_SECRET=%s\nPAYLOAD_CODEC_KEYS=%s\n",
+		randomHex(16), randomHex(16), randomHex(16), s3AccessKey, s3SecretKey, hmsAccessKey, hmsAppSecret, webhookSecret, codecKeys)
 	if err := os.WriteFile(filepath.Join(dir, "secrets.env"), []byte(secrets), 0o600); err != nil {
 		return nil, err
 	}
@@ -121,7 +128,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		_ = out.Close()
 		close(pl.done)
 	}()
-	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}, external: pl}
+	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}, external: pl, codec: keys}
 	// The first run on a machine builds the Temporal server (minutes).
 	if err := pl.waitReady(ctx, 25*time.Minute); err != nil {
 		pl.stop()
@@ -382,7 +389,7 @@ func faultBetween(faults []prodFault, first, last signalSend) bool {
 // continue-as-new back to the first run.
 func (v *verifier) hmsSignals(ctx context.Context, workflowID string) (map[string][]signalSend, error) {
 	out := map[string][]signalSend{}
-	dc := codec.DataConverter(codec.DevKeyring()) // the stack's programs seal payloads with the development key
+	dc := codec.DataConverter(v.r.st.codec)
 	runID := ""
 	for {
 		it := v.tc.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

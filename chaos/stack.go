@@ -21,6 +21,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the checks
 	"go.temporal.io/sdk/client"
 	temporallog "go.temporal.io/sdk/log"
+
+	"github.com/vkyc-engine/vkyc/internal/codec"
 )
 
 // Secrets of the chaos stack. They are throwaway values for processes bound
@@ -69,10 +71,13 @@ type stack struct {
 	// whose own supervisors run and restart the parts; procs is empty then.
 	external *prodLocal
 	bank     *bank // the bank's webhook receiver
+	// codec opens the payloads the stack's programs seal.
+	codec *codec.Keyring
 }
 
 func newStack(ctx context.Context, root, dir string, log *slog.Logger) (*stack, error) {
-	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}}
+	// The programs seal payloads with the development key.
+	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}, codec: codec.DevKeyring()}
 	for _, p := range []*int{&s.pgPort, &s.minioPort, &s.temporalPort, &s.apiPort, &s.api2Port, &s.simPort} {
 		port, err := freePort()
 		if err != nil {

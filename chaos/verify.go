@@ -785,7 +785,7 @@ func (v *verifier) checkSignalledOnce(ctx context.Context, caseID string) error 
 				continue
 			}
 			var hev workflows.HMSEvent
-			if err := codec.DataConverter(codec.DevKeyring()).FromPayloads(a.GetInput(), &hev); err != nil {
+			if err := codec.DataConverter(v.r.st.codec).FromPayloads(a.GetInput(), &hev); err != nil {
 				return fmt.Errorf("history of %s: decode a signal: %w", caseID, err)
 			}
 			seen[hev.ID]++

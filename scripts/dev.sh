@@ -2,7 +2,8 @@
 # `make dev`: the whole engine on 127.0.0.1 with no configuration.
 #
 #   Temporal dev server   127.0.0.1:7233, Web UI http://127.0.0.1:8233  (unless TEMPORAL_ADDRESS is set)
-#   embedded S3           127.0.0.1:9000, data in .run/dev/s3            (unless S3_ENDPOINT is set)
+#   development S3        127.0.0.1:9000, data in .run/dev/s3            (unless S3_ENDPOINT is set):
+#                         the pinned MinIO that make test uses too
 #   SQLite                .run/dev/vkyc.db                               (unless DATABASE_URL is set)
 #   100ms simulator       http://127.0.0.1:8090                          (unless HMS_BASE_URL is set)
 #   worker, API           http://127.0.0.1:8080                          (HTTP_ADDR)
@@ -155,14 +156,20 @@ mkdir -p "$bin" "$data"
 need_port "$HTTP_ADDR" API HTTP_ADDR
 [ "$WORKER_HTTP_ADDR" = off ] || need_port "$WORKER_HTTP_ADDR" "worker metrics" WORKER_HTTP_ADDR
 [ $start_temporal = 0 ] || { need_port 127.0.0.1:$TEMPORAL_PORT Temporal TEMPORAL_ADDRESS; need_port 127.0.0.1:$TEMPORAL_UI_PORT "Temporal UI" TEMPORAL_ADDRESS; }
-[ $start_s3 = 0 ] || need_port 127.0.0.1:9000 "embedded S3" S3_ENDPOINT
+[ $start_s3 = 0 ] || need_port 127.0.0.1:9000 "development S3" S3_ENDPOINT
 [ $start_sim = 0 ] || need_port $SIM_ADDR "100ms simulator" HMS_BASE_URL
 [ $start_oidc = 0 ] || need_port "$OIDC_ADDR" "identity provider" DEVOIDC_ADDR
 
 # ---- build ------------------------------------------------------------------
 
-if [ $start_temporal = 1 ]; then
+# The pinned Temporal CLI and MinIO are built once (both at a time when both
+# are needed: one core each).
+if [ $start_temporal = 1 ] && [ $start_s3 = 1 ]; then
+	"$root/scripts/tools.sh" all
+elif [ $start_temporal = 1 ]; then
 	"$root/scripts/tools.sh" temporal
+elif [ $start_s3 = 1 ]; then
+	"$root/scripts/tools.sh" minio
 fi
 log "building the programs into .run/bin"
 go build -o "$bin/" ./api/server ./worker ./simulator ./starter ./internal/devs3 ./internal/devoidc/cmd/devoidc
@@ -188,21 +195,17 @@ if [ $start_temporal = 1 ]; then
 fi
 
 if [ $start_s3 = 1 ]; then
-	rm -f "$data/s3.env"
-	start s3 "$bin/devs3" -env-file "$data/s3.env"
+	rm -f "$data/s3.ready"
+	start s3 "$bin/devs3" -minio "$tools/minio" -ready-file "$data/s3.ready"
+	wait_until 90 "the development S3 store" test -e "$data/s3.ready"
 fi
 
 if [ $start_sim = 1 ]; then
-	if [ $start_s3 = 1 ]; then
-		wait_until 30 "the embedded S3" test -s "$data/s3.env"
-		mapfile -t sim_env <"$data/s3.env"
-	else
-		sim_env=()
-	fi
-	# The simulator uploads recordings to the engine's bucket (with the
-	# embedded store's credentials when that is in use) and delivers
-	# webhooks to the API with the secret header the API checks.
-	start sim env "${sim_env[@]}" HMSSIM_ADDR=$SIM_ADDR \
+	# The simulator reads the engine's configuration: it uploads recordings
+	# to the engine's bucket (with the development store's credentials when
+	# that is in use) and delivers webhooks to the API with the secret header
+	# the API checks.
+	start sim env HMSSIM_ADDR=$SIM_ADDR \
 		HMSSIM_WEBHOOK_URL="$(local_url "$HTTP_ADDR")/v1/webhooks/100ms" "$bin/simulator"
 	wait_until 30 "the 100ms simulator" curl -fsS "http://$SIM_ADDR/sim/v1/faults"
 	if [ -z "${HMS_TEMPLATE_ID:-}" ]; then
@@ -259,7 +262,7 @@ ${bold}vKYC engine running${plain}
   API               $api_url   (/healthz, /readyz, /metrics; API under /v1)
   worker            $([ "$WORKER_HTTP_ADDR" = off ] && echo "no HTTP (WORKER_HTTP_ADDR=off)" || echo "$(local_url "$WORKER_HTTP_ADDR")   (/healthz, /readyz, /metrics)")
   Temporal          $TEMPORAL_ADDRESS$([ $start_temporal = 1 ] && echo ", Web UI http://127.0.0.1:$TEMPORAL_UI_PORT")
-  object storage    $([ $start_s3 = 1 ] && echo "embedded S3 on 127.0.0.1:9000, bucket ${S3_BUCKET:-vkyc}, files in $data/s3" || echo "$S3_ENDPOINT, bucket ${S3_BUCKET:-vkyc}")
+  object storage    $([ $start_s3 = 1 ] && echo "development S3 (MinIO) on 127.0.0.1:9000, bucket ${S3_BUCKET:-vkyc}, files in $data/s3" || echo "$S3_ENDPOINT, bucket ${S3_BUCKET:-vkyc}")
   database          $([ -n "${DATABASE_URL:-}" ] && echo "DATABASE_URL" || echo "SQLite $data/vkyc.db")
   100ms             $([ $start_sim = 1 ] && echo "simulator http://$SIM_ADDR (API /v2, participants /sim/v1), template $HMS_TEMPLATE_ID" || echo "$HMS_BASE_URL")
   identity provider $([ $start_oidc = 1 ] && echo "http://$OIDC_ADDR (OpenID Connect; users agent-7, agent-9, auditor-3, admin-1, password vkyc-dev-password)" || echo "$OIDC_ISSUER")

@@ -15,18 +15,22 @@ fi
 step "go vet"
 go vet ./...
 
+# The linters are pinned in tools/go.mod, a module of their own, so that the
+# product's go.mod lists only what the product uses.
+tool() { go tool -modfile=tools/go.mod "$@"; }
+
 step "staticcheck"
 # Its default checks; a finding that is intended carries a //lint:ignore
 # comment saying why.
-go tool staticcheck ./...
+tool staticcheck ./...
 
 step "gosec"
 # Production code (gosec skips _test.go files by default). A finding that
 # is intended carries a "#nosec G### -- why" comment on its line or block.
-go tool gosec -quiet -exclude-generated ./...
+tool gosec -quiet -exclude-generated ./...
 
 step "workflowcheck (determinism of workflow code)"
-go tool workflowcheck ./workflows/...
+tool workflowcheck ./workflows/...
 
 step "pages (web/): type-check, provider tests, reproducible build"
 scripts/web.sh check

@@ -1,10 +1,15 @@
-// Command simulator runs the 100ms simulator alone, configured by environment
-// variables (see hmssim.ConfigFromEnv; HMSSIM_ADDR is the listen address).
+// Command simulator runs the 100ms simulator alone, configured by the
+// environment through internal/config like every program: its HMSSIM_*
+// variables (HMSSIM_ADDR is the listen address) and the HMS_* and S3_*
+// variables it shares with the engine, so that it accepts the engine's
+// tokens, signs webhooks the way the API checks them and writes recordings
+// into the engine's bucket.
 package main
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/config"
 	"github.com/vkyc-engine/vkyc/internal/hmssim"
 )
 
@@ -23,16 +29,45 @@ func main() {
 	}
 }
 
+// simulatorConfig is the simulated workspace the configuration describes.
+func simulatorConfig(c config.Config) (hmssim.Config, error) {
+	cfg := hmssim.Config{
+		AccessKey:           c.HMS.AccessKey,
+		AppSecret:           c.HMS.AppSecret,
+		WebhookURL:          c.Sim.WebhookURL,
+		WebhookHeaders:      map[string]string{c.HMS.WebhookHeader: c.HMS.WebhookSecret},
+		Bucket:              c.S3.Bucket,
+		Prefix:              c.HMS.RecordingPrefix,
+		RecordingStartDelay: time.Duration(c.Sim.RecordingStartDelay),
+		RecordingReadyDelay: time.Duration(c.Sim.RecordingReadyDelay),
+		AbnormalLeaveDelay:  time.Duration(c.Sim.AbnormalLeaveDelay),
+	}
+	store, err := hmssim.NewMinIOStore(c.S3.Endpoint, c.S3.AccessKey, c.S3.SecretKey, c.S3.Secure)
+	if err != nil {
+		return hmssim.Config{}, err
+	}
+	cfg.Storage = store
+	if c.Sim.Faults != "" {
+		f, err := hmssim.ParseFaults([]byte(c.Sim.Faults))
+		if err != nil {
+			return hmssim.Config{}, fmt.Errorf("%s: %w", config.EnvSimFaults, err)
+		}
+		cfg.Faults = f
+	}
+	return cfg, nil
+}
+
 func run(log *slog.Logger) error {
-	cfg, err := hmssim.ConfigFromEnv(os.Getenv)
+	c, err := config.Load()
+	if err != nil {
+		return err
+	}
+	cfg, err := simulatorConfig(c)
 	if err != nil {
 		return err
 	}
 	cfg.Logger = log
-	addr := os.Getenv("HMSSIM_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8090"
-	}
+	addr := c.Sim.Addr
 	sim, err := hmssim.New(cfg)
 	if err != nil {
 		return err

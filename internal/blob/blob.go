@@ -1,7 +1,7 @@
 // Package blob stores KYC captures and verifies recordings in S3-compatible
-// object storage (MinIO in production and tests, an embedded gofakes3 server
-// for `make dev`). Objects are never public: they are read through presigned
-// URLs with a short lifetime.
+// object storage (the bank's S3 or MinIO in production; MinIO in the tests
+// and in `make dev`, where DevStore runs it). Objects are never public: they
+// are read through presigned URLs with a short lifetime.
 package blob
 
 import (

@@ -169,7 +169,7 @@ func TestPutZeroBytes(t *testing.T) {
 // TestPutStreamsWithBoundedMemory uploads 20 MiB generated on the fly and
 // checks the process allocated far less than that. It runs its backends one
 // after the other (not in parallel) so no other test allocates meanwhile; the
-// embedded store is another process, so only the client side is measured.
+// development store is another process, so only the client side is measured.
 func TestPutStreamsWithBoundedMemory(t *testing.T) {
 	const size, limit, budget = 20 << 20, 32 << 20, 16 << 20
 	for _, b := range backends {
@@ -317,16 +317,6 @@ func TestPublicBucketIsRefused(t *testing.T) {
 		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},` +
 			`"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + cfg.Bucket + `/*"]}]}`
 		err := rawClient(t, cfg).SetBucketPolicy(ctx, cfg.Bucket, policy)
-		if b.embedded {
-			// The embedded store cannot be made public at all.
-			if err == nil {
-				t.Fatal("the embedded store accepted a bucket policy")
-			}
-			if _, err := New(ctx, cfg); err != nil {
-				t.Fatalf("New after a refused policy: %v", err)
-			}
-			return
-		}
 		if err != nil {
 			t.Fatalf("SetBucketPolicy: %v", err)
 		}
@@ -402,7 +392,7 @@ func TestChecksumOfForeignObject(t *testing.T) {
 }
 
 func TestSSEModes(t *testing.T) {
-	// Neither the test MinIO (no KMS) nor the embedded store can encrypt.
+	// Neither the test MinIO nor the development store has a KMS: neither can encrypt.
 	eachBackend(t, func(t *testing.T, b backend) {
 		cfg := bucketConfig(t, b)
 		ctx := testContext(t)

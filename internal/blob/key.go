@@ -83,10 +83,10 @@ func ParseS3URL(u string) (bucket, key string, err error) {
 const maxKeyLen = 1024 // the S3 limit, in bytes
 
 // validKey refuses keys that are legal in S3 but dangerous or ambiguous for
-// us: path tricks ("", ".", ".." segments, a leading "/"), which the
-// filesystem-backed embedded store and any tool that mirrors a bucket to disk
-// would interpret, and control characters or backslashes, which no key we
-// produce or receive from 100ms contains.
+// us: path tricks ("", ".", ".." segments, a leading "/"), which a
+// filesystem-backed store and any tool that mirrors a bucket to disk would
+// interpret, and control characters or backslashes, which no key we produce
+// or receive from 100ms contains.
 func validKey(key string) error {
 	if key == "" {
 		return errors.New("empty object key")

@@ -2,99 +2,50 @@ package blob
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/testenv"
 )
 
-// The embedded store runs in a child process (this test binary re-executed)
-// so that its own allocations, such as gofakes3 holding multipart parts in
-// memory, never count in the client-side memory measurements, and so that
-// ServeEmbedded is exercised exactly as `make dev` uses it.
+// The development store's credentials in these tests; any that MinIO
+// accepts will do (internal/config chooses the real ones).
+//
+// #nosec G101 -- test credentials of a throwaway local server.
 const (
-	envChildAddr = "VKYC_BLOB_TEST_EMBEDDED_ADDR"
-	envChildDir  = "VKYC_BLOB_TEST_EMBEDDED_DIR"
+	devAccessKey = "vkyc-dev-test"
+	devSecretKey = "vkyc-dev-test-secret"
 )
 
 func TestMain(m *testing.M) {
-	if addr := os.Getenv(envChildAddr); addr != "" {
-		os.Exit(runEmbeddedChild(addr, os.Getenv(envChildDir)))
-	}
 	code := m.Run()
-	sharedEmbedded.stop()
+	sharedDev.stop()
 	os.Exit(code)
 }
 
-// runEmbeddedChild serves until its stdin closes, which also happens when the
-// parent test process dies, so no server outlives the tests.
-func runEmbeddedChild(addr, dir string) int {
-	stop, err := ServeEmbedded(context.Background(), addr, dir, "preexisting")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded child:", err)
-		return 1
-	}
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	stop()
-	return 0
+// devProcess is a running development store (a MinIO process of its own,
+// so that its allocations never count in the client-side memory
+// measurements).
+type devProcess struct {
+	addr string
+	stop func()
 }
 
-// embeddedProcess is a running child embedded store.
-type embeddedProcess struct {
-	addr  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-}
-
-func startEmbeddedProcess(dir string) (*embeddedProcess, error) {
+// startDevStore runs the development store on a free port with its data in
+// dir, as `make dev` runs it (internal/devs3), with the bucket "preexisting".
+func startDevStore(t testing.TB, dir string) (*devProcess, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChildAddr+"="+addr, envChildDir+"="+dir)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	stop, err := DevStore{Binary: testenv.MinIOBinary(t), Addr: addr, Dir: dir,
+		AccessKey: devAccessKey, SecretKey: devSecretKey, Buckets: []string{"preexisting"}}.Start(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start embedded child: %w", err)
-	}
-	p := &embeddedProcess{addr: addr, cmd: cmd, stdin: stdin}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return p, nil
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("embedded child did not listen on %s: %w", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (p *embeddedProcess) stop() {
-	if p == nil {
-		return
-	}
-	p.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
+	return &devProcess{addr: addr, stop: stop}, nil
 }
 
 func freeAddr() (string, error) {
@@ -106,35 +57,37 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// sharedEmbedded is one child store for the whole package run; every test
+// sharedDev is one development store for the whole package run; every test
 // still gets its own bucket.
-type sharedChild struct {
+type sharedStore struct {
 	once sync.Once
 	dir  string
-	proc *embeddedProcess
+	proc *devProcess
 	err  error
 }
 
-var sharedEmbedded sharedChild
+var sharedDev sharedStore
 
-func (s *sharedChild) stop() {
-	s.proc.stop()
+func (s *sharedStore) stop() {
+	if s.proc != nil {
+		s.proc.stop()
+	}
 	if s.dir != "" {
 		os.RemoveAll(s.dir)
 	}
 }
 
-func embeddedEndpoint(t testing.TB) string {
+func devEndpoint(t testing.TB) string {
 	t.Helper()
-	sharedEmbedded.once.Do(func() {
-		sharedEmbedded.dir, sharedEmbedded.err = os.MkdirTemp("", "vkyc-blob-embedded-")
-		if sharedEmbedded.err != nil {
+	sharedDev.once.Do(func() {
+		sharedDev.dir, sharedDev.err = os.MkdirTemp("", "vkyc-blob-dev-")
+		if sharedDev.err != nil {
 			return
 		}
-		sharedEmbedded.proc, sharedEmbedded.err = startEmbeddedProcess(sharedEmbedded.dir)
+		sharedDev.proc, sharedDev.err = startDevStore(t, sharedDev.dir)
 	})
-	if sharedEmbedded.err != nil {
-		t.Fatalf("embedded store: %v", sharedEmbedded.err)
+	if sharedDev.err != nil {
+		t.Fatalf("development store: %v", sharedDev.err)
 	}
-	return sharedEmbedded.proc.addr
+	return sharedDev.proc.addr
 }

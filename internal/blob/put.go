@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/tags"
 )
 
 // Object is what Put stored.
@@ -29,30 +30,64 @@ type Object struct {
 // buffer per upload in flight, whatever the object's size.
 const partSize = 5 << 20
 
-// maxPutSize is the largest object Put accepts: objects bigger than one part
-// get their metadata through a single server-side copy, which S3 limits to
-// 5 GiB. Captures are far smaller.
+// maxPutSize is the largest object Put accepts (S3's limit of a single PUT;
+// captures are far smaller).
 const maxPutSize = 5 << 30
 
-// metaSHA256 is the user-metadata name of the content's SHA-256
-// (x-amz-meta-sha256 on the wire).
+// metaSHA256 is the name of the content's SHA-256 on an object: its user
+// metadata (x-amz-meta-sha256 on the wire), or a tag when the digest was
+// known only after the bytes went up.
 const metaSHA256 = "sha256"
 
 var partBuffers = sync.Pool{New: func() any { b := make([]byte, partSize); return &b }}
 
-// Put streams r into key and returns its size and SHA-256, which are also
-// stored as the object's x-amz-meta-sha256. Reading more than maxSize bytes
-// aborts the upload with an error wrapping ErrTooLarge and leaves nothing
-// behind.
+// Put streams r into key and returns its size and SHA-256, computed as the
+// bytes pass through and recorded on the object. Reading more than maxSize
+// bytes aborts the upload with an error wrapping ErrTooLarge and leaves
+// nothing behind.
 //
-// An object that fits one part (5 MiB, which covers almost every image) goes
-// up in a single PUT carrying its metadata and a signed payload hash. A
-// larger one is uploaded part by part to a staging key next to the final one
-// (the SHA-256 is only known at the end, and S3 metadata is fixed when an
-// upload starts), then copied server-side to key with its metadata, so key
-// only ever appears complete and with its checksum. The staging key shares
-// key's prefix so that prefix-scoped bucket permissions cover it.
+// The bytes are written once, straight to key, which only ever appears
+// complete: an object that fits one part (5 MiB, which covers almost every
+// image) goes up in a single PUT carrying its SHA-256 as metadata and as the
+// signed payload hash; a larger one streams to key as a multipart upload,
+// part by part as it arrives (S3 takes no single PUT of unknown length, and
+// a multipart form does not announce its file's length), and gets its
+// SHA-256 as the tag "sha256" once complete (S3 fixes metadata when an
+// upload starts; a tag is a metadata write, not a second copy of the bytes).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, maxSize int64, contentType string) (Object, error) {
+	return s.put(ctx, key, r, maxSize, contentType, "")
+}
+
+// ErrChecksumMismatch means the bytes read did not have the SHA-256 the
+// caller announced; nothing was stored.
+var ErrChecksumMismatch = errors.New("content does not match the announced SHA-256")
+
+// ChecksumMismatchError carries the SHA-256 of what was actually read.
+type ChecksumMismatchError struct {
+	Want, Got string // hex
+}
+
+func (e *ChecksumMismatchError) Error() string {
+	return fmt.Sprintf("%v: announced %s, received %s", ErrChecksumMismatch, e.Want, e.Got)
+}
+
+func (e *ChecksumMismatchError) Unwrap() error { return ErrChecksumMismatch }
+
+// PutVerified is Put for an upload whose SHA-256 is announced beforehand
+// (the X-Content-SHA256 of a capture): it stores r under key only if its
+// bytes have that digest, and returns an error wrapping ErrChecksumMismatch,
+// storing nothing, otherwise. Knowing the digest up front, a large object
+// carries it as metadata from the start of its upload, and the upload is
+// completed only if the bytes match.
+func (s *Store) PutVerified(ctx context.Context, key string, r io.Reader, maxSize int64, contentType, sha256Hex string) (Object, error) {
+	if b, err := hex.DecodeString(sha256Hex); err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != sha256Hex {
+		return Object{}, fmt.Errorf("blob: put %q: %q is not a lower-case hex SHA-256", key, sha256Hex)
+	}
+	return s.put(ctx, key, r, maxSize, contentType, sha256Hex)
+}
+
+// put is Put, and PutVerified when want is not "".
+func (s *Store) put(ctx context.Context, key string, r io.Reader, maxSize int64, contentType, want string) (Object, error) {
 	if err := validKey(key); err != nil {
 		return Object{}, fmt.Errorf("blob: put %q: %w", key, err)
 	}
@@ -71,20 +106,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, maxSize int64,
 	n, err := io.ReadFull(src, buf)
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return s.putSingle(ctx, key, buf[:n], whole, contentType)
+		whole.Write(buf[:n])
+		sum := hex.EncodeToString(whole.Sum(nil))
+		if want != "" && sum != want {
+			return Object{}, fmt.Errorf("blob: put %q: %w", key, &ChecksumMismatchError{Want: want, Got: sum})
+		}
+		return s.putSingle(ctx, key, buf[:n], sum, contentType)
 	case err != nil:
 		return Object{}, readError(key, err)
 	}
-	return s.putMultipart(ctx, key, src, buf, whole, contentType)
+	return s.putParts(ctx, key, src, buf, whole, contentType, want)
 }
 
-func (s *Store) putSingle(ctx context.Context, key string, body []byte, whole hash.Hash, contentType string) (Object, error) {
-	whole.Write(body)
-	return s.putSingleSum(ctx, key, body, hex.EncodeToString(whole.Sum(nil)), contentType)
-}
-
-// putSingleSum stores body, whose hex SHA-256 is sum, in one PUT.
-func (s *Store) putSingleSum(ctx context.Context, key string, body []byte, sum, contentType string) (Object, error) {
+// putSingle stores body, whose hex SHA-256 is sum, in one PUT.
+func (s *Store) putSingle(ctx context.Context, key string, body []byte, sum, contentType string) (Object, error) {
 	info, err := s.core.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(len(body)), "", sum,
 		minio.PutObjectOptions{
 			ContentType:          contentType,
@@ -101,60 +136,74 @@ func (s *Store) putSingleSum(ctx context.Context, key string, body []byte, sum, 
 	return Object{Key: key, Size: int64(len(body)), SHA256: sum, ETag: info.ETag, ContentType: contentType}, nil
 }
 
-func (s *Store) putMultipart(ctx context.Context, key string, src io.Reader, buf []byte, whole hash.Hash, contentType string) (obj Object, err error) {
-	staging := key + ".upload-" + randomHex(8)
-	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, staging, minio.PutObjectOptions{
-		ContentType:          contentType,
-		ServerSideEncryption: s.sse,
-	})
+// putParts uploads the parts straight to key: buf holds the first part
+// (full), the rest streams from src. An announced digest (want) goes on as
+// metadata when the upload starts and the upload is completed only if the
+// bytes match it; otherwise the digest is tagged on once complete. An upload
+// that is not completed is aborted, so key never shows partial or wrong
+// content.
+func (s *Store) putParts(ctx context.Context, key string, src io.Reader, buf []byte, whole hash.Hash, contentType, want string) (Object, error) {
+	opts := minio.PutObjectOptions{ContentType: contentType, ServerSideEncryption: s.sse}
+	if want != "" {
+		opts.UserMetadata = map[string]string{metaSHA256: want}
+	}
+	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, key, opts)
 	if err != nil {
 		return Object{}, fmt.Errorf("blob: put %q: start upload: %w", key, err)
 	}
 	completed := false
 	defer func() {
+		if completed {
+			return
+		}
 		// A fresh context: cleanup must run even when ctx is what failed.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if !completed {
-			if aerr := s.core.AbortMultipartUpload(cctx, s.bucket, staging, uploadID); aerr != nil {
-				s.log.Warn("could not abort a failed upload", "key", staging, "error", aerr)
-			}
-		}
-		if rerr := s.core.RemoveObject(cctx, s.bucket, staging, minio.RemoveObjectOptions{}); rerr != nil {
-			s.log.Warn("could not remove a staging object", "key", staging, "error", rerr)
+		if aerr := s.core.AbortMultipartUpload(cctx, s.bucket, key, uploadID); aerr != nil {
+			s.log.Warn("could not abort a failed upload", "key", key, "error", aerr)
 		}
 	}()
 
-	parts, size, err := s.uploadParts(ctx, key, staging, uploadID, src, buf, whole)
+	parts, size, err := s.uploadParts(ctx, key, uploadID, src, buf, whole)
 	if err != nil {
 		return Object{}, err
 	}
-	if _, err := s.core.CompleteMultipartUpload(ctx, s.bucket, staging, uploadID, parts, minio.PutObjectOptions{}); err != nil {
+	sum := hex.EncodeToString(whole.Sum(nil))
+	if want != "" && sum != want {
+		return Object{}, fmt.Errorf("blob: put %q: %w", key, &ChecksumMismatchError{Want: want, Got: sum})
+	}
+	info, err := s.core.CompleteMultipartUpload(ctx, s.bucket, key, uploadID, parts, minio.PutObjectOptions{})
+	if err != nil {
 		return Object{}, fmt.Errorf("blob: put %q: complete upload: %w", key, err)
 	}
 	completed = true
-
-	sum := hex.EncodeToString(whole.Sum(nil))
-	info, err := s.core.Client.CopyObject(ctx,
-		minio.CopyDestOptions{
-			Bucket:          s.bucket,
-			Object:          key,
-			Encryption:      s.sse,
-			ReplaceMetadata: true,
-			UserMetadata:    map[string]string{metaSHA256: sum},
-			ContentType:     contentType,
-		},
-		minio.CopySrcOptions{Bucket: s.bucket, Object: staging})
-	if err != nil {
-		return Object{}, fmt.Errorf("blob: put %q: copy from staging: %w", key, err)
+	if want == "" {
+		if err := s.tagSHA256(ctx, key, sum); err != nil {
+			// An object without its recorded digest is not what Put
+			// promises: remove it, and let the caller retry.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if rerr := s.core.RemoveObject(cctx, s.bucket, key, minio.RemoveObjectOptions{}); rerr != nil {
+				s.log.Warn("could not remove an object whose checksum tag failed", "key", key, "error", rerr)
+			}
+			return Object{}, fmt.Errorf("blob: put %q: tag its sha256: %w", key, err)
+		}
 	}
 	return Object{Key: key, Size: size, SHA256: sum, ETag: info.ETag, ContentType: contentType}, nil
 }
 
-// uploadParts sends the upload's parts to object: buf holds the first
-// part (full), the rest is read from src into buf one part at a time, and
-// every byte goes through whole. key names the upload in errors.
-func (s *Store) uploadParts(ctx context.Context, key, object, uploadID string, src io.Reader, buf []byte, whole hash.Hash) ([]minio.CompletePart, int64, error) {
+func (s *Store) tagSHA256(ctx context.Context, key, sum string) error {
+	t, err := tags.NewTags(map[string]string{metaSHA256: sum}, true)
+	if err != nil {
+		return err
+	}
+	return s.core.Client.PutObjectTagging(ctx, s.bucket, key, t, minio.PutObjectTaggingOptions{})
+}
+
+// uploadParts sends the upload's parts to key: buf holds the first part
+// (full), the rest is read from src into buf one part at a time, and every
+// byte goes through whole.
+func (s *Store) uploadParts(ctx context.Context, key, uploadID string, src io.Reader, buf []byte, whole hash.Hash) ([]minio.CompletePart, int64, error) {
 	var parts []minio.CompletePart
 	var size int64
 	n := len(buf)
@@ -162,7 +211,7 @@ func (s *Store) uploadParts(ctx context.Context, key, object, uploadID string, s
 		chunk := buf[:n]
 		whole.Write(chunk)
 		partSum := sha256.Sum256(chunk)
-		part, perr := s.core.PutObjectPart(ctx, s.bucket, object, uploadID, len(parts)+1,
+		part, perr := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, len(parts)+1,
 			bytes.NewReader(chunk), int64(n), minio.PutObjectPartOptions{
 				Sha256Hex:            hex.EncodeToString(partSum[:]),
 				SSE:                  s.sse,

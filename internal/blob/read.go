@@ -13,9 +13,9 @@ import (
 	"github.com/minio/minio-go/v7"
 )
 
-// ObjectInfo describes a stored object. SHA256 is the x-amz-meta-sha256 that
-// Put recorded; it is empty for objects written by others (recordings), whose
-// checksum Checksum computes.
+// ObjectInfo describes a stored object. SHA256 is what Put recorded on it
+// (metadata, or the tag of an object that went up in parts); it is empty for
+// objects written by others (recordings), whose checksum Checksum computes.
 type ObjectInfo struct {
 	Key          string
 	Size         int64
@@ -35,12 +35,20 @@ func (s *Store) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, s.wrap("stat", key, err)
 	}
+	sum := userMeta(info.UserMetadata, metaSHA256)
+	if sum == "" && info.UserTagCount > 0 {
+		t, err := s.core.Client.GetObjectTagging(ctx, s.bucket, key, minio.GetObjectTaggingOptions{})
+		if err != nil {
+			return ObjectInfo{}, s.wrap("stat", key, err)
+		}
+		sum = t.ToMap()[metaSHA256]
+	}
 	return ObjectInfo{
 		Key:          key,
 		Size:         info.Size,
 		ETag:         info.ETag,
 		ContentType:  info.ContentType,
-		SHA256:       userMeta(info.UserMetadata, metaSHA256),
+		SHA256:       sum,
 		LastModified: info.LastModified,
 	}, nil
 }

@@ -9,12 +9,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"slices"
-	"strconv"
 	"time"
+
+	"github.com/gowebpki/jcs"
 )
 
 // Genesis is the prev_hash of the first event of every case: 64 zeros.
@@ -41,63 +39,80 @@ type Head struct {
 // Time is a time at the precision the chain covers: UTC, microseconds.
 func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// Canonical is the byte encoding that an event's hash covers. It is
-// canonical JSON, so any language can recompute it:
+// Canonical is the byte encoding that an event's hash covers: the JSON
+// object
 //
 //	{"actor_id":S,"actor_role":S,"at":S,"case_id":S,"data":D,"seq":N,"type":S}
 //
-// The rules:
-//   - keys in exactly that order (byte order of the key names), no whitespace;
+// in the JSON Canonicalization Scheme of RFC 8785 (through
+// github.com/gowebpki/jcs), so any language with a JCS library can recompute
+// it:
 //   - at is the time in UTC, truncated to microseconds, formatted as RFC 3339
 //     with the fraction's trailing zeros dropped (no fraction if zero) and a
 //     "Z" suffix: 2024-05-01T10:00:00.25Z;
-//   - seq is a decimal integer;
-//   - D is the event data as canonical JSON: objects with keys sorted by
-//     their UTF-8 bytes (a duplicated key keeps its last value), arrays in
-//     order, numbers copied exactly as written (1.0 stays 1.0), true, false,
-//     null, no whitespace; empty data is null. The data column stores D, so
-//     a verifier in another language can take it verbatim;
-//   - S, and every string inside D, is a JSON string of the UTF-8 text with
-//     only these escapes: \" and \\, \b \f \n \r \t, and \u00xx (lowercase
-//     hex) for the other bytes below 0x20. Everything else, including
-//     non-ASCII, '<', '>', '&', U+2028 and U+2029, is written as is.
+//   - seq is the event's number, D the event data (null when empty);
+//   - JCS sorts object keys by their UTF-16 code units, writes no whitespace,
+//     numbers as ECMAScript does (1.50 becomes 1.5, 1e3 becomes 1000, -0
+//     becomes 0), and strings with only the escapes \" \\ \b \f \n \r \t and
+//     \u00xx (lowercase hex) for the other characters below 0x20; everything
+//     else, including non-ASCII, '<', '>', '&', U+2028 and U+2029, is written
+//     as is. A duplicated key, or a number beyond an IEEE 754 double, is not
+//     canonical JSON: AppendEvents refuses such data.
+//
+// The data column stores D in that form (CanonicalData), so a verifier can
+// take it verbatim.
 //
 // The event hash is lowercase hex of SHA-256 over the 64 ASCII hex characters
 // of prev_hash followed by the canonical event; prev_hash of seq 1 is
 // Genesis.
 //
-// Data that is not valid JSON (AppendEvents refuses it, so only a tampered row
-// can hold it) is encoded as a JSON string of its bytes, so that the function
-// stays total and such a row simply fails verification.
+// Data that is not canonical JSON (only a tampered row can hold it) is
+// encoded as a JSON string of its bytes, so that the function stays total and
+// such a row simply fails verification.
 func Canonical(e Event) []byte {
-	data, err := CanonicalData(e.Data)
-	if err != nil {
-		var b bytes.Buffer
-		writeJSONString(&b, string(e.Data))
-		data = b.Bytes()
+	data := []byte(e.Data)
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = []byte("null")
 	}
-	return WithData(e, data)
+	if out, err := envelope(e, data); err == nil {
+		return out
+	}
+	asString, _ := json.Marshal(string(e.Data)) // a string always marshals
+	out, err := envelope(e, asString)
+	if err != nil {
+		// A JSON string of valid UTF-8 and the fixed fields are always
+		// canonicalizable.
+		panic(fmt.Sprintf("chain: canonical form of event %d: %v", e.Seq, err))
+	}
+	return out
 }
 
 // WithData is Canonical for data already in canonical form (CanonicalData).
 func WithData(e Event, canonicalData []byte) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"actor_id":`)
-	writeJSONString(&b, e.ActorID)
-	b.WriteString(`,"actor_role":`)
-	writeJSONString(&b, e.ActorRole)
-	b.WriteString(`,"at":`)
-	writeJSONString(&b, Time(e.At).Format(time.RFC3339Nano))
-	b.WriteString(`,"case_id":`)
-	writeJSONString(&b, e.CaseID)
-	b.WriteString(`,"data":`)
-	b.Write(canonicalData)
-	b.WriteString(`,"seq":`)
-	b.WriteString(strconv.FormatInt(e.Seq, 10))
-	b.WriteString(`,"type":`)
-	writeJSONString(&b, e.Type)
-	b.WriteByte('}')
-	return b.Bytes()
+	e.Data = canonicalData
+	return Canonical(e)
+}
+
+// envelopeJSON is the event as the chain covers it; JCS orders its keys.
+type envelopeJSON struct {
+	ActorID   string          `json:"actor_id"`
+	ActorRole string          `json:"actor_role"`
+	At        string          `json:"at"`
+	CaseID    string          `json:"case_id"`
+	Data      json.RawMessage `json:"data"`
+	Seq       int64           `json:"seq"`
+	Type      string          `json:"type"`
+}
+
+func envelope(e Event, data []byte) ([]byte, error) {
+	raw, err := json.Marshal(envelopeJSON{
+		ActorID: e.ActorID, ActorRole: e.ActorRole, At: Time(e.At).Format(time.RFC3339Nano),
+		CaseID: e.CaseID, Data: data, Seq: e.Seq, Type: e.Type,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return jcs.Transform(raw)
 }
 
 // Link is hex(sha256(prevHash || canonical)): the hash of the event whose
@@ -112,96 +127,14 @@ func Link(prevHash string, canonical []byte) string {
 // Next is the hash of e following prevHash.
 func Next(prevHash string, e Event) string { return Link(prevHash, Canonical(e)) }
 
-// CanonicalData re-encodes raw event data by the rules documented on
-// Canonical.
+// CanonicalData re-encodes raw event data by RFC 8785 (see Canonical).
 func CanonicalData(raw []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return []byte("null"), nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("event data is not JSON: %w", err)
+	out, err := jcs.Transform(raw)
+	if err != nil {
+		return nil, fmt.Errorf("event data is not canonical JSON (RFC 8785): %w", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("event data has content after the JSON value")
-	}
-	var b bytes.Buffer
-	writeCanonical(&b, v)
-	return b.Bytes(), nil
-}
-
-func writeCanonical(b *bytes.Buffer, v any) {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case json.Number:
-		b.WriteString(x.String())
-	case string:
-		writeJSONString(b, x)
-	case []any:
-		b.WriteByte('[')
-		for i, item := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeCanonical(b, item)
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // Go compares strings by their bytes
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, k)
-			b.WriteByte(':')
-			writeCanonical(b, x[k])
-		}
-		b.WriteByte('}')
-	default:
-		// json.Decoder with UseNumber yields only the types above.
-		panic(fmt.Sprintf("chain: unexpected JSON value %T", v))
-	}
-}
-
-func writeJSONString(b *bytes.Buffer, s string) {
-	const hexDigits = "0123456789abcdef"
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if c < 0x20 {
-				b.WriteString(`\u00`)
-				b.WriteByte(hexDigits[c>>4])
-				b.WriteByte(hexDigits[c&0xf])
-			} else {
-				b.WriteByte(c)
-			}
-		}
-	}
-	b.WriteByte('"')
+	return out, nil
 }

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// TestCanonicalEventEncoding pins the documented encoding: changing it would
-// break every stored chain, so any change here must be deliberate.
+// TestCanonicalEventEncoding pins the documented encoding (RFC 8785 over the
+// event object): changing it would break every stored chain, so any change
+// here must be deliberate.
 func TestCanonicalEventEncoding(t *testing.T) {
 	e := Event{
 		CaseID:    "7f1c",
@@ -21,7 +22,7 @@ func TestCanonicalEventEncoding(t *testing.T) {
 		Data:      json.RawMessage("{ \"z\": [1.50, -0, 1e3, true, null],\n \"a\": {\"y\": \"x\\u0001\\n\u00e9<&>\u2028\", \"b\": {}} , \"A\": \"\\/\" }"),
 	}
 	want := `{"actor_id":"agent \"7\"","actor_role":"agent","at":"2025-03-01T09:30:00.25Z","case_id":"7f1c",` +
-		`"data":{"A":"/","a":{"b":{},"y":"x\u0001\n` + "\u00e9<&>\u2028" + `"},"z":[1.50,-0,1e3,true,null]},` +
+		`"data":{"A":"/","a":{"b":{},"y":"x\u0001\n` + "\u00e9<&>\u2028" + `"},"z":[1.5,0,1000,true,null]},` +
 		`"seq":12,"type":"decision.recorded"}`
 	got := string(Canonical(e))
 	if got != want {
@@ -45,11 +46,23 @@ func TestCanonicalJSON(t *testing.T) {
 		{in: "", want: "null"},
 		{in: "  ", want: "null"},
 		{in: `{"b":1,"a":2}`, want: `{"a":2,"b":1}`},
-		{in: `{"a":1,"a":2}`, want: `{"a":2}`},
-		{in: `{"é":1,"z":2,"Z":3}`, want: `{"Z":3,"z":2,"é":1}`},
 		{in: `[ {"b" : [ ] , "a" : "\t" } ]`, want: `[{"a":"\t","b":[]}]`},
 		{in: `"\u001f\u007f"`, want: "\"\\u001f\u007f\""},
-		{in: `12345678901234567890123`, want: `12345678901234567890123`},
+		// RFC 8785, 3.2.2: numbers as ECMAScript writes them, strings with
+		// the fewest escapes, literals unchanged.
+		{in: `{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+		  "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false]}`,
+			want: `{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],` +
+				`"string":"€$\u000f\nA'B\"\\\\\"/"}`},
+		// RFC 8785, 3.2.3: keys sorted by UTF-16 code units, so the emoji
+		// (a surrogate pair) sorts before U+FB33.
+		{in: `{"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One",
+		  "\ud83d\ude00": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}`,
+			want: `{"\r":"Carriage Return","1":"One","` + "\u0080" + `":"Control","ö":"Latin Small Letter O With Diaeresis",` +
+				`"€":"Euro Sign","😀":"Emoji: Grinning Face","` + "\ufb33" + `":"Hebrew Letter Dalet With Dagesh"}`},
+		{in: `12345678901234567890123`, want: `1.2345678901234568e+22`},
+		{in: `{"a":1,"a":2}`, wantErr: true}, // duplicated keys are not canonical JSON
+		{in: `1e400`, wantErr: true},         // beyond an IEEE 754 double
 		{in: `{"a":`, wantErr: true},
 		{in: `{} []`, wantErr: true},
 		{in: `nul`, wantErr: true},

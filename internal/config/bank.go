@@ -3,13 +3,11 @@ package config
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/codec"
 	"github.com/vkyc-engine/vkyc/internal/outbound/message"
 )
 
@@ -27,70 +25,29 @@ const (
 	maxWebhookEndpoints      = 8
 )
 
-// list reads a comma-separated list, dropping empty items.
-func (r *reader) list(name, def string, secret bool) []string {
-	v := r.str(name, def)
-	if secret {
-		v = r.secret(name, def)
-	}
-	var out []string
-	for _, item := range strings.Split(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
-
-// loadBank reads the outbound webhook, evidence and payload codec settings.
-func (r *reader) loadBank(c *Config) {
+// finishBank checks the endpoints, secrets and origins, and gives the
+// development evidence key when none is set.
+func (l *loader) finishBank(c *Config) {
 	o := &c.Outbound
-	o.URLs = r.list(EnvBankWebhookURLs, "", false)
 	for _, u := range o.URLs {
 		if err := checkEndpoint(u); err != nil {
-			r.fail(EnvBankWebhookURLs, "%v", err)
+			l.fail(EnvBankWebhookURLs, "%v", err)
 		}
 	}
 	if len(o.URLs) > maxWebhookEndpoints {
-		r.fail(EnvBankWebhookURLs, "at most %d endpoints", maxWebhookEndpoints)
+		l.fail(EnvBankWebhookURLs, "at most %d endpoints", maxWebhookEndpoints)
 	}
-	o.Secrets = r.list(EnvBankWebhookSecrets, "", true)
 	for i, s := range o.Secrets {
 		if err := message.CheckSecret(s); err != nil {
-			r.fail(EnvBankWebhookSecrets, "secret %d: %v", i+1, err)
+			l.fail(EnvBankWebhookSecrets, "secret %d: %v", i+1, err)
 		}
 	}
-	o.Timeout = r.duration(EnvBankWebhookTimeout, 10*time.Second)
-	o.Backoff = r.duration(EnvBankWebhookBackoff, 5*time.Second)
-	o.BackoffMax = r.duration(EnvBankWebhookBackoffMax, time.Hour)
-	o.RetryWindow = r.duration(EnvBankWebhookRetryWindow, 24*time.Hour)
-
-	e := &c.Evidence
-	e.SigningKey = DevEvidenceKey()
-	if v := strings.TrimSpace(r.secret(EnvEvidenceSigningKey, "")); v != "" {
-		seed, err := base64.StdEncoding.DecodeString(v)
-		switch {
-		case err != nil:
-			r.fail(EnvEvidenceSigningKey, "not standard base64 (want the base64 of a 32-byte Ed25519 seed)")
-		case len(seed) != ed25519.SeedSize:
-			r.fail(EnvEvidenceSigningKey, "%d bytes, want the %d-byte Ed25519 seed", len(seed), ed25519.SeedSize)
-		default:
-			e.SigningKey = ed25519.NewKeyFromSeed(seed)
-		}
+	if c.Evidence.SigningKey == nil {
+		c.Evidence.SigningKey = DevEvidenceKey()
 	}
-	e.RecordingInline = r.bytes(EnvEvidenceRecordingInline, 1<<30)
-	e.LinkTTL = r.duration(EnvEvidenceLinkTTL, time.Hour)
-
-	keys, err := codec.ParseKeys(r.secret(EnvPayloadCodecKeys, codec.DevKeys()))
-	if err != nil {
-		r.fail(EnvPayloadCodecKeys, "%v", err)
-		keys = codec.DevKeyring()
-	}
-	c.Codec.Keys = keys
-	c.Codec.Origins = r.list(EnvCodecCORSOrigins, "http://127.0.0.1:8233,http://localhost:8233", false)
 	for _, o := range c.Codec.Origins {
 		if err := checkOrigin(o); err != nil {
-			r.fail(EnvCodecCORSOrigins, "%v", err)
+			l.fail(EnvCodecCORSOrigins, "%v", err)
 		}
 	}
 }

@@ -4,18 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/contrib/envconfig"
 
-	"github.com/vkyc-engine/vkyc/internal/blob"
+	"github.com/vkyc-engine/vkyc/workflows"
 )
 
 // env is a test environment: unset variables read as "".
@@ -65,9 +69,9 @@ func TestDefaults(t *testing.T) {
 		{"LogLevel", c.LogLevel, "info"},
 		{"Production", c.Production, false},
 		{"S3.Endpoint", c.S3.Endpoint, "127.0.0.1:9000"},
-		{"S3.Embedded", c.S3.Embedded, true},
-		{"S3.AccessKey", c.S3.AccessKey, blob.EmbeddedAccessKey},
-		{"S3.SecretKey", c.S3.SecretKey, blob.EmbeddedSecretKey},
+		{"S3.DevStore", c.S3.DevStore, true},
+		{"S3.AccessKey", c.S3.AccessKey, DevS3AccessKey},
+		{"S3.SecretKey", c.S3.SecretKey, DevS3SecretKey},
 		{"S3.Bucket", c.S3.Bucket, "vkyc"},
 		{"S3.Region", c.S3.Region, "us-east-1"},
 		{"S3.SSE", c.S3.SSE, "auto"},
@@ -169,7 +173,7 @@ func TestOverrides(t *testing.T) {
 		{"DataDir", c.DataDir, "/var/lib/vkyc"},
 		{"LogLevel (case-insensitive)", c.LogLevel, "warn"},
 		{"S3.Endpoint", c.S3.Endpoint, "s3.bank.example:443"},
-		{"S3.Embedded", c.S3.Embedded, false},
+		{"S3.DevStore", c.S3.DevStore, false},
 		{"S3.AccessKey", c.S3.AccessKey, "AKIAPRODKEY"},
 		{"S3.SecretKey", c.S3.SecretKey, "s3-Secret-value-9Xq2Lm7"},
 		{"S3.Bucket", c.S3.Bucket, "kyc-evidence"},
@@ -197,7 +201,7 @@ func TestOverrides(t *testing.T) {
 		{"Capture.MaxBytes", c.Capture.MaxBytes, int64(8 << 20)},
 		{"Capture.URLTTL", c.Capture.URLTTL, 2 * time.Minute},
 		{"JoinTokenTTL", c.JoinTokenTTL, time.Hour},
-		{"Outbound.URLs", c.Outbound.URLs, []string{"https://hooks.bank.example/kyc"}},
+		{"Outbound.URLs", []string(c.Outbound.URLs), []string{"https://hooks.bank.example/kyc"}},
 		{"Outbound.RetryWindow", c.Outbound.RetryWindow, 24 * time.Hour},
 		{"Codec.ActiveID", c.Codec.Keys.ActiveID(), "prod-1"},
 	}
@@ -339,7 +343,7 @@ func TestValidate(t *testing.T) {
 		{"S3 endpoint without port", s3.with("S3_ENDPOINT", "minio"), "S3_ENDPOINT"},
 		{"S3 endpoint without access key", env{"S3_ENDPOINT": "minio:9000", "S3_SECRET_KEY": "s"}, "S3_ACCESS_KEY"},
 		{"S3 endpoint without secret key", env{"S3_ENDPOINT": "minio:9000", "S3_ACCESS_KEY": "k"}, "S3_SECRET_KEY"},
-		{"credentials for the embedded store", env{"S3_ACCESS_KEY": "mine"}, "S3_ACCESS_KEY"},
+		{"credentials for the development store", env{"S3_ACCESS_KEY": "mine"}, "S3_ACCESS_KEY"},
 		{"bad bucket name", env{"S3_BUCKET": "KYC_Bucket"}, "S3_BUCKET"},
 		{"bucket name like an IP", env{"S3_BUCKET": "10.0.0.1"}, "S3_BUCKET"},
 		{"Temporal address without port", env{"TEMPORAL_ADDRESS": "temporal"}, "TEMPORAL_ADDRESS"},
@@ -405,8 +409,8 @@ func TestProductionValidation(t *testing.T) {
 		{"short JWT secret", production.with("API_JWT_SECRET", "0123456789abcdef0123"), "API_JWT_SECRET"},
 		{"default database", production.with("DATABASE_URL", ""), "DATABASE_URL"},
 		{"explicit SQLite", production.with("DATABASE_URL", "sqlite:///var/lib/vkyc/vkyc.db"), "DATABASE_URL"},
-		{"embedded object store", production.with("S3_ENDPOINT", "", "S3_ACCESS_KEY", "", "S3_SECRET_KEY", ""), "S3_ENDPOINT"},
-		{"embedded store's credentials on a real S3", production.with("S3_ACCESS_KEY", embeddedS3AccessKey, "S3_SECRET_KEY", embeddedS3SecretKey), "S3_SECRET_KEY"},
+		{"development object store", production.with("S3_ENDPOINT", "", "S3_ACCESS_KEY", "", "S3_SECRET_KEY", ""), "S3_ENDPOINT"},
+		{"development store's credentials on a real S3", production.with("S3_ACCESS_KEY", DevS3AccessKey, "S3_SECRET_KEY", DevS3SecretKey), "S3_SECRET_KEY"},
 		{"100ms simulator", production.with("HMS_BASE_URL", ""), "HMS_BASE_URL"},
 		{"development 100ms access key", production.with("HMS_ACCESS_KEY", ""), "HMS_ACCESS_KEY"},
 		{"development 100ms secret", production.with("HMS_APP_SECRET", ""), "HMS_APP_SECRET"},
@@ -681,8 +685,55 @@ func TestLogger(t *testing.T) {
 	}
 }
 
-func TestEmbeddedCredentialsMatchTheStore(t *testing.T) {
-	if embeddedS3AccessKey != blob.EmbeddedAccessKey || embeddedS3SecretKey != blob.EmbeddedSecretKey {
-		t.Fatal("config's embedded-store credentials differ from internal/blob's")
+// TestEnvConstantsAreTags: the names code refers to are declared by
+// Config's tags, nowhere else.
+func TestEnvConstantsAreTags(t *testing.T) {
+	tagged := map[string]bool{}
+	for _, f := range fields() {
+		if tagged[f.name] {
+			t.Errorf("%s is tagged twice", f.name)
+		}
+		tagged[f.name] = true
+	}
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "variables.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range file.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Env") {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok {
+					continue
+				}
+				n++
+				if v, _ := strconv.Unquote(lit.Value); !tagged[v] {
+					t.Errorf("%s = %s names no tagged field of Config", name.Name, lit.Value)
+				}
+			}
+		}
+	}
+	if n < 50 {
+		t.Fatalf("found only %d Env constants", n)
+	}
+}
+
+// TestCaseDefaultsAreTheWorkflows: the case limits default to the
+// workflow's own defaults.
+func TestCaseDefaultsAreTheWorkflows(t *testing.T) {
+	isolate(t)
+	c := mustLoad(t, env{})
+	if got, want := c.WorkflowTimeouts(), workflows.DefaultTimeouts(); got != want {
+		t.Fatalf("default case limits %+v, want the workflow's %+v", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -16,100 +17,82 @@ import (
 // sign in with the authorization-code flow with PKCE. Off when Issuer is "".
 type OIDC struct {
 	// Issuer is the provider's issuer URL; discovery is at
-	// Issuer/.well-known/openid-configuration.
-	Issuer string
+	// Issuer/.well-known/openid-configuration. A trailing slash is kept:
+	// the issuer is compared byte for byte with the discovery document's
+	// and each token's iss (Auth0's ends in "/").
+	Issuer string `env:"OIDC_ISSUER" docDefault:"(none: single sign-on off)" doc:"issuer URL of the bank's OpenID Connect provider, exactly as its discovery document says (https in production); the API then accepts its RS256/ES256 access tokens and the pages sign in with it"`
 	// ClientID is the pages' client at the provider; ClientSecret is sent
 	// on the code exchange when the provider registers them as a
 	// confidential client ("" for a public client, PKCE alone).
-	ClientID, ClientSecret string
-	// Audience is what an access token's aud must hold.
-	Audience string
+	ClientID     string `env:"OIDC_CLIENT_ID" docDefault:"(none; required with OIDC_ISSUER)" doc:"the pages' client id at the provider (authorization code with PKCE; redirect URIs \x60$PUBLIC_BASE_URL/app/agent\x60 and \x60$PUBLIC_BASE_URL/app/audit\x60)"`
+	ClientSecret string `env:"OIDC_CLIENT_SECRET" secret:"true" docDefault:"(none: a public client)" doc:"the client's secret, sent by the API on the code exchange when the provider registers the pages as a confidential client"`
+	// Audience is what an access token's aud must hold (ClientID when unset).
+	Audience string `env:"OIDC_AUDIENCE" docDefault:"(OIDC_CLIENT_ID)" doc:"what an access token's \x60aud\x60 must hold"`
 	// Scopes are asked for at sign-in.
-	Scopes []string
+	Scopes Words `env:"OIDC_SCOPES" envDefault:"openid" doc:"space-separated scopes asked for at sign-in (e.g. \x60openid groups\x60)"`
 	// RoleClaim is the claim holding group or role names (a string or a
 	// list); a dotted name reaches into objects (realm_access.roles).
-	RoleClaim string
+	RoleClaim string `env:"OIDC_ROLE_CLAIM" envDefault:"groups" doc:"claim holding the person's group or role names (a string or a list; \x60a.b\x60 reaches into an object, e.g. \x60realm_access.roles\x60)"`
 	// RoleMap maps those names to the engine's roles.
-	RoleMap map[string]kyc.Role
+	RoleMap map[string]kyc.Role `env:"OIDC_ROLE_MAP" docDefault:"(none; required with OIDC_ISSUER)" doc:"\x60name=role,...\x60: group or role names mapped to agent, auditor or admin; a token whose names map to no role, or to two, is refused (403)"`
 	// SubjectClaim names the person: the id that cases and the event log
 	// record.
-	SubjectClaim string
+	SubjectClaim string `env:"OIDC_SUBJECT_CLAIM" envDefault:"sub" doc:"claim naming the person, as cases and the event log record them (e.g. \x60preferred_username\x60)"`
 	// ClockSkew is how far exp, nbf and iat may be off.
-	ClockSkew time.Duration
+	ClockSkew time.Duration `env:"OIDC_CLOCK_SKEW" envDefault:"60s" doc:"how far a token's exp, nbf and iat may be off this clock (at most 5m)"`
 }
 
 // Enabled reports whether single sign-on is configured.
 func (o OIDC) Enabled() bool { return o.Issuer != "" }
 
-// Names of the single sign-on variables.
-//
-// #nosec G101 -- the names of variables, not credentials.
-const (
-	EnvOIDCIssuer       = "OIDC_ISSUER"
-	EnvOIDCClientID     = "OIDC_CLIENT_ID"
-	EnvOIDCClientSecret = "OIDC_CLIENT_SECRET"
-	EnvOIDCAudience     = "OIDC_AUDIENCE"
-	EnvOIDCScopes       = "OIDC_SCOPES"
-	EnvOIDCRoleClaim    = "OIDC_ROLE_CLAIM"
-	EnvOIDCRoleMap      = "OIDC_ROLE_MAP"
-	EnvOIDCSubjectClaim = "OIDC_SUBJECT_CLAIM"
-	EnvOIDCClockSkew    = "OIDC_CLOCK_SKEW"
-)
-
 // maxOIDCClockSkew bounds OIDC_CLOCK_SKEW: past a few minutes an expired
 // token is simply accepted.
 const maxOIDCClockSkew = 5 * time.Minute
 
-var oidcVariables = []Variable{
-	{EnvOIDCIssuer, "(none: single sign-on off)", "issuer URL of the bank's OpenID Connect provider, exactly as its discovery document says (https in production); the API then accepts its RS256/ES256 access tokens and the pages sign in with it"},
-	{EnvOIDCClientID, "(none; required with OIDC_ISSUER)", "the pages' client id at the provider (authorization code with PKCE; redirect URIs `$PUBLIC_BASE_URL/app/agent` and `$PUBLIC_BASE_URL/app/audit`)"},
-	{EnvOIDCClientSecret, "(none: a public client)", "the client's secret, sent by the API on the code exchange when the provider registers the pages as a confidential client"},
-	{EnvOIDCAudience, "(OIDC_CLIENT_ID)", "what an access token's `aud` must hold"},
-	{EnvOIDCScopes, "openid", "space-separated scopes asked for at sign-in (e.g. `openid groups`)"},
-	{EnvOIDCRoleClaim, "groups", "claim holding the person's group or role names (a string or a list; `a.b` reaches into an object, e.g. `realm_access.roles`)"},
-	{EnvOIDCRoleMap, "(none; required with OIDC_ISSUER)", "`name=role,...`: group or role names mapped to agent, auditor or admin; a token whose names map to no role, or to two, is refused (403)"},
-	{EnvOIDCSubjectClaim, "sub", "claim naming the person, as cases and the event log record them (e.g. `preferred_username`)"},
-	{EnvOIDCClockSkew, "60s", "how far a token's exp, nbf and iat may be off this clock (at most 5m)"},
-}
-
-// loadOIDC reads the single sign-on settings.
-func (r *reader) loadOIDC(c *Config) {
-	o := &c.OIDC
-	// Kept exactly as given: the issuer is compared byte for byte with the
-	// discovery document's and each token's iss (Auth0's ends in "/").
-	o.Issuer = r.str(EnvOIDCIssuer, "")
-	o.ClientID = r.str(EnvOIDCClientID, "")
-	o.ClientSecret = r.secret(EnvOIDCClientSecret, "")
-	o.Audience = r.str(EnvOIDCAudience, o.ClientID)
-	o.Scopes = strings.Fields(r.str(EnvOIDCScopes, "openid"))
-	o.RoleClaim = r.str(EnvOIDCRoleClaim, "groups")
-	o.SubjectClaim = r.str(EnvOIDCSubjectClaim, "sub")
-	o.ClockSkew = r.duration(EnvOIDCClockSkew, time.Minute)
-	o.RoleMap = map[string]kyc.Role{}
-	for _, item := range r.list(EnvOIDCRoleMap, "", false) {
-		name, role, ok := strings.Cut(item, "=")
-		name, role = strings.TrimSpace(name), strings.TrimSpace(role)
+// parseRoleMap reads name=role,... with role agent, auditor or admin (the
+// bank's backend keeps its HS256 service tokens).
+func parseRoleMap(name, v string) (map[string]kyc.Role, error) {
+	out := map[string]kyc.Role{}
+	var errs []error
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		n, role, ok := strings.Cut(item, "=")
+		n, role = strings.TrimSpace(n), strings.TrimSpace(role)
 		switch kyc.Role(role) {
 		case kyc.RoleAgent, kyc.RoleAuditor, kyc.RoleAdmin:
 		default:
-			// The bank's backend keeps its HS256 service tokens.
-			r.fail(EnvOIDCRoleMap, "%q: want name=role with role agent, auditor or admin", item)
+			errs = append(errs, fmt.Errorf("%s: %q: want name=role with role agent, auditor or admin", name, item))
 			continue
 		}
-		if !ok || name == "" {
-			r.fail(EnvOIDCRoleMap, "%q: want name=role", item)
+		if !ok || n == "" {
+			errs = append(errs, fmt.Errorf("%s: %q: want name=role", name, item))
 			continue
 		}
-		o.RoleMap[name] = kyc.Role(role)
+		out[n] = kyc.Role(role)
+	}
+	return out, errors.Join(errs...)
+}
+
+// finishOIDC derives the defaults that depend on other settings and checks
+// the issuer and scopes.
+func (l *loader) finishOIDC(c *Config) {
+	o := &c.OIDC
+	if o.Audience == "" {
+		o.Audience = o.ClientID
+	}
+	if o.RoleMap == nil {
+		o.RoleMap = map[string]kyc.Role{}
 	}
 	if !o.Enabled() {
 		return
 	}
 	if u, err := url.Parse(o.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		r.fail(EnvOIDCIssuer, "%q is not an http(s) URL", o.Issuer)
+		l.fail(EnvOIDCIssuer, "%q is not an http(s) URL", o.Issuer)
 	}
 	if !slices.Contains(o.Scopes, "openid") {
-		r.fail(EnvOIDCScopes, "must include openid")
+		l.fail(EnvOIDCScopes, "must include openid")
 	}
 }
 

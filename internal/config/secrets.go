@@ -96,7 +96,7 @@ func (c Config) secretErrors() []error {
 		{EnvAuthSecret, c.AuthSecret, minSecretLen, minSecretBits, false, c.AuthSecret == devAuthSecret},
 		{EnvHMSWebhookSecret, c.HMS.WebhookSecret, minSecretLen, minSecretBits, false, c.HMS.WebhookSecret == devWebhookSecret},
 		{EnvHMSWebhookHMACSecret, c.HMS.WebhookHMACSecret, minSecretLen, minSecretBits, true, false},
-		{EnvS3SecretKey, c.S3.SecretKey, minS3SecretLen, minS3SecretBits, false, c.S3.SecretKey == embeddedS3SecretKey},
+		{EnvS3SecretKey, c.S3.SecretKey, minS3SecretLen, minS3SecretBits, false, c.S3.SecretKey == DevS3SecretKey},
 	}
 	for _, s := range chosen {
 		if s.devDef || (s.optional && s.v == "") {

@@ -74,56 +74,55 @@ func isTemporalSDKVariable(name string) bool {
 // step so each failure names its variable. An address or namespace from the
 // config file wins over our defaults; TEMPORAL_ADDRESS/NAMESPACE win over
 // both.
-func (r *reader) loadTemporal(c *Config) {
-	lookup := temporalLookup{env: r.env}
+func (l *loader) loadTemporal(c *Config, e environment) {
+	lookup := temporalLookup{env: e}
+	get := func(name string) string { return strings.TrimSpace(e.get(name)) }
 	for _, name := range []string{"TEMPORAL_TLS", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"} {
 		// The SDK silently ignores a value it cannot parse; a typo in a TLS
 		// switch must not go unnoticed.
-		if v := r.str(name, ""); v != "" {
+		if v := get(name); v != "" {
 			switch strings.ToLower(v) {
 			case "1", "0", "true", "false":
 			default:
-				r.fail(name, "%q is not a boolean (use true or false)", v)
+				l.fail(name, "%q is not a boolean (use true or false)", v)
 			}
 		}
 	}
-	file := r.str("TEMPORAL_CONFIG_FILE", "")
+	file := get("TEMPORAL_CONFIG_FILE")
 	if file != "" {
 		// The SDK treats a missing file as no file; a path given explicitly
 		// that does not exist is a mistake.
 		if _, err := os.Stat(file); err != nil {
-			r.fail("TEMPORAL_CONFIG_FILE", "%v", err)
+			l.fail("TEMPORAL_CONFIG_FILE", "%v", err)
 			return
 		}
 	}
 	conf, err := envconfig.LoadClientConfig(envconfig.LoadClientConfigOptions{ConfigFilePath: file, EnvLookup: lookup})
 	if err != nil {
-		r.fail("TEMPORAL_CONFIG_FILE", "%v", err)
+		l.fail("TEMPORAL_CONFIG_FILE", "%v", err)
 		return
 	}
 	var prof envconfig.ClientConfigProfile
-	name := r.str("TEMPORAL_PROFILE", "")
+	name := get("TEMPORAL_PROFILE")
 	if p := conf.Profiles[profileOrDefault(name)]; p != nil {
 		prof = *p
 	} else if name != "" && name != envconfig.DefaultConfigFileProfile {
-		r.fail("TEMPORAL_PROFILE", "profile %q is not in the Temporal config file", name)
+		l.fail("TEMPORAL_PROFILE", "profile %q is not in the Temporal config file", name)
 		return
 	}
 	if err := prof.ApplyEnvVars(lookup); err != nil {
-		r.fail("TEMPORAL_*", "%v", err)
+		l.fail("TEMPORAL_*", "%v", err)
 		return
 	}
 	c.temporalProfile = prof
-	c.Temporal.Address = prof.Address
-	if c.Temporal.Address == "" {
-		c.Temporal.Address = "127.0.0.1:7233"
+	// The profile holds TEMPORAL_ADDRESS/NAMESPACE when they are set, else
+	// the config file's values; the tags' defaults are left otherwise.
+	if prof.Address != "" {
+		c.Temporal.Address = prof.Address
 	}
-	c.Temporal.Namespace = prof.Namespace
-	if c.Temporal.Namespace == "" {
-		c.Temporal.Namespace = "default"
+	if prof.Namespace != "" {
+		c.Temporal.Namespace = prof.Namespace
 	}
-	c.Temporal.TaskQueue = r.str(EnvTemporalTaskQueue, "kyc-cases")
-	c.Temporal.GRPCCompression = r.oneOf(EnvTemporalGRPCCompression, "none", "none", "gzip")
 }
 
 func profileOrDefault(name string) string {

@@ -30,8 +30,8 @@ const (
 )
 
 // Insecure names the variables whose development defaults (or
-// development-only backends: SQLite, the embedded object store, the 100ms
-// simulator) are in use. Only names: never values.
+// development-only backends: SQLite, the development object store, the
+// 100ms simulator) are in use. Only names: never values.
 func (c Config) Insecure() []string {
 	var names []string
 	add := func(cond bool, name string) {
@@ -41,9 +41,9 @@ func (c Config) Insecure() []string {
 	}
 	add(c.AuthSecret == devAuthSecret, EnvAuthSecret)
 	add(strings.HasPrefix(c.DatabaseURL, "sqlite:"), EnvDatabaseURL)
-	add(c.S3.Embedded, EnvS3Endpoint)
-	add(c.S3.AccessKey == embeddedS3AccessKey, EnvS3AccessKey)
-	add(c.S3.SecretKey == embeddedS3SecretKey, EnvS3SecretKey)
+	add(c.S3.DevStore, EnvS3Endpoint)
+	add(c.S3.AccessKey == DevS3AccessKey, EnvS3AccessKey)
+	add(c.S3.SecretKey == DevS3SecretKey, EnvS3SecretKey)
 	add(c.HMS.Simulated, EnvHMSBaseURL)
 	add(c.HMS.AccessKey == devHMSAccessKey, EnvHMSAccessKey)
 	add(c.HMS.AppSecret == devHMSAppSecret, EnvHMSAppSecret)
@@ -89,9 +89,9 @@ func (c Config) Validate() error {
 	if err := checkBucketName(c.S3.Bucket); err != nil {
 		fail(EnvS3Bucket, "%v", err)
 	}
-	if c.S3.Embedded {
+	if c.S3.DevStore {
 		if c.set[EnvS3AccessKey] || c.set[EnvS3SecretKey] {
-			fail(EnvS3AccessKey+"/"+EnvS3SecretKey, "the embedded object store only accepts its built-in credentials; unset them, or set %s to use another S3 server", EnvS3Endpoint)
+			fail(EnvS3AccessKey+"/"+EnvS3SecretKey, "the development object store that make dev starts takes its built-in credentials; unset them, or set %s to use another S3 server", EnvS3Endpoint)
 		}
 	} else {
 		if c.S3.AccessKey == "" {

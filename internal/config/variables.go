@@ -1,38 +1,26 @@
 package config
 
-import "strconv"
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-// Variable documents one environment variable. The README's configuration
-// table is generated from Variables, and a test checks that the list matches
-// exactly what Load reads.
+	"github.com/vkyc-engine/vkyc/internal/codec"
+	"github.com/vkyc-engine/vkyc/workflows"
+)
+
+// Variable documents one environment variable: a row of the README's
+// configuration table, which is generated from Variables (readme_test.go).
 type Variable struct {
 	Name    string
 	Default string // as an operator would write it; a description in parentheses when there is no literal value
 	Meaning string
 }
 
-// Development defaults. They make `make dev` work with no setup; Insecure
-// reports which are in use and Validate refuses them in production.
-//
-// #nosec G101 -- public development defaults, refused in production by Validate.
-const (
-	devAuthSecret    = "vkyc-dev-jwt-secret-not-for-production"
-	devHMSAccessKey  = "dev-access-key"
-	devHMSAppSecret  = "dev-app-secret-change-me"
-	devWebhookSecret = "dev-webhook-secret"
-	// The embedded object store accepts only these (blob.EmbeddedAccessKey
-	// and blob.EmbeddedSecretKey; a test keeps them equal).
-	embeddedS3AccessKey = "vkyc-dev"
-	embeddedS3SecretKey = "vkyc-dev-secret-key"
-	embeddedS3Endpoint  = "127.0.0.1:9000"
-	simulatorBaseURL    = "http://127.0.0.1:8090/v2"
-)
-
-// defaultWebhookRateLimit is far above what one 100ms account sends (a call
-// is about ten events over minutes) and far below what a flood needs.
-const defaultWebhookRateLimit = 200
-
-// Names of the variables Load reads.
+// Names of variables that code refers to. Each is declared by a tag of
+// Config; a test checks every constant names one.
 //
 // #nosec G101 -- the names of variables, not credentials.
 const (
@@ -91,8 +79,9 @@ const (
 	EnvRecordingURLTTL = "RECORDING_URL_TTL"
 	EnvJoinTokenTTL    = "JOIN_TOKEN_TTL"
 
-	EnvInviteTTL              = "INVITE_TTL"
-	EnvConsentText            = "CONSENT_TEXT"
+	EnvInviteTTL   = "INVITE_TTL"
+	EnvConsentText = "CONSENT_TEXT"
+
 	EnvBankWebhookURLs        = "BANK_WEBHOOK_URLS"
 	EnvBankWebhookSecrets     = "BANK_WEBHOOK_SECRETS"
 	EnvBankWebhookTimeout     = "BANK_WEBHOOK_TIMEOUT"
@@ -106,11 +95,129 @@ const (
 
 	EnvPayloadCodecKeys = "PAYLOAD_CODEC_KEYS"
 	EnvCodecCORSOrigins = "CODEC_CORS_ORIGINS"
+
+	EnvOIDCIssuer       = "OIDC_ISSUER"
+	EnvOIDCClientID     = "OIDC_CLIENT_ID"
+	EnvOIDCClientSecret = "OIDC_CLIENT_SECRET"
+	EnvOIDCAudience     = "OIDC_AUDIENCE"
+	EnvOIDCScopes       = "OIDC_SCOPES"
+	EnvOIDCRoleClaim    = "OIDC_ROLE_CLAIM"
+	EnvOIDCRoleMap      = "OIDC_ROLE_MAP"
+	EnvOIDCSubjectClaim = "OIDC_SUBJECT_CLAIM"
+	EnvOIDCClockSkew    = "OIDC_CLOCK_SKEW"
+
+	EnvSimAddr                = "HMSSIM_ADDR"
+	EnvSimWebhookURL          = "HMSSIM_WEBHOOK_URL"
+	EnvSimRecordingStartDelay = "HMSSIM_RECORDING_START_DELAY"
+	EnvSimRecordingReadyDelay = "HMSSIM_RECORDING_READY_DELAY"
+	EnvSimAbnormalLeaveDelay  = "HMSSIM_ABNORMAL_LEAVE_DELAY"
+	EnvSimFaults              = "HMSSIM_FAULTS"
+)
+
+// field is one tagged field of Config.
+type field struct {
+	name       string // the variable
+	def        string // envDefault
+	hasDef     bool
+	doc        string
+	docDefault string
+	secret     bool // read as given, never trimmed
+	oneof      []string
+	min        string
+	index      []int // reflect.Value.FieldByIndex of Config
+}
+
+func (f field) value(c *Config) reflect.Value {
+	return reflect.ValueOf(c).Elem().FieldByIndex(f.index)
+}
+
+// fields walks Config's tags once, in declaration order.
+var fields = sync.OnceValue(func() []field {
+	var out []field
+	var walk func(t reflect.Type, index []int)
+	walk = func(t reflect.Type, index []int) {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			idx := append(append([]int(nil), index...), i)
+			name := sf.Tag.Get("env")
+			if name == "" {
+				if sf.Type.Kind() == reflect.Struct && sf.IsExported() {
+					walk(sf.Type, idx)
+				}
+				continue
+			}
+			def, hasDef := sf.Tag.Lookup("envDefault")
+			f := field{
+				name: name, def: def, hasDef: hasDef,
+				doc:        strings.ReplaceAll(sf.Tag.Get("doc"), `\x60`, "`"),
+				docDefault: sf.Tag.Get("docDefault"),
+				secret:     sf.Tag.Get("secret") == "true",
+				min:        sf.Tag.Get("min"),
+				index:      idx,
+			}
+			if o := sf.Tag.Get("oneof"); o != "" {
+				f.oneof = strings.Fields(o)
+			}
+			out = append(out, f)
+		}
+	}
+	walk(reflect.TypeFor[Config](), nil)
+	return out
+})
+
+// defaultOf is the envDefault of a variable ("" if it has none).
+func defaultOf(name string) string {
+	for _, f := range fields() {
+		if f.name == name {
+			return f.def
+		}
+	}
+	return ""
+}
+
+// codeDefaults are the defaults that a product package defines: the case
+// limits are the workflow's own (workflows.DefaultTimeouts), so a case
+// started without configuration and one started by the API agree.
+var codeDefaults = sync.OnceValue(func() map[string]string {
+	d := workflows.DefaultTimeouts()
+	return map[string]string{
+		EnvCaseJoinTimeout:       shortDuration(d.JoinTimeout),
+		EnvCaseMaxCallLength:     shortDuration(d.MaxCallLength),
+		EnvCaseDecisionWindow:    shortDuration(d.DecisionWindow),
+		EnvCaseRecordingGrace:    shortDuration(d.RecordingGrace),
+		EnvCaseAuditSLA:          shortDuration(d.AuditSLA),
+		EnvCaseTTL:               shortDuration(d.CaseTTL),
+		EnvCaseMaxAttempts:       strconv.Itoa(d.MaxAttempts),
+		EnvCaseRecordingDeadline: shortDuration(d.RecordingDeadline),
+		EnvPayloadCodecKeys:      codec.DevKeys(),
+	}
+})
+
+// shortDuration writes d as an operator would: 30m, 72h, 1h30m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Development defaults in use are what Insecure reports and production
+// refuses.
+var (
+	devAuthSecret    = defaultOf(EnvAuthSecret)
+	devHMSAccessKey  = defaultOf(EnvHMSAccessKey)
+	devHMSAppSecret  = defaultOf(EnvHMSAppSecret)
+	devWebhookSecret = defaultOf(EnvHMSWebhookSecret)
 )
 
 // The Temporal SDK's own variables (go.temporal.io/sdk/contrib/envconfig)
-// that we pass through to it. Its remote-codec variables are not passed:
-// the service never uses a remote codec.
+// that we pass through to it; the SDK reads them, so they are documented
+// here rather than tagged. Its remote-codec variables are not passed: the
+// service never uses a remote codec.
 var temporalSDKVariables = []Variable{
 	{"TEMPORAL_CONFIG_FILE", "(the SDK's default: <user config dir>/temporalio/temporal.toml, if present)", "Temporal client TOML config file"},
 	{"TEMPORAL_PROFILE", "default", "profile to use from the Temporal config file"},
@@ -125,6 +232,7 @@ var temporalSDKVariables = []Variable{
 	{"TEMPORAL_TLS_SERVER_NAME", "(the address's host)", "TLS server name (SNI) override"},
 	{"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "(none; setting it turns TLS on)", "true: skip TLS host name verification (refused in production)"},
 	{"TEMPORAL_CLIENT_AUTHORITY", "(none)", "gRPC :authority override"},
+	{TemporalGRPCMetaPrefix + "<KEY>", "(none)", "gRPC metadata sent with Temporal calls"},
 }
 
 // TemporalGRPCMetaPrefix prefixes variables that become gRPC metadata on
@@ -132,84 +240,26 @@ var temporalSDKVariables = []Variable{
 // the environment, so Variables shows the pattern, not names.
 const TemporalGRPCMetaPrefix = "TEMPORAL_GRPC_META_"
 
-// Variables lists every environment variable the service reads, in the
-// order of the README table.
+// Variables lists every environment variable the programs read, in the
+// order of the README table: Config's tags, with the Temporal SDK's own
+// variables after Temporal's.
 func Variables() []Variable {
-	vars := []Variable{
-		{EnvEnv, "development", "`production` turns on Validate's production checks (dev defaults and embedded stores refused); anything but `development` or `production` is an error"},
-		{EnvHTTPAddr, "127.0.0.1:8080", "address the HTTP API listens on"},
-		{EnvWorkerHTTPAddr, "127.0.0.1:8081", "address where the worker serves /metrics (its own and the Temporal SDK's), /healthz and /readyz; `off` serves nothing; two workers on one host need two addresses"},
-		{EnvPublicBaseURL, "http://127.0.0.1:8080", "public URL of the API, used for the webhook URL shown to operators"},
-		{EnvAuthSecret, "(development secret)", "HMAC secret signing API tokens; at least 16 bytes; in production at least 32, not a placeholder, not a repeated pattern"},
-		{EnvDatabaseURL, "sqlite://<VKYC_DATA_DIR>/vkyc.db", "postgres://…, postgresql://… or sqlite://<path>"},
-		{EnvDataDir, ".run/dev", "directory for local data (SQLite file, embedded object store)"},
-		{EnvLogLevel, "info", "debug, info, warn or error"},
-
-		{EnvS3Endpoint, "(unset: embedded store on " + embeddedS3Endpoint + ")", "S3/MinIO endpoint as host:port; unset, `make dev` serves an embedded store from VKYC_DATA_DIR"},
-		{EnvS3AccessKey, "(embedded store's credential)", "S3 access key (required with S3_ENDPOINT)"},
-		{EnvS3SecretKey, "(embedded store's credential)", "S3 secret key (required with S3_ENDPOINT)"},
-		{EnvS3Bucket, "vkyc", "bucket for captures and recordings"},
-		{EnvS3Region, "us-east-1", "bucket region"},
-		{EnvS3SSE, "auto", "server-side encryption: auto (SSE-S3 when supported), on (required) or off; production needs on unless S3_ALLOW_UNENCRYPTED=true"},
-		{EnvS3Secure, "false", "true/false: HTTPS to S3_ENDPOINT (false is refused in production unless S3_ALLOW_HTTP=true)"},
-		{EnvS3PublicEndpoint, "(S3_ENDPOINT)", "where browsers reach the bucket, as scheme and host (https://files.bank.example): presigned capture and recording URLs are signed for it; http is refused in production unless S3_ALLOW_HTTP=true"},
-		{EnvS3AllowHTTP, "false", "true: production accepts plain HTTP to the object store (S3_SECURE=false, an http S3_PUBLIC_ENDPOINT), e.g. inside a private network"},
-		{EnvS3AllowUnencrypted, "false", "true: production accepts objects without server-side encryption; otherwise production needs S3_SSE=on"},
-
-		{EnvTemporalAddress, "127.0.0.1:7233", "Temporal frontend host:port (also read by the Temporal SDK; a value in the Temporal config file is used when this is unset)"},
-		{EnvTemporalNamespace, "default", "Temporal namespace (same precedence as TEMPORAL_ADDRESS)"},
-		{EnvTemporalTaskQueue, "kyc-cases", "task queue of the KYC case workflows"},
-		{EnvTemporalGRPCCompression, "none", "none or gzip: compression of requests to Temporal; gzip pays off over a WAN link (Temporal Cloud), none saves CPU in the same network"},
+	var vars []Variable
+	for _, f := range fields() {
+		def := f.docDefault
+		if def == "" {
+			def = f.def
+		}
+		if cd, ok := codeDefaults()[f.name]; ok && def == "" {
+			def = cd
+		}
+		if def == "" {
+			def = "(none)"
+		}
+		vars = append(vars, Variable{Name: f.name, Default: def, Meaning: f.doc})
+		if f.name == EnvTemporalGRPCCompression {
+			vars = append(vars, temporalSDKVariables...)
+		}
 	}
-	vars = append(vars, temporalSDKVariables...)
-	vars = append(vars, []Variable{
-		{TemporalGRPCMetaPrefix + "<KEY>", "(none)", "gRPC metadata sent with Temporal calls"},
-
-		{EnvHMSBaseURL, simulatorBaseURL, "100ms API base URL; the default is the local simulator"},
-		{EnvHMSAccessKey, "(development value)", "100ms app access key"},
-		{EnvHMSAppSecret, "(development value)", "100ms app secret (signs management and auth tokens)"},
-		{EnvHMSTemplateID, "(none)", "100ms template of KYC rooms (required in production)"},
-		{EnvHMSWebhookHeader, "X-Vkyc-Webhook-Secret", "header carrying the webhook secret that 100ms sends"},
-		{EnvHMSWebhookSecret, "(development value)", "expected value of HMS_WEBHOOK_HEADER"},
-		{EnvHMSWebhookHMACSecret, "(none)", "when set, webhooks must also carry a valid HMAC-SHA256 body signature"},
-		{EnvHMSRecordingPrefix, "recordings", "key prefix of recordings in S3_BUCKET (the template's upload prefix); a recording announced elsewhere is ignored"},
-		{EnvHMSWebhookRateLimit, strconv.Itoa(defaultWebhookRateLimit), "webhook deliveries a second accepted from one source address (bursts of twice that); more get 429 with Retry-After, which 100ms retries; 0 turns the limit off"},
-
-		{EnvCaseJoinTimeout, "30m", "how long both parties have to join a call"},
-		{EnvCaseMaxCallLength, "30m", "longest call before it is ended"},
-		{EnvCaseDecisionWindow, "15m", "time for the agent's decision after the call"},
-		{EnvCaseRecordingGrace, "10m", "wait for the recording after the call"},
-		{EnvCaseAuditSLA, "24h", "time for the auditor before a case is flagged overdue"},
-		{EnvCaseTTL, "72h", "lifetime of a case before it expires"},
-		{EnvCaseMaxAttempts, "3", "call attempts per case (at most 10, the workflow's limit)"},
-		{EnvCaseRecordingDeadline, "1h", "longest wait for a verified recording after the call; then the attempt fails (recording_unverified)"},
-
-		{EnvReconcileInterval, "1m", "how often the reconciler (a Temporal Schedule) closes cases whose workflow was closed from outside and ends stray rooms"},
-		{EnvPurgeInterval, "1h", "how often the purge (a Temporal Schedule) removes expired idempotency keys and webhook bodies"},
-		{EnvIdempotencyRetention, "168h", "how long Idempotency-Key records are kept"},
-		{EnvWebhookBodyRetention, "720h", "how long raw 100ms webhook bodies are kept (the inbox row and its outcome stay)"},
-
-		{EnvCaptureMaxBytes, "10MiB", "largest capture upload, in bytes (KiB/MiB/GiB suffixes accepted)"},
-		{EnvCaptureURLTTL, "5m", "lifetime of presigned capture download URLs (1s to 1h)"},
-		{EnvRecordingURLTTL, "30m", "lifetime of presigned recording URLs handed to reviewers (1s to 1h)"},
-		{EnvJoinTokenTTL, "2h", "lifetime of 100ms join tokens handed to participants"},
-		{EnvInviteTTL, "24h", "lifetime of customer invite links (`POST /v1/cases/{id}/invites`)"},
-		{EnvConsentText, "(the built-in English text)", "consent text the customer agrees to on the join page; its version is the first 16 hex digits of its SHA-256"},
-
-		{EnvBankWebhookURLs, "(none: no webhooks are recorded or sent)", "comma-separated http(s) endpoints of the bank that receive every case's status changes, captures and verified recordings (https in production)"},
-		{EnvBankWebhookSecrets, "(none; required with BANK_WEBHOOK_URLS)", "comma-separated Standard Webhooks signing secrets (`whsec_` + base64 of 24 to 64 bytes; `starter webhook-secret` makes one); each message is signed with every one, so two allow a rotation"},
-		{EnvBankWebhookTimeout, "10s", "longest wait for the bank's answer to one delivery attempt"},
-		{EnvBankWebhookBackoff, "5s", "wait before the first retry of a failed delivery; it doubles with each attempt, with jitter"},
-		{EnvBankWebhookBackoffMax, "1h", "longest wait between two attempts"},
-		{EnvBankWebhookRetryWindow, "24h", "how long a delivery is retried before it fails (at least 24h in production)"},
-
-		{EnvEvidenceSigningKey, "(development key)", "Ed25519 key that signs evidence packs: base64 of its 32-byte seed (`starter evidence keygen` makes one)"},
-		{EnvEvidenceRecordingInline, "1GiB", "largest recording put into an evidence pack; a larger one is linked (presigned URL) instead"},
-		{EnvEvidenceLinkTTL, "1h", "lifetime of the recording link in an evidence pack (1s to 1h, as every presigned URL; later, `GET /v1/cases/{id}/recording` gives a fresh one)"},
-
-		{EnvPayloadCodecKeys, "(development key)", "AES-256 keys sealing Temporal payloads, `id:base64key,...` (32 bytes each): the first seals, all open, so a new key goes first and old ones stay until their histories are gone"},
-		{EnvCodecCORSOrigins, "http://127.0.0.1:8233,http://localhost:8233", "browser origins (the Temporal Web UI) allowed to call the codec endpoint /codec"},
-	}...)
-	vars = append(vars, oidcVariables...)
 	return vars
 }

@@ -1,10 +1,14 @@
-// Command devs3 serves the embedded S3-compatible object store for `make dev`
-// when S3_ENDPOINT is unset: on the endpoint internal/config then assumes
-// (127.0.0.1:9000), from VKYC_DATA_DIR/s3, with the configured bucket.
+// Command devs3 runs the development object store for `make dev` when
+// S3_ENDPOINT is unset: the pinned MinIO server (-minio, built by
+// scripts/tools.sh) on the endpoint internal/config then assumes
+// (127.0.0.1:9000), with its data in VKYC_DATA_DIR/s3, the development
+// credentials config gives every program, and the configured bucket. It
+// stops MinIO when it is stopped.
 //
-// With -env-file it writes, once it listens, the S3_* variables a separate
-// S3 client needs (the 100ms simulator uploads recordings with them), so the
-// embedded store's fixed credentials are spelled in one place: internal/blob.
+// MinIO rather than an S3 library in our process: it is the server the
+// tests already build and run, so development checks signatures, presigned
+// URLs' expiry and upload integrity exactly as they do, with no S3 server
+// code of ours; its price is one more build on the first `make dev`.
 package main
 
 import (
@@ -23,57 +27,48 @@ import (
 )
 
 func main() {
-	envFile := flag.String("env-file", "", "write S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET here once listening")
+	minioBin := flag.String("minio", ".cache/bin/minio", "the MinIO server binary (scripts/tools.sh minio)")
+	readyFile := flag.String("ready-file", "", "created once the store answers and its bucket exists")
 	flag.Parse()
-	if err := run(*envFile); err != nil {
+	if err := run(*minioBin, *readyFile); err != nil {
 		fmt.Fprintln(os.Stderr, "devs3:", err)
 		os.Exit(1)
 	}
 }
 
-func run(envFile string) error {
+func run(minioBin, readyFile string) error {
 	cfg, err := config.Load()
 	if err != nil {
 		return err
 	}
-	if !cfg.S3.Embedded {
+	if !cfg.S3.DevStore {
 		return errors.New("S3_ENDPOINT is set, so the services use that object store; there is nothing to serve")
 	}
 	if cfg.Production {
-		return errors.New("the embedded object store is for development only (VKYC_ENV=production)")
+		return errors.New("the development object store is for development only (VKYC_ENV=production)")
 	}
 	log := cfg.Logger().With("program", "devs3")
 	slog.SetDefault(log)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
 	dir := filepath.Join(cfg.DataDir, "s3")
-	stopServer, err := blob.ServeEmbedded(ctx, cfg.S3.Endpoint, dir, cfg.S3.Bucket)
+	stop, err := blob.DevStore{
+		Binary: minioBin, Addr: cfg.S3.Endpoint, Dir: dir,
+		AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+		Buckets: []string{cfg.S3.Bucket}, Log: os.Stderr,
+	}.Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer stopServer()
-	if envFile != "" {
-		if err := writeEnvFile(envFile, cfg); err != nil {
-			return err
+	defer stop()
+	if readyFile != "" {
+		if err := os.WriteFile(readyFile, nil, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", readyFile, err)
 		}
 	}
-	log.Info("embedded object store ready", "endpoint", cfg.S3.Endpoint, "bucket", cfg.S3.Bucket, "dir", dir)
+	log.Info("development object store ready (MinIO)", "endpoint", cfg.S3.Endpoint, "bucket", cfg.S3.Bucket, "dir", dir)
 	<-ctx.Done()
 	log.Info("stopping")
-	return nil
-}
-
-// writeEnvFile writes atomically, so a reader never sees half a file.
-func writeEnvFile(path string, cfg config.Config) error {
-	content := fmt.Sprintf("S3_ENDPOINT=%s\nS3_ACCESS_KEY=%s\nS3_SECRET_KEY=%s\nS3_BUCKET=%s\n",
-		cfg.S3.Endpoint, blob.EmbeddedAccessKey, blob.EmbeddedSecretKey, cfg.S3.Bucket)
-	tmp := path + ".partial"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }

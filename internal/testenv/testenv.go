@@ -132,6 +132,26 @@ func MinIO(t testing.TB) S3 {
 	return S3{Endpoint: ep, AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey)}
 }
 
+// MinIOBinary is the pinned MinIO server that scripts/services.sh builds
+// (scripts/tools.sh), for tests that run a MinIO of their own: the
+// development store's.
+func MinIOBinary(t testing.TB) string {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, ".cache", "bin", "minio")
+	if _, err := os.Stat(bin); err != nil {
+		msg := fmt.Sprintf("%s: %v (build it with scripts/tools.sh minio, or run make test)", bin, err)
+		if InCI() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
 // Temporal returns the host:port of the test Temporal dev server.
 func Temporal(t testing.TB) string {
 	t.Helper()

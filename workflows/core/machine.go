@@ -103,7 +103,8 @@ func (l *Log) append(caseID string, e Entry) {
 			CaseID: caseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: string(e.ActorRole),
 			At: e.At, Data: e.Data,
 		}
-		// Pure: canonical JSON with its object keys sorted, then SHA-256.
+		// Pure: RFC 8785 canonical JSON (a parser over a byte slice that
+		// sorts object members in a slice, no maps), then SHA-256.
 		e.Hash = chain.Next(l.Head.Hash, ev) //workflowcheck:ignore
 	}
 	l.Head = chain.Head{Seq: e.Seq, Hash: e.Hash}

@@ -5,32 +5,35 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	awscreds "github.com/aws/smithy-go/aws-http-auth/credentials"
+	"github.com/aws/smithy-go/aws-http-auth/sigv4"
+	v4 "github.com/aws/smithy-go/aws-http-auth/v4"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/vkyc-engine/vkyc/internal/testenv"
 )
 
-func TestEmbeddedPersistsAcrossRestarts(t *testing.T) {
+func TestDevStorePersistsAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	ctx := testContext(t)
-	open := func() (*embeddedProcess, *Store) {
-		p, err := startEmbeddedProcess(dir)
+	open := func() (*devProcess, *Store) {
+		p, err := startDevStore(t, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(p.stop)
-		// "preexisting" is created by ServeEmbedded itself, so the store must
-		// find it without creating it.
-		s, err := New(ctx, Config{Endpoint: p.addr, AccessKey: EmbeddedAccessKey, SecretKey: EmbeddedSecretKey,
+		// "preexisting" is created by DevStore.Start itself, so the store
+		// must find it without creating it.
+		s, err := New(ctx, Config{Endpoint: p.addr, AccessKey: devAccessKey, SecretKey: devSecretKey,
 			Bucket: "preexisting", Region: "us-east-1"})
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -69,20 +72,19 @@ func TestEmbeddedPersistsAcrossRestarts(t *testing.T) {
 	}
 }
 
-// inProcessEmbedded serves NewEmbeddedServer on a test HTTP server.
-func inProcessEmbedded(t *testing.T, bucket string) string {
+// devBucket makes a fresh bucket on the shared development store, removed
+// when the test ends, and returns the store's endpoint and the bucket.
+func devBucket(t *testing.T, prefix string) (endpoint, bucket string) {
 	t.Helper()
-	h, err := NewEmbeddedServer(t.TempDir())
-	if err != nil {
-		t.Fatalf("NewEmbeddedServer: %v", err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	endpoint := strings.TrimPrefix(srv.URL, "http://")
-	if err := client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, nil).MakeBucket(testContext(t), bucket, minio.MakeBucketOptions{}); err != nil {
+	endpoint = devEndpoint(t)
+	bucket = testenv.RandomName(prefix)
+	if err := client(t, endpoint, devAccessKey, devSecretKey, nil).MakeBucket(testContext(t), bucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("MakeBucket: %v", err)
 	}
-	return endpoint
+	t.Cleanup(func() {
+		dropBucket(t, Config{Endpoint: endpoint, AccessKey: devAccessKey, SecretKey: devSecretKey, Bucket: bucket, Region: "us-east-1"})
+	})
+	return endpoint, bucket
 }
 
 func client(t *testing.T, endpoint, access, secret string, rt http.RoundTripper) *minio.Client {
@@ -111,11 +113,17 @@ func (m mutating) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func TestEmbeddedRequiresValidSignatures(t *testing.T) {
-	const bucket = "auth"
-	endpoint := inProcessEmbedded(t, bucket)
+// The S3 wire constants the tests below look for.
+const (
+	amzDateLayout    = "20060102T150405Z"
+	streamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	emptySHA256      = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+)
+
+func TestDevStoreRequiresValidSignatures(t *testing.T) {
+	endpoint, bucket := devBucket(t, "auth-")
 	ctx := testContext(t)
-	good := client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, nil)
+	good := client(t, endpoint, devAccessKey, devSecretKey, nil)
 	if _, err := good.PutObject(ctx, bucket, "doc.jpg", strings.NewReader("secret document"), 15, minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("signed PutObject: %v", err)
 	}
@@ -125,15 +133,15 @@ func TestEmbeddedRequiresValidSignatures(t *testing.T) {
 		c        *minio.Client
 		wantCode string
 	}{
-		{"wrong secret", client(t, endpoint, EmbeddedAccessKey, "not-the-secret", nil), "SignatureDoesNotMatch"},
-		{"unknown access key", client(t, endpoint, "someone", EmbeddedSecretKey, nil), "InvalidAccessKeyId"},
-		{"path changed after signing", client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, mutating(func(r *http.Request) {
+		{"wrong secret", client(t, endpoint, devAccessKey, "not-the-secret", nil), "SignatureDoesNotMatch"},
+		{"unknown access key", client(t, endpoint, "someone", devSecretKey, nil), "InvalidAccessKeyId"},
+		{"path changed after signing", client(t, endpoint, devAccessKey, devSecretKey, mutating(func(r *http.Request) {
 			r.URL.Path = strings.Replace(r.URL.Path, "doc.jpg", "other.jpg", 1)
 		})), "SignatureDoesNotMatch"},
-		{"signed header changed", client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, mutating(func(r *http.Request) {
+		{"signed header changed", client(t, endpoint, devAccessKey, devSecretKey, mutating(func(r *http.Request) {
 			r.Header.Set("X-Amz-Date", time.Now().UTC().Add(time.Minute).Format(amzDateLayout))
 		})), "SignatureDoesNotMatch"},
-		{"unsigned", client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, mutating(func(r *http.Request) {
+		{"unsigned", client(t, endpoint, devAccessKey, devSecretKey, mutating(func(r *http.Request) {
 			r.Header.Del("Authorization")
 		})), "AccessDenied"},
 	}
@@ -173,37 +181,55 @@ func TestEmbeddedRequiresValidSignatures(t *testing.T) {
 		if status, _ := httpGet(t, u.String()); status != http.StatusOK {
 			t.Fatalf("untouched presigned GET = %d", status)
 		}
-		tamper := []func(u *url.URL){
-			func(u *url.URL) { u.Path = "/" + bucket + "/other.jpg" },
-			func(u *url.URL) { q := u.Query(); q.Set("X-Amz-Expires", "604800"); u.RawQuery = q.Encode() },
-			func(u *url.URL) { q := u.Query(); q.Del("X-Amz-Signature"); u.RawQuery = q.Encode() },
-			func(u *url.URL) { q := u.Query(); q.Set("response-content-type", "text/html"); u.RawQuery = q.Encode() },
+		tamper := []struct {
+			f    func(u *url.URL)
+			want int
+		}{
+			{func(u *url.URL) { u.Path = "/" + bucket + "/other.jpg" }, http.StatusForbidden},
+			{func(u *url.URL) { q := u.Query(); q.Set("X-Amz-Expires", "604800"); u.RawQuery = q.Encode() }, http.StatusForbidden},
+			// A presigned query without its signature is malformed, not
+			// forbidden: S3 and MinIO answer 400 AuthorizationQueryParametersError.
+			{func(u *url.URL) { q := u.Query(); q.Del("X-Amz-Signature"); u.RawQuery = q.Encode() }, http.StatusBadRequest},
+			{func(u *url.URL) { q := u.Query(); q.Set("response-content-type", "text/html"); u.RawQuery = q.Encode() }, http.StatusForbidden},
 		}
-		for i, f := range tamper {
+		for i, tc := range tamper {
 			v := *u
-			f(&v)
-			if status, _ := httpGet(t, v.String()); status != http.StatusForbidden {
-				t.Fatalf("tampered presigned URL #%d answered %d, want 403", i, status)
+			tc.f(&v)
+			if status, body := httpGet(t, v.String()); status != tc.want || bytes.Contains(body, []byte("secret document")) {
+				t.Fatalf("tampered presigned URL #%d answered %d %q, want %d", i, status, body, tc.want)
 			}
 		}
 	})
 }
 
-func TestEmbeddedRejectsSkewedClocks(t *testing.T) {
-	h, err := NewEmbeddedServer(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+func TestDevStoreRejectsSkewedClocks(t *testing.T) {
+	endpoint := devEndpoint(t)
+	head := func(at time.Time) int {
+		req, err := http.NewRequestWithContext(testContext(t), http.MethodHead, "http://"+endpoint+"/preexisting", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty := sha256.Sum256(nil)
+		err = sigv4.New(func(o *v4.SignerOptions) { o.AddPayloadHashHeader = true }).SignRequest(&sigv4.SignRequestInput{
+			Request: req, PayloadHash: empty[:], Service: "s3", Region: "us-east-1", Time: at,
+			Credentials: awscreds.Credentials{AccessKeyID: devAccessKey, SecretAccessKey: devSecretKey},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-	// The same handler, but with a server clock one hour ahead.
-	skewed := &sigV4Verifier{accessKey: EmbeddedAccessKey, secretKey: EmbeddedSecretKey,
-		now: func() time.Time { return time.Now().Add(time.Hour) }}
-	srv := httptest.NewServer(skewed.middleware(h))
-	t.Cleanup(srv.Close)
-	c := client(t, strings.TrimPrefix(srv.URL, "http://"), EmbeddedAccessKey, EmbeddedSecretKey, nil)
-	_, err = c.BucketExists(testContext(t), "any-bucket")
-	var resp minio.ErrorResponse
-	if !errors.As(err, &resp) || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("request signed an hour in the past = %v, want 403", err)
+	// The same request signed now passes, so the refusal below is the clock's.
+	if status := head(time.Now()); status != http.StatusOK {
+		t.Fatalf("request signed now = %d, want 200", status)
+	}
+	if status := head(time.Now().Add(-time.Hour)); status != http.StatusForbidden {
+		t.Fatalf("request signed an hour in the past = %d, want 403", status)
 	}
 }
 
@@ -234,17 +260,16 @@ func (f *flipReader) Read(p []byte) (int, error) {
 
 func (f *flipReader) Close() error { return f.rc.Close() }
 
-func TestEmbeddedUploadIntegrity(t *testing.T) {
-	const bucket = "integrity"
-	endpoint := inProcessEmbedded(t, bucket)
+func TestDevStoreUploadIntegrity(t *testing.T) {
+	endpoint, bucket := devBucket(t, "integrity-")
 	ctx := testContext(t)
-	good := client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, nil)
+	good := client(t, endpoint, devAccessKey, devSecretKey, nil)
 	content := bytes.Repeat([]byte("0123456789abcdef"), 200<<10/16) // several 64 KiB chunks
 
 	t.Run("streaming signature", func(t *testing.T) {
 		// minio-go's default over plain HTTP: aws-chunked with per-chunk signatures.
 		var modes []string
-		streaming := client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, mutating(func(r *http.Request) {
+		streaming := client(t, endpoint, devAccessKey, devSecretKey, mutating(func(r *http.Request) {
 			if r.Method == http.MethodPut {
 				modes = append(modes, r.Header.Get("X-Amz-Content-Sha256"))
 			}
@@ -291,7 +316,7 @@ func TestEmbeddedUploadIntegrity(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			key := "tampered-" + strings.ReplaceAll(tc.name, " ", "-")
-			err := tc.put(client(t, endpoint, EmbeddedAccessKey, EmbeddedSecretKey, corrupting(150<<10)), key)
+			err := tc.put(client(t, endpoint, devAccessKey, devSecretKey, corrupting(150<<10)), key)
 			if code := minio.ToErrorResponse(err).Code; code != tc.wantCode {
 				t.Fatalf("upload of a corrupted body = %v (code %q), want %s", err, code, tc.wantCode)
 			}
@@ -307,24 +332,28 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestServeEmbedded(t *testing.T) {
+func TestDevStore(t *testing.T) {
+	start := func(ctx context.Context, addr, dir string, buckets ...string) (func(), error) {
+		return DevStore{Binary: testenv.MinIOBinary(t), Addr: addr, Dir: dir, AccessKey: devAccessKey, SecretKey: devSecretKey,
+			Buckets: buckets}.Start(ctx)
+	}
 	t.Run("stops when its context ends", func(t *testing.T) {
 		addr, err := freeAddr()
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		stop, err := ServeEmbedded(ctx, addr, t.TempDir(), "vkyc", "vkyc")
+		stop, err := start(ctx, addr, t.TempDir(), "vkyc", "vkyc")
 		if err != nil {
-			t.Fatalf("ServeEmbedded: %v", err)
+			t.Fatalf("Start: %v", err)
 		}
 		defer stop()
-		c := client(t, addr, EmbeddedAccessKey, EmbeddedSecretKey, nil)
+		c := client(t, addr, devAccessKey, devSecretKey, nil)
 		if ok, err := c.BucketExists(testContext(t), "vkyc"); err != nil || !ok {
 			t.Fatalf("bucket vkyc: %v, %v", ok, err)
 		}
 		cancel()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for {
 			conn, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 			if err != nil {
@@ -339,8 +368,8 @@ func TestServeEmbedded(t *testing.T) {
 		stop() // idempotent
 	})
 	t.Run("refuses a bad bucket name", func(t *testing.T) {
-		if _, err := ServeEmbedded(context.Background(), "127.0.0.1:0", t.TempDir(), "Not_A_Bucket"); err == nil {
-			t.Fatal("ServeEmbedded accepted an invalid bucket name")
+		if _, err := start(context.Background(), "127.0.0.1:0", t.TempDir(), "Not_A_Bucket"); err == nil {
+			t.Fatal("Start accepted an invalid bucket name")
 		}
 	})
 	t.Run("refuses a busy address", func(t *testing.T) {
@@ -349,13 +378,13 @@ func TestServeEmbedded(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		if _, err := ServeEmbedded(context.Background(), ln.Addr().String(), t.TempDir()); err == nil {
-			t.Fatal("ServeEmbedded listened on a busy address")
+		if _, err := start(context.Background(), ln.Addr().String(), t.TempDir()); err == nil {
+			t.Fatal("Start listened on a busy address")
 		}
 	})
 	t.Run("needs a directory", func(t *testing.T) {
-		if _, err := NewEmbeddedServer(""); err == nil {
-			t.Fatal("NewEmbeddedServer accepted an empty directory")
+		if _, err := start(context.Background(), "127.0.0.1:0", ""); err == nil {
+			t.Fatal("Start accepted an empty directory")
 		}
 	})
 }
