@@ -65,6 +65,11 @@ func TestReconcilerClosesTerminatedCase(t *testing.T) {
 	if final.StatusReason != "workflow_terminated" || final.Attempts[0].Status != kyc.AttemptAborted {
 		t.Fatalf("final %s (%s), attempt %+v", final.Status, final.StatusReason, final.Attempts[0])
 	}
+	// The closing run shows the status before it has ended the room; once
+	// the run is over, the room is.
+	if err := e.tc.GetWorkflow(ctx, kyc.WorkflowID(v.ID), "").Get(ctx, nil); err != nil {
+		t.Fatalf("the closing run: %v", err)
+	}
 	if r, err := e.hc.GetRoom(ctx, room); err != nil || r.Enabled {
 		t.Fatalf("room after the reconciler: %+v, %v", r, err)
 	}
