@@ -14,7 +14,7 @@ COPY . .
 # One go build for all four programs shares the compilation of the packages
 # they have in common.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-	go build -trimpath -ldflags='-s -w' -o /out/ ./api/server ./worker ./simulator ./starter && \
+	go build -trimpath -ldflags='-s -w' -o /out/ ./api/server ./worker ./cmd/simulator ./starter && \
 	mv /out/server /out/api
 
 # The programs need CA certificates (100ms, TLS to PostgreSQL and S3) and time
@@ -45,7 +45,7 @@ ENTRYPOINT ["/usr/local/bin/starter"]
 
 # MinIO's community edition is distributed as source only (no maintained
 # images), so it is built here at the version scripts/tools.sh pins for the
-# tests (internal/composecheck keeps the two equal).
+# tests (deploy/compose_test.go keeps the two equal).
 FROM golang:${GO_VERSION}-alpine AS minio-build
 ARG MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false

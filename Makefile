@@ -25,7 +25,7 @@ services:
 
 # Run the 100ms simulator alone.
 sim:
-	@go run ./simulator
+	@go run ./cmd/simulator
 
 # Build the pinned Temporal CLI and MinIO once.
 tools:
@@ -36,7 +36,7 @@ fuzz:
 	@scripts/fuzz.sh
 
 # The reliability and security proof: hostile requests, the log and storage
-# checks of a whole run, and the fault suite (chaos/; class 9 on the
+# checks of a whole run, and the fault suite (cmd/chaos/; class 9 on the
 # production topology of make prod-local), which writes docs/RELIABILITY.md.
 # CHAOS_CASES, CHAOS_CLASSES narrow the fault suite.
 .PHONY: chaos

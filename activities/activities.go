@@ -11,9 +11,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
 // Activities are registered on the worker with worker.RegisterActivity(a);

@@ -12,11 +12,11 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/hmssim"
-	"github.com/vkyc-engine/vkyc/internal/store"
-	"github.com/vkyc-engine/vkyc/internal/testenv"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hmssim"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
 const (

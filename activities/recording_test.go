@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vkyc-engine/vkyc/activities"
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/hmssim"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hmssim"
 )
 
 // verify runs VerifyRecording as Temporal runs it (it reads its attempt).

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // CreateRoom creates (or finds: 100ms upserts rooms by name) the room of a

@@ -10,9 +10,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vkyc-engine/vkyc/activities"
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/hmssim"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hmssim"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 const caseID = "5b7f4c1e-2d3a-4e5f-8a9b-0c1d2e3f4a5b"

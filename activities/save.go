@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/vkyc-engine/vkyc/internal/chain"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
 // SaveCase appends the events to the case's hash-chained log and stores the

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/activities"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
 func saveInput(id string, version int64, status kyc.Status, from int64) activities.SaveCaseInput {

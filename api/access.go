@@ -1,8 +1,8 @@
 package api
 
 import (
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
 // mayView says whether p may read a case; the rule is store.Viewer's, which

@@ -19,9 +19,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 

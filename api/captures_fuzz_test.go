@@ -15,8 +15,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vkyc-engine/vkyc/internal/demo"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // fuzzCaptureLimit is small so that the fuzzer reaches the size checks.
@@ -98,7 +98,7 @@ func captureSeed(f *testing.F, parts ...[3]string) []byte {
 // sniffed image type and the SHA-256 and size of exactly the bytes of the
 // file part, within the limit.
 func FuzzCaptureForm(f *testing.F) {
-	samples, err := demo.Samples()
+	samples, err := apiclient.Samples()
 	if err != nil {
 		f.Fatal(err)
 	}

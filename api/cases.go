@@ -16,9 +16,8 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/vkyc-engine/vkyc/internal/backends"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
@@ -35,7 +34,7 @@ type createCaseRequest struct {
 	AuditRejections  *bool             `json:"audit_rejections"`
 }
 
-// Limits of the customer fields: internal/kyc's, which the workflow checks too.
+// Limits of the customer fields: internal/case/kyc's, which the workflow checks too.
 const (
 	maxReferenceLen = kyc.MaxReferenceLen
 	maxNameLen      = kyc.MaxNameRunes
@@ -231,7 +230,7 @@ func (s *Server) createCase(c *gin.Context) {
 // Only the customer's reference enters it: name and contacts stay in the
 // database.
 func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy string) *apiError {
-	in := backends.CaseDefaults(s.d.Config).Input(rec.ID, rec.Customer.Reference, rec.View.RequiredCaptures,
+	in := s.d.Config.CaseDefaults().Input(rec.ID, rec.Customer.Reference, rec.View.RequiredCaptures,
 		rec.View.AuditRejections, createdBy, rec.CreatedAt)
 	if err := in.Validate(); err != nil {
 		return internalError(err)

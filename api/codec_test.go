@@ -9,7 +9,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/vkyc-engine/vkyc/internal/codec"
+	"github.com/vkyc-engine/vkyc/internal/platform/codec"
 )
 
 func payloadsBody(t *testing.T, ps ...*commonpb.Payload) []byte {

@@ -26,19 +26,18 @@ import (
 
 	"github.com/vkyc-engine/vkyc/activities"
 	"github.com/vkyc-engine/vkyc/api"
-	"github.com/vkyc-engine/vkyc/internal/auth"
-	"github.com/vkyc-engine/vkyc/internal/backends"
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/devoidc"
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/hmssim"
-	"github.com/vkyc-engine/vkyc/internal/inbox"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/maintenance"
-	"github.com/vkyc-engine/vkyc/internal/store"
-	"github.com/vkyc-engine/vkyc/internal/testenv"
-	"github.com/vkyc-engine/vkyc/internal/workerapp"
+	"github.com/vkyc-engine/vkyc/internal/bank/auth"
+	"github.com/vkyc-engine/vkyc/internal/bank/devoidc"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hmssim"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/inbox"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/maintenance"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
+	"github.com/vkyc-engine/vkyc/workflows"
 )
 
 const (
@@ -318,9 +317,9 @@ func (e *env) startWorker() {
 		return
 	}
 	w := worker.New(e.tc, e.queue, worker.Options{})
-	workerapp.Register(w, &activities.Activities{HMS: e.hc, Store: e.st, Blob: e.bs, Temporal: e.tc})
+	workflows.RegisterWorker(w, &activities.Activities{HMS: e.hc, Store: e.st, Blob: e.bs, Temporal: e.tc})
 	maintenance.Register(w, &maintenance.Activities{Store: e.st, HMS: e.hc, Temporal: e.tc, TaskQueue: e.queue,
-		Cases: backends.CaseDefaults(e.cfg), Grace: time.Nanosecond, Logger: e.log})
+		Cases: e.cfg.CaseDefaults(), Grace: time.Nanosecond, Logger: e.log})
 	if err := w.Start(); err != nil {
 		e.t.Fatalf("worker: %v", err)
 	}

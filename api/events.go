@@ -8,9 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vkyc-engine/vkyc/internal/chain"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 	"github.com/vkyc-engine/vkyc/workflows"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )

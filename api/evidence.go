@@ -9,12 +9,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/evidence"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/bank/evidence"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
 )
 
-// evidencePack streams a closed case's evidence pack (internal/evidence):
+// evidencePack streams a closed case's evidence pack (internal/bank/evidence):
 // a ZIP of the captures, the recording or a link to it, a PDF summary and
 // the signed manifest. Auditors may fetch the pack of any closed case, not
 // only those they audited: answering a regulator about any case is the

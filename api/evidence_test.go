@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vkyc-engine/vkyc/internal/evidence"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/bank/evidence"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // TestEvidencePack: a closed case's pack is a signed ZIP that verifies

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // TestCaseLifecycle drives one case through the whole API: create, both

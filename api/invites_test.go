@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/api"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 type inviteAnswer struct {

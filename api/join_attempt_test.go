@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // TestAgentJoinTokenFollowsNewAttempt: after a dropped call the agent's next

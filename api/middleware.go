@@ -11,7 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 const (
@@ -128,7 +128,7 @@ func (p principal) is(roles ...kyc.Role) bool {
 }
 
 // authenticate requires a valid bearer token: the engine's own (HS256, see
-// internal/auth) or the identity provider's (api/sso.go).
+// internal/bank/auth) or the identity provider's (api/sso.go).
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")

@@ -10,9 +10,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to tamper with the log
 
 	"github.com/vkyc-engine/vkyc/api"
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/testenv"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
 func TestHealthReadinessAndMetrics(t *testing.T) {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/vkyc-engine/vkyc/internal/auth"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/sso"
+	"github.com/vkyc-engine/vkyc/internal/bank/auth"
+	"github.com/vkyc-engine/vkyc/internal/bank/sso"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // Two kinds of bearer token reach the API: the engine's own HS256 tokens
@@ -48,7 +48,7 @@ func invalidToken(msg string) *apiError {
 	return newError(http.StatusUnauthorized, codeUnauthorized, "%s", msg)
 }
 
-// ssoError turns a refusal of internal/sso into an answer.
+// ssoError turns a refusal of internal/bank/sso into an answer.
 func ssoError(err error) *apiError {
 	msg := err.Error()
 	switch {

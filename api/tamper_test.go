@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vkyc-engine/vkyc/internal/chain"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // TestEventLogTamperEvidence: someone who can write the database rewrites

@@ -9,9 +9,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
-	"github.com/vkyc-engine/vkyc/internal/testenv"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )

@@ -13,9 +13,9 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/outbound"
-	"github.com/vkyc-engine/vkyc/internal/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/bank/outbound"
+	"github.com/vkyc-engine/vkyc/internal/bank/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // bankReceiver is the bank's webhook endpoint: every request must verify

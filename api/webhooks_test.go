@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vkyc-engine/vkyc/api"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
 // hmsEvent is a 100ms webhook body.

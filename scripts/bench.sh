@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: measures the engine against baselines taken in the same run
-# (see bench/ and docs/BENCHMARKS.md, which this writes with
+# (see cmd/bench/ and docs/BENCHMARKS.md, which this writes with
 # docs/bench-results.json). It prints figures; it is not a test.
 #
 #   scripts/bench.sh [bench flags]     e.g. -quick, -only 1,3, -profile none
@@ -20,7 +20,7 @@ done < <(env | grep -o '^VKYC_TEST_[A-Z_]*' || true)
 
 mkdir -p .run/bench
 # Built before the services start, so that compiling never overlaps them.
-go build -o .run/bench/bench ./bench
+go build -o .run/bench/bench ./cmd/bench
 
 export BENCH_COMMAND="make bench${*:+ BENCH_ARGS=\"$*\"}"
 exec scripts/services.sh run -- .run/bench/bench -root "$root" "$@"

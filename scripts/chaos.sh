@@ -6,8 +6,8 @@
 # starts on purpose.
 #
 #   1. the hostile-request suite against the running API (api/requests_hostile_test.go)
-#   2. the log and storage checks of a whole end-to-end run (internal/e2e/logscan_test.go)
-#   3. the fault suite (chaos/), which writes the report with the figures of
+#   2. the log and storage checks of a whole end-to-end run (internal/testkit/e2e/logscan_test.go)
+#   3. the fault suite (cmd/chaos/), which writes the report with the figures of
 #      1, 2 and of the last `make fuzz` (.run/fuzz/summary.tsv); its class 9
 #      runs on scripts/prod-local.sh (the first run on a machine builds the
 #      Temporal server, minutes)
@@ -48,7 +48,7 @@ rm -f "$hostile"
 export VKYC_HOSTILE_REPORT="$hostile"
 check "hostile requests" go test -count=1 -run '^TestHostileRequests$' ./api/
 unset VKYC_HOSTILE_REPORT
-check "logs and storage of a whole run" go test -count=1 -run '^TestWholeRunLogsAndStorage$' ./internal/e2e/
+check "logs and storage of a whole run" go test -count=1 -run '^TestWholeRunLogsAndStorage$' ./internal/testkit/e2e/
 
 step "fault suite"
 args=(-report "$report" -checks "$checks")
@@ -56,7 +56,7 @@ args=(-report "$report" -checks "$checks")
 [ -s "$root/.run/fuzz/summary.tsv" ] && args+=(-fuzz "$root/.run/fuzz/summary.tsv")
 [ -n "${CHAOS_CASES:-}" ] && args+=(-cases "$CHAOS_CASES")
 [ -n "${CHAOS_CLASSES:-}" ] && args+=(-classes "$CHAOS_CLASSES")
-go run ./chaos "${args[@]}" || failed=1
+go run ./cmd/chaos "${args[@]}" || failed=1
 
 echo
 echo "report: docs/RELIABILITY.md"

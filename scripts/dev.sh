@@ -10,7 +10,7 @@
 #   worker metrics        http://127.0.0.1:8081/metrics                  (WORKER_HTTP_ADDR)
 #   identity provider     http://127.0.0.1:8095 (OpenID Connect)         (unless OIDC_ISSUER is set)
 #
-# Every variable of internal/config is passed through, so each part can be
+# Every variable of internal/platform/config is passed through, so each part can be
 # switched to the real thing: DATABASE_URL=postgres://..., S3_ENDPOINT with
 # S3_ACCESS_KEY/S3_SECRET_KEY/S3_BUCKET, TEMPORAL_ADDRESS, HMS_BASE_URL with
 # HMS_ACCESS_KEY/HMS_APP_SECRET/HMS_TEMPLATE_ID. The programs are built once
@@ -172,7 +172,7 @@ elif [ $start_s3 = 1 ]; then
 	"$root/scripts/tools.sh" minio
 fi
 log "building the programs into .run/bin"
-go build -o "$bin/" ./api/server ./worker ./simulator ./starter ./internal/devs3 ./internal/devoidc/cmd/devoidc
+go build -o "$bin/" ./api/server ./worker ./cmd/simulator ./starter ./cmd/devs3 ./cmd/devoidc
 mv -f "$bin/server" "$bin/api"
 
 # ---- dependencies -----------------------------------------------------------
@@ -231,7 +231,7 @@ if [ $start_temporal = 1 ]; then
 fi
 
 if [ $start_oidc = 1 ]; then
-	# A real OpenID Connect provider (internal/devoidc) with the development
+	# A real OpenID Connect provider (internal/bank/devoidc) with the development
 	# people; the API accepts its tokens and the pages sign in with it.
 	start oidc "$bin/devoidc" -addr "$OIDC_ADDR" -client vkyc-pages \
 		-redirect "$PUBLIC_BASE_URL/app/agent,$PUBLIC_BASE_URL/app/audit"

@@ -21,7 +21,7 @@
 #
 #   scripts/prod-local.sh          start, print the addresses, run until Ctrl-C
 #   scripts/prod-local.sh env      print each part's settings and the one-shot
-#                                  scripts, start nothing (internal/composecheck
+#                                  scripts, start nothing (deploy/prodlocal_test.go
 #                                  compares them with docker-compose.yml)
 #
 # Ports: PROD_HTTP_PORT (8080), PROD_API_1_PORT (8081), PROD_API_2_PORT (8082),
@@ -29,7 +29,7 @@
 # PROD_MINIO_CONSOLE_PORT (9001), PROD_PG_PORT (5432), and the Temporal
 # server's own variables (FRONTEND_GRPC_PORT 7233, FRONTEND_HTTP_PORT 7243,
 # FRONTEND/HISTORY/MATCHING/WORKER_MEMBERSHIP_PORT 6933/6934/6935/6939,
-# HISTORY/MATCHING/WORKER_GRPC_PORT 7234/7235/7239). internal/config's
+# HISTORY/MATCHING/WORKER_GRPC_PORT 7234/7235/7239). internal/platform/config's
 # variables set in the environment reach the engine's programs (CASE_TTL,
 # API_JWT_SECRET, ...), except those this script sets. While it runs, the
 # pid of each part is in PROD_DIR/run/<part>.pid and its output in
@@ -427,7 +427,7 @@ pgb=$(pg_bin)
 
 "$root/scripts/tools.sh" prod
 log "building the programs into $bin"
-go build -o "$bin/" ./api/server ./worker ./simulator ./starter
+go build -o "$bin/" ./api/server ./worker ./cmd/simulator ./starter
 mv -f "$bin/server" "$bin/api"
 
 load_secrets

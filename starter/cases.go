@@ -13,10 +13,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/auth"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/demo"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
+	"github.com/vkyc-engine/vkyc/internal/bank/auth"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 // apiTarget is where the case commands send requests, and as whom.
@@ -59,10 +59,10 @@ func (t *apiTarget) resolve() error {
 	return nil
 }
 
-func (t *apiTarget) do(ctx context.Context, r demo.Request, out any) (int, error) {
+func (t *apiTarget) do(ctx context.Context, r apiclient.Request, out any) (int, error) {
 	r.URL = strings.TrimRight(*t.base, "/") + r.URL
 	r.Token = *t.token
-	return demo.Do(ctx, t.http, r, out)
+	return apiclient.Do(ctx, t.http, r, out)
 }
 
 func (c *cli) caseCreate(ctx context.Context, args []string) error {
@@ -101,7 +101,7 @@ func (c *cli) caseCreate(ctx context.Context, args []string) error {
 	if err := target.resolve(); err != nil {
 		return err
 	}
-	req := demo.Request{Method: http.MethodPost, URL: "/v1/cases", JSON: body, Header: map[string]string{}}
+	req := apiclient.Request{Method: http.MethodPost, URL: "/v1/cases", JSON: body, Header: map[string]string{}}
 	if *key != "" {
 		req.Header["Idempotency-Key"] = *key
 	}
@@ -130,7 +130,7 @@ func (c *cli) caseShow(ctx context.Context, args []string) error {
 		return err
 	}
 	var view json.RawMessage
-	req := demo.Request{Method: http.MethodGet, URL: "/v1/cases/" + url.PathEscape(positional[0])}
+	req := apiclient.Request{Method: http.MethodGet, URL: "/v1/cases/" + url.PathEscape(positional[0])}
 	if _, err := target.do(ctx, req, &view); err != nil {
 		return fmt.Errorf("case show: %w", err)
 	}
@@ -181,7 +181,7 @@ func (c *cli) caseList(ctx context.Context, args []string) error {
 		return err
 	}
 	var raw json.RawMessage
-	if _, err := target.do(ctx, demo.Request{Method: http.MethodGet, URL: path}, &raw); err != nil {
+	if _, err := target.do(ctx, apiclient.Request{Method: http.MethodGet, URL: path}, &raw); err != nil {
 		return fmt.Errorf("case list: %w", err)
 	}
 	if *asJSON {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/demo"
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 // defaultTemporalUI is where `make dev` serves the Temporal Web UI.
@@ -39,7 +39,7 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	view, err := demo.Run(ctx, demo.Options{
+	view, err := apiclient.Run(ctx, apiclient.Options{
 		APIBase: orDefault(*api, cfg.PublicBaseURL), SimBase: *sim,
 		Secret:     []byte(cfg.AuthSecret),
 		TemporalUI: *ui, Namespace: cfg.Temporal.Namespace,
@@ -48,7 +48,7 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		if view.ID != "" && *ui != "" {
 			fmt.Fprintf(c.errOut, "case %s in the Temporal Web UI: %s\n", view.ID,
-				demo.WorkflowURL(*ui, cfg.Temporal.Namespace, view.ID))
+				apiclient.WorkflowURL(*ui, cfg.Temporal.Namespace, view.ID))
 		}
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/evidence"
-	"github.com/vkyc-engine/vkyc/internal/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/bank/evidence"
+	"github.com/vkyc-engine/vkyc/internal/bank/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 // errNotIntact makes verify exit 1 after it has said what fails.

@@ -18,13 +18,13 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/codec"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/demo"
-	"github.com/vkyc-engine/vkyc/internal/evidence"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/testenv"
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
+	"github.com/vkyc-engine/vkyc/internal/bank/evidence"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/platform/codec"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
 // makePack writes a pack of one capture from MinIO, signed with the
@@ -37,7 +37,7 @@ func makePack(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples, err := demo.Samples()
+	samples, err := apiclient.Samples()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"go.temporal.io/sdk/converter"
 	temporallog "go.temporal.io/sdk/log"
 
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 // historyEvent is one event of a workflow history with its payloads

@@ -1,7 +1,7 @@
 // Command starter is the engine's command line: it creates, shows and lists
 // cases through the HTTP API, mints API tokens, applies the 100ms template,
 // and runs the end-to-end demo against a local stack. It reads the same
-// environment variables as the services (internal/config).
+// environment variables as the services (internal/platform/config).
 package main
 
 import (
@@ -18,7 +18,7 @@ import (
 const usage = `Usage: starter COMMAND [flags]
 
 The vKYC engine's command line. It reads the services' environment variables
-(API_JWT_SECRET, PUBLIC_BASE_URL, HMS_*, S3_BUCKET, ...; see internal/config).
+(API_JWT_SECRET, PUBLIC_BASE_URL, HMS_*, S3_BUCKET, ...; see internal/platform/config).
 
 Commands:
   case create --ref REF [--name N] [--email E] [--phone P]

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/auth"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/bank/auth"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 const testSecret = "starter-test-secret-0123456789abcdef"

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/devoidc"
+	"github.com/vkyc-engine/vkyc/internal/bank/devoidc"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 // ssoToken signs a person in as the pages do (authorization code with PKCE
 // through the API's /v1/sign-in/oidc endpoints) and prints the identity
 // provider's access token, for curl. It fills in the login page of the
-// development provider of `make dev` (internal/devoidc); a bank's own
+// development provider of `make dev` (internal/bank/devoidc); a bank's own
 // provider has its own login, which only a browser goes through.
 func (c *cli) ssoToken(ctx context.Context, args []string) error {
 	fs := c.newFlags("sso-token", "--user USER [--password P] [--page agent|audit] [--api URL]")

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/hms"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 // templateApply creates the video-KYC template, or overwrites the one of the

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/auth"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/bank/auth"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
 
 // defaultTokenTTL is one working shift: long enough for an agent's day,

@@ -1,8 +1,8 @@
 // Command worker runs the Temporal worker of the case engine: the KYC case
 // workflow and its activities (100ms, the database, object storage) on the
 // configured task queue. Configuration is environment variables only (see
-// internal/config). SIGTERM or SIGINT stops polling and lets running
-// activities finish for up to workerapp.StopTimeout.
+// internal/platform/config). SIGTERM or SIGINT stops polling and lets running
+// activities finish for up to workflows.StopTimeout.
 package main
 
 import (
@@ -18,10 +18,10 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/vkyc-engine/vkyc/activities"
-	"github.com/vkyc-engine/vkyc/internal/backends"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/maintenance"
-	"github.com/vkyc-engine/vkyc/internal/workerapp"
+	"github.com/vkyc-engine/vkyc/internal/case/maintenance"
+	"github.com/vkyc-engine/vkyc/internal/platform/backends"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
+	"github.com/vkyc-engine/vkyc/workflows"
 )
 
 func main() {
@@ -61,7 +61,7 @@ func run() error {
 		return err
 	}
 	opts.Logger = temporallog.NewStructuredLogger(log.With("component", "temporal"))
-	metrics, err := workerapp.NewMetrics(log)
+	metrics, err := NewMetrics(log)
 	if err != nil {
 		return err
 	}
@@ -73,12 +73,12 @@ func run() error {
 	}
 	defer tc.Close()
 
-	w := worker.New(tc, cfg.Temporal.TaskQueue, workerapp.Options())
-	workerapp.Register(w, &activities.Activities{
+	w := worker.New(tc, cfg.Temporal.TaskQueue, workflows.WorkerOptions())
+	workflows.RegisterWorker(w, &activities.Activities{
 		HMS: hc, Store: st, Blob: bs, TemplateID: cfg.HMS.TemplateID, Logger: log, Temporal: tc, Payloads: opts.DataConverter,
 	})
 	maintenance.Register(w, &maintenance.Activities{
-		Store: st, HMS: hc, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, Cases: backends.CaseDefaults(cfg),
+		Store: st, HMS: hc, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, Cases: cfg.CaseDefaults(),
 		Retention: maintenance.Retention{
 			Idempotency: cfg.Maintenance.IdempotencyRetention, WebhookBodies: cfg.Maintenance.WebhookBodyRetention,
 		},
@@ -91,7 +91,7 @@ func run() error {
 	}
 
 	if cfg.WorkerHTTPAddr != config.WorkerHTTPOff {
-		addr, _, err := workerapp.Serve(ctx, cfg.WorkerHTTPAddr, metrics, map[string]workerapp.Check{
+		addr, _, err := Serve(ctx, cfg.WorkerHTTPAddr, metrics, map[string]Check{
 			"temporal": func(ctx context.Context) error {
 				_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 				return err
@@ -115,7 +115,7 @@ func run() error {
 	interrupt := make(chan any)
 	go func() {
 		<-ctx.Done()
-		log.Info("stop signal received; draining running activities", "timeout", workerapp.StopTimeout)
+		log.Info("stop signal received; draining running activities", "timeout", workflows.StopTimeout)
 		close(interrupt)
 	}()
 	if err := w.Run(interrupt); err != nil {

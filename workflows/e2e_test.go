@@ -27,15 +27,14 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vkyc-engine/vkyc/activities"
-	"github.com/vkyc-engine/vkyc/internal/blob"
-	"github.com/vkyc-engine/vkyc/internal/chain"
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/hmssim"
-	"github.com/vkyc-engine/vkyc/internal/inbox"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
-	"github.com/vkyc-engine/vkyc/internal/store"
-	"github.com/vkyc-engine/vkyc/internal/testenv"
-	"github.com/vkyc-engine/vkyc/internal/workerapp"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hmssim"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/inbox"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 	"github.com/vkyc-engine/vkyc/workflows"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )
@@ -447,8 +446,8 @@ func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
 	}
 
 	queue := testenv.RandomName("kyc-e2e-")
-	w := worker.New(tc, queue, workerapp.Options())
-	workerapp.Register(w, &activities.Activities{HMS: hc, Store: st, Blob: bs, Temporal: tc, Payloads: dc})
+	w := worker.New(tc, queue, workflows.WorkerOptions())
+	workflows.RegisterWorker(w, &activities.Activities{HMS: hc, Store: st, Blob: bs, Temporal: tc, Payloads: dc})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

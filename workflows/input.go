@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
@@ -187,7 +187,7 @@ func (in CaseInput) Validate() error {
 }
 
 // Validate reports a timeout or limit the workflow does not accept (zero
-// fields take the defaults). internal/config checks the configured values
+// fields take the defaults). internal/platform/config checks the configured values
 // with it at start, so that a limit the workflow refuses stops the programs
 // instead of failing every create.
 func (t Timeouts) Validate() error {
@@ -246,7 +246,7 @@ func roomNameSafe(id string) bool {
 }
 
 // CaseDefaults are the deployment's settings every case starts with, from
-// the configuration (backends.CaseDefaults).
+// the configuration (config.Config.CaseDefaults).
 type CaseDefaults struct {
 	Timeouts   Timeouts
 	Recordings RecordingLocation

@@ -8,7 +8,7 @@
 package workflows
 
 import (
-	"github.com/vkyc-engine/vkyc/internal/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
@@ -44,7 +44,7 @@ const (
 // machine.
 type (
 	// HMSEvent is a 100ms webhook event reduced to what the workflow needs
-	// (internal/inbox.Convert makes it).
+	// (internal/callprovider/inbox.Convert makes it).
 	HMSEvent = core.HMSEvent
 	// AssignAgentRequest assigns the case to an agent. The first agent wins.
 	AssignAgentRequest = core.AssignAgent

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 

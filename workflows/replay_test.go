@@ -21,8 +21,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/vkyc-engine/vkyc/internal/codec"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/platform/codec"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
@@ -60,7 +60,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 }
 
 // replayDataConverter is the data converter replay runs with: the one the
-// worker uses (internal/codec), with the development key that sealed the
+// worker uses (internal/platform/codec), with the development key that sealed the
 // recordings (TestEndToEnd records through it). Plain payloads of older
 // recordings pass through it unchanged.
 func replayDataConverter() converter.DataConverter {

@@ -1,6 +1,6 @@
 // Command server runs the engine's HTTP API, the webhook inbox
 // dispatcher and the deliverer of the bank's webhooks. Configuration is environment variables only (see
-// internal/config). SIGINT or SIGTERM stops accepting connections, lets
+// internal/platform/config). SIGINT or SIGTERM stops accepting connections, lets
 // requests in flight finish for up to drainTimeout, then stops the
 // dispatcher; undelivered inbox rows wait in the database for the next start.
 package main
@@ -23,13 +23,13 @@ import (
 	temporallog "go.temporal.io/sdk/log"
 
 	"github.com/vkyc-engine/vkyc/api"
-	"github.com/vkyc-engine/vkyc/internal/backends"
-	"github.com/vkyc-engine/vkyc/internal/config"
-	"github.com/vkyc-engine/vkyc/internal/hms"
-	"github.com/vkyc-engine/vkyc/internal/inbox"
-	"github.com/vkyc-engine/vkyc/internal/outbound"
-	"github.com/vkyc-engine/vkyc/internal/outbound/message"
-	"github.com/vkyc-engine/vkyc/internal/store"
+	"github.com/vkyc-engine/vkyc/internal/bank/outbound"
+	"github.com/vkyc-engine/vkyc/internal/bank/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/callprovider/inbox"
+	"github.com/vkyc-engine/vkyc/internal/platform/backends"
+	"github.com/vkyc-engine/vkyc/internal/platform/config"
+	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
 func main() {

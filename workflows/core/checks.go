@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // Refusal kinds, for the API to map to HTTP statuses: InvalidRequest → 422,

@@ -11,7 +11,7 @@ package core
 import (
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // Actor is who caused a change.

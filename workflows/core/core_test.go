@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/chain"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 const (

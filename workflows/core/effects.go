@@ -1,6 +1,6 @@
 package core
 
-import "github.com/vkyc-engine/vkyc/internal/kyc"
+import "github.com/vkyc-engine/vkyc/internal/case/kyc"
 
 // EventData is the JSON of every case event: one flat struct with omitempty
 // fields keeps the log small and free of personal data (no names, no

@@ -3,8 +3,8 @@ package core
 import (
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/chain"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // Input is something that happened to a case: a request, a webhook, the

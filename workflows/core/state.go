@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/chain"
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // State is everything the workflow knows of a case. It holds the bank's

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/kyc"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // webhook applies a 100ms event. 100ms delivers at least once and in no
