@@ -197,9 +197,11 @@ func TestEngineEnvironment(t *testing.T) {
 		extra    map[string]string
 		profiles []string
 		wantProd bool
+		wantSSO  bool
 	}{
-		{"production with 100ms", realValues(t), nil, true},
-		{"development with the simulator", simEnv, []string{"sim"}, false},
+		{"production with 100ms", realValues(t), nil, true, false},
+		{"production with single sign-on", withSSO(realValues(t)), nil, true, true},
+		{"development with the simulator", simEnv, []string{"sim"}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,10 +225,22 @@ func TestEngineEnvironment(t *testing.T) {
 				if cfg.Production != tt.wantProd {
 					t.Errorf("%s: production %t, want %t", name, cfg.Production, tt.wantProd)
 				}
+				if cfg.OIDC.Enabled() != tt.wantSSO {
+					t.Errorf("%s: single sign-on %t, want %t: compose does not pass the OIDC_ variables through", name, cfg.OIDC.Enabled(), tt.wantSSO)
+				}
 				checkEndpoints(t, p, name, cfg)
 			}
 		})
 	}
+}
+
+// withSSO adds the single sign-on lines compose.env.example shows commented out.
+func withSSO(env map[string]string) map[string]string {
+	env["OIDC_ISSUER"] = "https://login.bank.example.com"
+	env["OIDC_CLIENT_ID"] = "vkyc-pages"
+	env["OIDC_SCOPES"] = "openid groups"
+	env["OIDC_ROLE_MAP"] = "kyc-agents=agent,kyc-auditors=auditor,kyc-admins=admin"
+	return env
 }
 
 // realValues replaces every CHANGE-ME value of the example env file with a
