@@ -149,6 +149,14 @@ engine_env() {
 	echo "HMS_TEMPLATE_ID=${HMS_TEMPLATE_ID:-}"
 	echo "EVIDENCE_SIGNING_KEY=$EVIDENCE_SIGNING_KEY"
 	echo "PAYLOAD_CODEC_KEYS=$PAYLOAD_CODEC_KEYS"
+	# The bank's webhooks and single sign-on, which compose takes from .env:
+	# passed on from this script's environment when set.
+	local name
+	for name in BANK_WEBHOOK_URLS BANK_WEBHOOK_SECRETS BANK_WEBHOOK_TIMEOUT BANK_WEBHOOK_BACKOFF BANK_WEBHOOK_BACKOFF_MAX \
+		OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET OIDC_AUDIENCE OIDC_SCOPES OIDC_ROLE_CLAIM OIDC_ROLE_MAP \
+		OIDC_SUBJECT_CLAIM OIDC_CLOCK_SKEW; do
+		[ -z "${!name:-}" ] || echo "$name=${!name}"
+	done
 }
 
 api_env() {

@@ -301,6 +301,9 @@ func (v *verifier) checkBankWebhooks(ctx context.Context) error {
 			v.problem("case %s: %d deliveries still pending and %d failed in the outbox", id, pending, failed)
 		}
 	}
+	if v.r.st.external != nil {
+		v.res.Measured = append(v.res.Measured, fmt.Sprintf("the bank's webhooks: all %d of the batch's logs received, first in log order, from two API replicas (%d received more than once, deduplicated by webhook-id)", total, again))
+	}
 	if v.r.cls.key != bankClassKey {
 		return nil
 	}

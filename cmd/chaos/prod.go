@@ -80,9 +80,24 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 	if err != nil {
 		return nil, err
 	}
+	// The bank's webhook receiver, as on the dev stack: the outbox's
+	// deliveries are checked across both API replicas too.
+	b, err := newBank()
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			b.close()
+		}
+	}()
 	env := []string{"PROD_DIR=" + dir, "API_JWT_SECRET=" + authSecret,
 		// Short media delays, as on the dev stack.
 		"HMSSIM_RECORDING_START_DELAY=300ms", "HMSSIM_RECORDING_READY_DELAY=1s"}
+	for k, v := range bankEnv(b.url()) {
+		env = append(env, k+"="+v)
+	}
 	for i, n := range names {
 		env = append(env, n+"="+strconv.Itoa(ports[i]))
 	}
@@ -91,7 +106,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		// The caller's configuration stays out, as in programEnv.
 		if !strings.HasPrefix(name, "TEMPORAL_") && !strings.HasPrefix(name, "HMS") && !strings.HasPrefix(name, "S3_") &&
 			!strings.HasPrefix(name, "CASE_") && !strings.HasPrefix(name, "CAPTURE_") && !strings.HasPrefix(name, "PROD_") &&
-			name != "DATABASE_URL" && name != "API_JWT_SECRET" && name != "LOG_LEVEL" && name != "VKYC_ENV" {
+			!strings.HasPrefix(name, "BANK_") && name != "DATABASE_URL" && name != "API_JWT_SECRET" && name != "LOG_LEVEL" && name != "VKYC_ENV" {
 			env = append(env, kv)
 		}
 	}
@@ -128,7 +143,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		_ = out.Close()
 		close(pl.done)
 	}()
-	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}, external: pl, codec: keys}
+	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}, external: pl, codec: keys, bank: b}
 	// The first run on a machine builds the Temporal server (minutes).
 	if err := pl.waitReady(ctx, 25*time.Minute); err != nil {
 		pl.stop()
@@ -144,6 +159,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		pl.stop()
 		return nil, err
 	}
+	started = true
 	return s, nil
 }
 
