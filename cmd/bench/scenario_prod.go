@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
-	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // Scenario 7: the same cases on the real Temporal server (the release of
@@ -179,7 +179,7 @@ func (b *bench) startRealServer(ctx context.Context) (*realServer, error) {
 	// Below 32768: the server keeps its membership ports in a SMALLINT.
 	names := []string{"FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT",
 		"HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"}
-	low, err := testenv.LowPorts(len(names))
+	low, err := stack.LowPorts(len(names))
 	if err != nil {
 		return rs, err
 	}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/codec"
-	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
+	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
@@ -76,7 +76,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		"PROD_MINIO_PORT", "PROD_MINIO_CONSOLE_PORT", "PROD_PG_PORT", "FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT",
 		"FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT", "HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT",
 		"MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"}
-	ports, err := testenv.LowPorts(len(names))
+	ports, err := tstack.LowPorts(len(names))
 	if err != nil {
 		return nil, err
 	}
