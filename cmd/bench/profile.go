@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // After the measured run, the scenario with the worst ratio (or the one
@@ -53,15 +54,15 @@ func (b *bench) profileAfter(ctx context.Context) {
 	pctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	procs := []*proc{b.api, b.worker, b.sim}
-	bins := map[string]string{"api": b.bins.API, "worker": b.bins.Worker, "simulator": b.bins.Simulator}
+	procs := []*stack.Process{b.api, b.worker, b.sim}
+	bins := map[string]string{"api": b.eng.Bin(stack.API), "worker": b.eng.Bin(stack.Worker), "simulator": b.eng.Bin(stack.Simulator)}
 	profiling := make(chan struct{})
 	go func() {
 		defer close(profiling)
 		var pw sync.WaitGroup
 		for _, p := range procs {
 			pw.Go(func() {
-				path := filepath.Join(b.dir, "cpu-"+target+"-"+p.name+".pprof")
+				path := filepath.Join(b.dir, "cpu-"+target+"-"+p.Name+".pprof")
 				err := profileCPU(ctx, p, b.o.sz.ProfileFor, path)
 				mu.Lock()
 				defer mu.Unlock()
@@ -69,7 +70,7 @@ func (b *bench) profileAfter(ctx context.Context) {
 					pr.Errors = append(pr.Errors, err.Error())
 					return
 				}
-				pr.Files[p.name] = path
+				pr.Files[p.Name] = path
 			})
 		}
 		pw.Wait()

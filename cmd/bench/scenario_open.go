@@ -73,7 +73,7 @@ func (b *bench) scenarioOpen(ctx context.Context) error {
 func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []string, error) {
 	b.settle(ctx)
 	r := openRaw{N: n, Concurrency: conc}
-	r.RSSBeforeKiB, _, _ = memKiB(b.worker.pid())
+	r.RSSBeforeKiB, _, _ = memKiB(b.worker.PID())
 	ids := make([]string, n)
 	var lat samples
 	var errs errorCount
@@ -112,7 +112,7 @@ func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []st
 	r.AllReadySeconds = round(time.Since(start).Seconds(), 2)
 	r.CPUSeconds = b.meter.since()
 	b.settleWithin(ctx, time.Minute)
-	r.RSSAfterKiB, _, _ = memKiB(b.worker.pid())
+	r.RSSAfterKiB, _, _ = memKiB(b.worker.PID())
 	ls := lat.all()
 	r.Failed, r.WallSeconds = n-len(ls), round(wall.Seconds(), 2)
 	r.PerSecond = round(float64(len(ls))/wall.Seconds(), 1)
@@ -179,7 +179,7 @@ func (b *bench) openBare(ctx context.Context, n, conc int) openRaw {
 	if script == "" {
 		script = "LALS" // scenario 1 did not run: the shape of a case's start
 	}
-	r.RSSBeforeKiB, _, _ = memKiB(b.bareWorker.pid())
+	r.RSSBeforeKiB, _, _ = memKiB(b.bareWorker.PID())
 	var lat samples
 	var errs errorCount
 	prefix := "bench-open-bare-" + randomHex(4)
@@ -197,7 +197,7 @@ func (b *bench) openBare(ctx context.Context, n, conc int) openRaw {
 	b.settle(ctx)
 	r.AllReadySeconds = round(time.Since(start).Seconds(), 2)
 	r.CPUSeconds = b.meter.since()
-	r.RSSAfterKiB, _, _ = memKiB(b.bareWorker.pid())
+	r.RSSAfterKiB, _, _ = memKiB(b.bareWorker.PID())
 	ls := lat.all()
 	r.Failed, r.WallSeconds = n-len(ls), round(wall.Seconds(), 2)
 	r.PerSecond = round(float64(len(ls))/wall.Seconds(), 1)

@@ -188,14 +188,14 @@ func (b *bench) putThroughAPI(ctx context.Context, f *form, ups []*uploader, n, 
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	if watchRSS {
-		before, _, _ = memKiB(b.api.pid())
-		fromHWM = resetPeakRSS(b.api.pid()) == nil
+		before, _, _ = memKiB(b.api.PID())
+		fromHWM = resetPeakRSS(b.api.PID()) == nil
 		go func() {
 			defer close(done)
 			t := time.NewTicker(10 * time.Millisecond)
 			defer t.Stop()
 			for {
-				if rss, _, err := memKiB(b.api.pid()); err == nil {
+				if rss, _, err := memKiB(b.api.PID()); err == nil {
 					atomic.StoreInt64(&sampled, max(atomic.LoadInt64(&sampled), rss))
 				}
 				select {
@@ -232,7 +232,7 @@ func (b *bench) putThroughAPI(ctx context.Context, f *form, ups []*uploader, n, 
 		r.APIRSSBeforeKiB, r.APISampledPeakKiB = before, atomic.LoadInt64(&sampled)
 		r.APIPeakKiB, r.PeakFromHWM = r.APISampledPeakKiB, fromHWM
 		if fromHWM {
-			if _, hwm, err := memKiB(b.api.pid()); err == nil {
+			if _, hwm, err := memKiB(b.api.PID()); err == nil {
 				r.APIPeakKiB = max(hwm, r.APISampledPeakKiB)
 			}
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/testkit/e2e"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // bank is the bank's backend and an admin, over the API.
@@ -197,7 +198,7 @@ func TestPages(t *testing.T) {
 
 	// No invite in any log: the pages send it in a header, and the access
 	// log names routes (/app/join/:invite), never paths.
-	for _, p := range []string{e2e.ProgramAPI, e2e.ProgramWorker, e2e.ProgramSimulator} {
+	for _, p := range []string{stack.API, stack.Worker, stack.Simulator} {
 		if found := e2e.HasAny(s.Logs(p), b.tokens...); len(found) > 0 {
 			t.Errorf("the %s log holds %d invite tokens", p, len(found))
 		}
@@ -551,7 +552,7 @@ func randomSecret(t *testing.T) string { return hex.EncodeToString(randomBytes(t
 // productionSignIn restarts the API with VKYC_ENV=production: the pages must
 // not offer development sign-in, and say that sign-in is not configured.
 func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
-	s.Stop(e2e.ProgramAPI)
+	s.Stop(stack.API)
 	// Production refuses development secrets and, unless told to accept
 	// them, plain HTTP and unencrypted objects: this stack's MinIO has both.
 	prod := map[string]string{
@@ -567,10 +568,12 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 		"EVIDENCE_SIGNING_KEY": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 		"PAYLOAD_CODEC_KEYS":   "k1:" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 	}
-	for _, name := range e2e.OIDCVariables {
+	for _, name := range stack.OIDCVariables {
 		prod[name] = "" // no single sign-on either
 	}
-	s.StartProgram(e2e.ProgramAPI, prod)
+	if err := s.Launch(stack.API, prod); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.APIBase + "/healthz") // #nosec G107 -- the stack's own loopback address
@@ -581,7 +584,7 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the API did not start in production mode:\n%s", s.Logs(e2e.ProgramAPI))
+			t.Fatalf("the API did not start in production mode:\n%s", s.Logs(stack.API))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
