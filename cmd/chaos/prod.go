@@ -128,7 +128,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		_ = out.Close()
 		close(pl.done)
 	}()
-	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}, external: pl, codec: keys}
+	s := &stack{root: root, dir: dir, log: log, external: pl, codec: keys}
 	// The first run on a machine builds the Temporal server (minutes).
 	if err := pl.waitReady(ctx, 25*time.Minute); err != nil {
 		pl.stop()
@@ -136,7 +136,6 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 	}
 	log.Info("ready", "part", "scripts/prod-local.sh", "took", time.Since(start).Round(time.Second).String())
 	pgPort, _ := strconv.Atoi(pl.ready["PG_PORT"])
-	s.pgPort = pgPort
 	s.apiBase, s.simBase = pl.ready["API_URL"], pl.ready["SIM_URL"]
 	s.s3Endpoint, s.temporalAddr = pl.ready["S3_ENDPOINT"], pl.ready["TEMPORAL_ADDRESS"]
 	s.dsn = fmt.Sprintf("postgres://vkyc:%s@127.0.0.1:%d/vkyc?sslmode=disable", secretOf(secrets, "VKYC_DB_PASSWORD"), pgPort)
@@ -186,13 +185,13 @@ func (p *prodLocal) waitReady(ctx context.Context, limit time.Duration) error {
 
 // waitUp waits until both API replicas and the Temporal server serve.
 func (p *prodLocal) waitUp(ctx context.Context, s *stack) error {
-	return waitFor(ctx, 3*time.Minute, "the production topology", func() error {
+	return tstack.WaitFor(ctx, 3*time.Minute, "the production topology", nil, func() error {
 		for _, n := range []string{"1", "2"} {
-			if err := httpOK(ctx, p.ready["API_"+n+"_URL"]+"/healthz"); err != nil {
+			if err := tstack.HTTPOK(ctx, p.ready["API_"+n+"_URL"]+"/healthz"); err != nil {
 				return err
 			}
 		}
-		return s.temporalServes(ctx)
+		return tstack.TemporalServes(ctx, s.temporalAddr)
 	})
 }
 
@@ -243,21 +242,21 @@ func (p *prodLocal) takeDown(ctx context.Context, st *stack, part string, sig sy
 	if err := syscall.Kill(old, sig); err != nil {
 		return 0, fmt.Errorf("signal %s (pid %d): %w", part, old, err)
 	}
-	err = waitFor(ctx, 3*time.Minute, part+" back", func() error {
+	err = tstack.WaitFor(ctx, 3*time.Minute, part+" back", nil, func() error {
 		pid, err := p.pid(part)
 		if err != nil || pid == old {
 			return fmt.Errorf("not restarted yet")
 		}
 		switch {
 		case strings.HasPrefix(part, "api-"):
-			return httpOK(ctx, p.ready["API_"+strings.TrimPrefix(part, "api-")+"_URL"]+"/healthz")
+			return tstack.HTTPOK(ctx, p.ready["API_"+strings.TrimPrefix(part, "api-")+"_URL"]+"/healthz")
 		case strings.HasPrefix(part, "worker-"):
 			if p.count(part, `"worker starting"`) <= starts {
 				return fmt.Errorf("not started yet")
 			}
 			return nil
 		default:
-			return st.temporalServes(ctx)
+			return tstack.TemporalServes(ctx, st.temporalAddr)
 		}
 	})
 	end := time.Now()
@@ -324,7 +323,7 @@ func (v *verifier) checkSignals(ctx context.Context) (string, error) {
 	faults := append([]prodFault(nil), pl.faults...)
 	pl.mu.Unlock()
 	if v.tc == nil {
-		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: quietTemporal()})
+		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: tstack.QuietTemporal()})
 		if err != nil {
 			return "", fmt.Errorf("connect to Temporal: %w", err)
 		}

@@ -233,21 +233,12 @@ func (s *stack) ensureUp(ctx context.Context) error {
 	if s.external != nil {
 		return s.external.waitUp(ctx, s)
 	}
-	starts := []struct {
-		name  string
-		start func(context.Context) error
-	}{
-		{namePostgres, s.startPostgres}, {nameMinIO, s.startMinIO}, {nameTemporal, s.startTemporal},
-		{nameWorker, func(ctx context.Context) error { return s.startProgram(ctx, nameWorker) }},
-		{nameAPI, func(ctx context.Context) error { return s.startProgram(ctx, nameAPI) }},
-		{nameSimulator, func(ctx context.Context) error { return s.startProgram(ctx, nameSimulator) }},
-	}
-	for _, p := range starts {
-		if s.procs[p.name].running() {
+	for _, name := range []string{namePostgres, nameMinIO, nameTemporal, nameWorker, nameAPI, nameSimulator} {
+		if s.part(name).Running() {
 			continue
 		}
-		s.log.Warn("restarting a part that is down", "part", p.name)
-		if err := p.start(ctx); err != nil {
+		s.log.Warn("restarting a part that is down", "part", name)
+		if err := s.startPart(ctx, name); err != nil {
 			return err
 		}
 	}

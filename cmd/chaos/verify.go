@@ -23,6 +23,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
 	"github.com/vkyc-engine/vkyc/internal/platform/codec"
+	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/workflows"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )
@@ -397,7 +398,7 @@ func (v *verifier) checkCaseParts(ctx context.Context, c *caseRun, rooms map[str
 // its last save.
 func (v *verifier) workflowClosed(ctx context.Context, caseID string, wait bool) (bool, error) {
 	if v.tc == nil {
-		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: quietTemporal()})
+		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: tstack.QuietTemporal()})
 		if err != nil {
 			return false, fmt.Errorf("connect to Temporal: %w", err)
 		}
@@ -761,7 +762,7 @@ func firstCauses(err string) string {
 // through case leases; without them each signalled every row.
 func (v *verifier) checkSignalledOnce(ctx context.Context, caseID string) error {
 	if v.tc == nil {
-		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: quietTemporal()})
+		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: tstack.QuietTemporal()})
 		if err != nil {
 			return fmt.Errorf("connect to Temporal: %w", err)
 		}

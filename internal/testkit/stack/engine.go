@@ -86,7 +86,8 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.APIReady == "" {
 		cfg.APIReady = "/readyz"
 	}
-	names := []string{API, Worker, Simulator}
+	// In the order they start: Close stops them the other way round.
+	names := []string{Worker, API, Simulator}
 	if cfg.OIDC {
 		names = append(names, OIDC)
 	}

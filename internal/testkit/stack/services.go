@@ -36,8 +36,8 @@ type OwnServices struct {
 
 // The MinIO credentials of OwnServices, throwaway values on loopback.
 const (
-	ownS3AccessKey = "stackminio"
-	ownS3SecretKey = "stackminio-secret" // #nosec G101 -- throwaway value of a loopback test stack
+	OwnS3AccessKey = "stackminio"
+	OwnS3SecretKey = "stackminio-secret" // #nosec G101 -- throwaway value of a loopback test stack
 )
 
 // StartServices starts PostgreSQL, MinIO and Temporal in dir (data and
@@ -50,7 +50,7 @@ func StartServices(ctx context.Context, root, dir string, log *slog.Logger) (*Ow
 	pgPort, minioPort, consolePort, temporalPort := ports[0], ports[1], ports[2], ports[3]
 	o := &OwnServices{Services: testenv.Services{
 		DatabaseURL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", pgPort),
-		S3:          testenv.S3{Endpoint: fmt.Sprintf("127.0.0.1:%d", minioPort), AccessKey: ownS3AccessKey, SecretKey: ownS3SecretKey},
+		S3:          testenv.S3{Endpoint: fmt.Sprintf("127.0.0.1:%d", minioPort), AccessKey: OwnS3AccessKey, SecretKey: OwnS3SecretKey},
 		Temporal:    fmt.Sprintf("127.0.0.1:%d", temporalPort),
 	}}
 	steps := []struct {
