@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
@@ -161,7 +162,7 @@ func (b *bench) profileLoad(ctx context.Context, scenario, hint string, until <-
 		if err != nil {
 			return err.Error()
 		}
-		f, err := newForm(sample)
+		f, err := apiclient.NewForm(sample)
 		if err != nil {
 			return err.Error()
 		}
@@ -175,7 +176,10 @@ func (b *bench) profileLoad(ctx context.Context, scenario, hint string, until <-
 						return
 					}
 					for range capturesPerCase {
-						if !keepGoing() || b.client.upload(ctx, id, b.client.token(agent, kyc.RoleAgent), f) != nil {
+						if !keepGoing() {
+							break
+						}
+						if _, _, err := b.client.Upload(ctx, b.client.token(agent, kyc.RoleAgent), id, apiclient.NewKey(), f); err != nil {
 							break
 						}
 						done.Add(1)
@@ -194,7 +198,7 @@ func (b *bench) profileLoad(ctx context.Context, scenario, hint string, until <-
 	case "6":
 		for keepGoing() {
 			r := b.timed(1000, sz.ReadConc, func(_, _ int) error {
-				_, err := b.client.getCase(ctx, b.openCases[int(done.Load())%len(b.openCases)])
+				_, err := b.client.Case(ctx, b.client.service(), b.openCases[int(done.Load())%len(b.openCases)])
 				return err
 			})
 			done.Add(int64(r.N - r.Failed))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
@@ -82,9 +83,9 @@ func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []st
 	start := time.Now()
 	wall := runPool(n, conc, func(_, i int) {
 		t := time.Now()
-		var v kyc.CaseView
-		body := map[string]any{"customer": kyc.Customer{Reference: fmt.Sprintf("BENCH-OPEN-%d-%s", i, randomHex(3)), Name: "Bench Open"}}
-		if err := b.client.call(ctx, http.MethodPost, "/v1/cases", b.client.service(), body, &v, keyed()); err != nil {
+		v, err := b.client.CreateCase(ctx, b.client.service(), apiclient.NewKey(),
+			apiclient.NewCase{Customer: kyc.Customer{Reference: fmt.Sprintf("BENCH-OPEN-%d-%s", i, randomHex(3)), Name: "Bench Open"}})
+		if err != nil {
 			errs.add(err)
 			return
 		}
@@ -137,7 +138,7 @@ func (b *bench) listLatency(ctx context.Context, n int) (summary, int) {
 			Cases []kyc.CaseView `json:"cases"`
 		}
 		t := time.Now()
-		err := b.client.call(ctx, http.MethodGet, "/v1/cases?status=waiting_for_participants&limit=100", tok, nil, &page, nil)
+		_, err := b.client.Call(ctx, http.MethodGet, "/v1/cases?status=waiting_for_participants&limit=100", tok, nil, "", &page)
 		if err != nil {
 			logf("5: list: %v", err)
 			continue

@@ -317,7 +317,7 @@ func webhookFaults(ctx context.Context, r *classRun) error {
 // runner calls inject first and waits for the first signal) and clears them
 // once the cases are done.
 func withSimFaults(ctx context.Context, r *classRun, faults map[string]any, what string) error {
-	if err := r.st.sim().setFaults(ctx, faults); err != nil {
+	if err := r.st.sim().SetFaults(ctx, faults); err != nil {
 		return fmt.Errorf("set simulator faults: %w", err)
 	}
 	r.note(what, r.set.seed)
@@ -326,7 +326,7 @@ func withSimFaults(ctx context.Context, r *classRun, faults map[string]any, what
 	case <-r.done:
 	case <-ctx.Done():
 	}
-	return r.st.sim().setFaults(context.WithoutCancel(ctx), map[string]any{})
+	return r.st.sim().SetFaults(context.WithoutCancel(ctx), map[string]any{})
 }
 
 // postgresOutage stops PostgreSQL once half the calls have started.
@@ -486,7 +486,7 @@ func twoReplicas(ctx context.Context, r *classRun) error {
 		return err
 	}
 	faults := map[string]any{"seed": r.set.seed, "webhook_duplicate": true}
-	if err := r.st.sim().setFaults(ctx, faults); err != nil {
+	if err := r.st.sim().SetFaults(ctx, faults); err != nil {
 		return fmt.Errorf("set simulator faults: %w", err)
 	}
 	r.note("a second API (its own inbox dispatcher) and a second worker ran beside the first; webhooks, each delivered twice, went to the two APIs in turn; every other case went through the second API")
@@ -496,7 +496,7 @@ func twoReplicas(ctx context.Context, r *classRun) error {
 	case <-ctx.Done():
 	}
 	for _, c := range r.cases {
-		c.api = r.st.apiBase
+		c.client = r.st.client(r.st.apiBase)
 	}
 	if err := r.st.hooks.setTargets(r.st.apiBase); err != nil {
 		return err
@@ -504,5 +504,5 @@ func twoReplicas(ctx context.Context, r *classRun) error {
 	for _, name := range []string{nameAPI2, nameWorker2} {
 		r.st.part(name).Stop(syscall.SIGTERM, 30*time.Second)
 	}
-	return r.st.sim().setFaults(context.WithoutCancel(ctx), map[string]any{})
+	return r.st.sim().SetFaults(context.WithoutCancel(ctx), map[string]any{})
 }

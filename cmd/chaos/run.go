@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 )
 
 // options of one suite run.
@@ -137,8 +139,13 @@ func runSuite(ctx context.Context, o options) (*suiteResult, error) {
 	return res, nil
 }
 
-func (s *stack) sim() *simClient {
-	return &simClient{base: s.simBase, hc: &http.Client{Timeout: 20 * time.Second}}
+func (s *stack) sim() *apiclient.Client {
+	return s.client(s.apiBase)
+}
+
+// client is a client of the API at base and of the stack's simulator.
+func (s *stack) client(base string) *apiclient.Client {
+	return apiclient.NewClient(base, s.simBase, &http.Client{Timeout: 20 * time.Second})
 }
 
 // runClass runs one batch of cases with the class's faults and checks it.
@@ -169,13 +176,12 @@ func runClass(ctx context.Context, st *stack, cls *faultClass, set settings, fir
 		uploadAnswered: classHooks.uploadAnswered,
 	}
 	deadline := time.Now().Add(set.caseDeadline)
-	sim := st.sim()
 	for i := 0; i < set.casesPerClass; i++ {
 		base := st.apiBase
 		if cls.replicas && i%2 == 1 {
 			base = st.api2Base
 		}
-		c, err := newCaseRun(first+i+1, scriptFor(i), base, sim, h, deadline)
+		c, err := newCaseRun(first+i+1, scriptFor(i), st.client(base), h, deadline)
 		if err != nil {
 			return nil, err
 		}
