@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -255,4 +257,28 @@ func (p *profileResult) markdown() string {
 		fmt.Fprintf(&b, "- profile error: %s\n", e)
 	}
 	return b.String()
+}
+
+// profileCPU fetches a CPU profile of d from p's pprof hook into path.
+func profileCPU(ctx context.Context, p *stack.Process, d time.Duration, path string) error {
+	secs := max(int(d.Round(time.Second)/time.Second), 1)
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.PprofAddr, secs)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := (&http.Client{Timeout: d + time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s: HTTP %d", p.Name, resp.StatusCode)
+	}
+	f, err := os.Create(path) // #nosec G304 -- a path in our own work directory
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadFrom(resp.Body); err != nil {
+		return fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	return nil
 }

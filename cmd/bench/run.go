@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,7 +17,9 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"go.temporal.io/sdk/client"
+	temporallog "go.temporal.io/sdk/log"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
 	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/internal/testkit/stack/pprofhook"
@@ -337,3 +340,13 @@ func (b *bench) teardown() {
 }
 
 var errNoCase = errors.New("no completed case to read a script from")
+
+func loopback(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+func sleepCtx(ctx context.Context, d time.Duration) error { return apiclient.Sleep(ctx, d) }
+
+// quietTemporalLogger keeps the SDK's routine messages out of the figures'
+// output; warnings still show.
+func quietTemporalLogger() temporallog.Logger {
+	return temporallog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}

@@ -110,7 +110,7 @@ type Driver struct {
 // (its ID set once the case exists); the error names the step that did
 // not get there.
 func (d *Driver) Run(ctx context.Context) (kyc.CaseView, error) {
-	r := &run{d: d, last: time.Now()}
+	r := &run{d: d}
 	err := r.steps(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -121,7 +121,6 @@ func (d *Driver) Run(ctx context.Context) (kyc.CaseView, error) {
 type run struct {
 	d    *Driver
 	id   string
-	last time.Time
 	mu   sync.Mutex
 	view kyc.CaseView
 }

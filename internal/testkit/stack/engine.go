@@ -179,9 +179,6 @@ func (e *Engine) SetEnv(name, value string) { e.env[name] = value }
 // Process is the named process (nil if there is none).
 func (e *Engine) Process(name string) *Process { return e.procs[name] }
 
-// Names are the processes defined so far, in their order of definition.
-func (e *Engine) Names() []string { return slices.Clone(e.order) }
-
 // Bin is the path of a built program, for a caller that runs it apart
 // from the engine (the benchmark's real Temporal server scenario).
 func (e *Engine) Bin(program string) string { return binPath(e.bin, program) }
