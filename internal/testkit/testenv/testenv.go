@@ -89,7 +89,7 @@ func FromEnv() (Services, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return s, fmt.Errorf("%s not set: run through scripts/services.sh run -- ...", strings.Join(missing, ", "))
+		return s, fmt.Errorf("%s not set: run it through `scripts/services.sh run -- CMD` (make bench does)", strings.Join(missing, ", "))
 	}
 	return s, nil
 }
