@@ -33,7 +33,7 @@ export interface CallProvider {
 
 export async function createProvider(jt: JoinToken): Promise<CallProvider> {
   if (jt.provider === "simulator") {
-    const { SimulatorCall } = await import("./cmd/simulator");
+    const { SimulatorCall } = await import("./simulator");
     return new SimulatorCall();
   }
   const { HMSCall } = await import("./hms");
