@@ -105,21 +105,10 @@ type upload struct {
 
 func newCaseRun(n int, sc script, client *apiclient.Client, h hooks, deadline time.Time) (*caseRun, error) {
 	c := &caseRun{n: n, script: sc, client: client, hooks: h, deadline: deadline, uploads: map[kyc.CaptureKind]*upload{}}
-	m := apiclient.NewMinter([]byte(authSecret), 2*time.Hour)
-	for _, t := range []struct {
-		dst  *string
-		sub  string
-		role kyc.Role
-	}{
-		{&c.tokens.Service, "bank-backend", kyc.RoleService},
-		{&c.tokens.Agent, fmt.Sprintf("agent-%d", n), kyc.RoleAgent},
-		{&c.tokens.Auditor, fmt.Sprintf("auditor-%d", n), kyc.RoleAuditor},
-	} {
-		tok, err := m.Token(t.sub, t.role)
-		if err != nil {
-			return nil, err
-		}
-		*t.dst = tok
+	var err error
+	c.tokens, err = apiclient.NewMinter([]byte(authSecret), 2*time.Hour).Tokens("bank-backend", fmt.Sprintf("agent-%d", n), fmt.Sprintf("auditor-%d", n))
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }

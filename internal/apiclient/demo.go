@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
@@ -101,29 +100,17 @@ const tokenTTL = time.Hour
 
 func mintMissing(o Options) (Tokens, error) {
 	t := o.Tokens
-	now := time.Now()
-	for _, m := range []struct {
-		dst  *string
-		sub  string
-		role kyc.Role
-	}{
-		{&t.Service, o.ServiceID, kyc.RoleService},
-		{&t.Agent, o.AgentID, kyc.RoleAgent},
-		{&t.Auditor, o.AuditorID, kyc.RoleAuditor},
-	} {
-		if *m.dst != "" {
-			continue
-		}
-		if len(o.Secret) == 0 {
-			return Tokens{}, fmt.Errorf("no %s token and no secret to mint one", m.role)
-		}
-		tok, err := auth.Mint(o.Secret, m.sub, m.role, tokenTTL, now)
-		if err != nil {
-			return Tokens{}, fmt.Errorf("mint %s token: %w", m.role, err)
-		}
-		*m.dst = tok
+	if t.Service != "" && t.Agent != "" && t.Auditor != "" {
+		return t, nil
 	}
-	return t, nil
+	if len(o.Secret) == 0 {
+		return Tokens{}, errors.New("a token is missing and there is no secret to mint it")
+	}
+	m, err := NewMinter(o.Secret, tokenTTL).Tokens(o.ServiceID, o.AgentID, o.AuditorID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{Service: orDefault(t.Service, m.Service), Agent: orDefault(t.Agent, m.Agent), Auditor: orDefault(t.Auditor, m.Auditor)}, nil
 }
 
 func (r *Runner) run(ctx context.Context) (kyc.CaseView, error) {

@@ -265,6 +265,22 @@ func (m *Minter) Token(sub string, role kyc.Role) (string, error) {
 	return t, nil
 }
 
+// Tokens are the tokens of the bank's backend, an agent and an auditor.
+func (m *Minter) Tokens(service, agent, auditor string) (Tokens, error) {
+	var t Tokens
+	var err error
+	for _, x := range []struct {
+		dst  *string
+		sub  string
+		role kyc.Role
+	}{{&t.Service, service, kyc.RoleService}, {&t.Agent, agent, kyc.RoleAgent}, {&t.Auditor, auditor, kyc.RoleAuditor}} {
+		if *x.dst, err = m.Token(x.sub, x.role); err != nil {
+			return Tokens{}, err
+		}
+	}
+	return t, nil
+}
+
 // NewKey is a fresh Idempotency-Key.
 func NewKey() string { return RandomHex(16) }
 

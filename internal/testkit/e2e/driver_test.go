@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/vkyc-engine/vkyc/internal/apiclient"
-	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
@@ -30,19 +29,12 @@ type driver struct {
 }
 
 func newDriver(t *testing.T, ctx context.Context, s *Stack) *driver {
-	mint := func(sub string, role kyc.Role) string {
-		tok, err := auth.Mint([]byte(AuthSecret), sub, role, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+	tok, err := apiclient.NewMinter([]byte(AuthSecret), time.Hour).Tokens("bank-backend", "agent-7", "auditor-3")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &driver{
-		t: t, ctx: ctx, s: s, c: apiclient.NewClient(s.APIBase, s.SimBase, nil),
-		service: mint("bank-backend", kyc.RoleService),
-		agent:   mint("agent-7", kyc.RoleAgent),
-		audit:   mint("auditor-3", kyc.RoleAuditor),
-	}
+	return &driver{t: t, ctx: ctx, s: s, c: apiclient.NewClient(s.APIBase, s.SimBase, nil),
+		service: tok.Service, agent: tok.Agent, audit: tok.Auditor}
 }
 
 func (d *driver) api(method, path, token string, body any, out any) {
