@@ -335,9 +335,9 @@ func postgresOutage(ctx context.Context, r *classRun) error {
 		return nil
 	}
 	start := time.Now()
-	r.st.svc.StopPostgres()
+	r.st.svc.Stop(namePostgres)
 	time.Sleep(r.set.pgOutage)
-	if err := r.st.svc.StartPostgres(ctx); err != nil {
+	if err := r.st.svc.Start(ctx, namePostgres); err != nil {
 		return err
 	}
 	r.addEpisode(start, time.Now())
@@ -352,10 +352,10 @@ func temporalOutage(ctx context.Context, r *classRun) error {
 		return nil
 	}
 	start := time.Now()
-	r.st.svc.StopTemporal()
+	r.st.svc.Stop(nameTemporal)
 	stopped := time.Now()
 	time.Sleep(r.set.temporalOutage)
-	if err := r.st.svc.StartTemporal(ctx); err != nil {
+	if err := r.st.svc.Start(ctx, nameTemporal); err != nil {
 		return err
 	}
 	r.addEpisode(start, time.Now())
@@ -445,13 +445,13 @@ func minioOutage(ctx context.Context, r *classRun) error {
 		}
 	}
 	start := time.Now()
-	r.st.svc.StopMinIO()
+	r.st.svc.Stop(nameMinIO)
 	r.mu.Lock()
 	r.outage = true
 	r.mu.Unlock()
 	r.signal(&r.capturesGate)
 	time.Sleep(r.set.minioOutage)
-	if err := r.st.svc.StartMinIO(ctx); err != nil {
+	if err := r.st.svc.Start(ctx, nameMinIO); err != nil {
 		return err
 	}
 	r.mu.Lock()

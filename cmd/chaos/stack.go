@@ -36,9 +36,9 @@ const (
 	nameAPI2      = "api-2"    // the second replica of the two-replica class
 	nameWorker2   = "worker-2" // likewise
 	nameSimulator = tstack.Simulator
-	namePostgres  = "postgres"
-	nameMinIO     = "minio"
-	nameTemporal  = "temporal"
+	namePostgres  = tstack.Postgres
+	nameMinIO     = tstack.MinIO
+	nameTemporal  = tstack.Temporal
 )
 
 // stack is everything a fault suite runs against, each a child process of
@@ -147,26 +147,16 @@ func (s *stack) setupEngine(ctx context.Context) error {
 
 // part is a process of the stack by name: a service or a program.
 func (s *stack) part(name string) *tstack.Process {
-	switch name {
-	case namePostgres:
-		return s.svc.Postgres
-	case nameMinIO:
-		return s.svc.MinIO
-	case nameTemporal:
-		return s.svc.Temporal
+	if p := s.svc.Part(name); p != nil {
+		return p
 	}
 	return s.eng.Process(name)
 }
 
 // startPart starts a part that is down and waits until it serves.
 func (s *stack) startPart(ctx context.Context, name string) error {
-	switch name {
-	case namePostgres:
-		return s.svc.StartPostgres(ctx)
-	case nameMinIO:
-		return s.svc.StartMinIO(ctx)
-	case nameTemporal:
-		return s.svc.StartTemporal(ctx)
+	if s.svc.Part(name) != nil {
+		return s.svc.Start(ctx, name)
 	}
 	return s.eng.Start(ctx, name, nil)
 }

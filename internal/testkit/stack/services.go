@@ -30,8 +30,25 @@ import (
 // scripts/services.sh runs them, from the same pinned tools and search
 // attributes file.
 type OwnServices struct {
-	Services                  testenv.Services
-	Postgres, MinIO, Temporal *Process
+	Services testenv.Services
+	parts    map[string]*ownPart
+}
+
+// The services' names, as Part, Start and Stop take them.
+const (
+	Postgres = "postgres"
+	MinIO    = "minio"
+	Temporal = "temporal"
+)
+
+// ownPart is one service: its process, how it is stopped and when it is
+// ready.
+type ownPart struct {
+	p     *Process
+	stop  syscall.Signal
+	grace time.Duration
+	limit time.Duration
+	ready func(context.Context) error
 }
 
 // The MinIO credentials of OwnServices, throwaway values on loopback.
@@ -48,7 +65,7 @@ func StartServices(ctx context.Context, root, dir string, log *slog.Logger) (*Ow
 		return nil, err
 	}
 	pgPort, minioPort, consolePort, temporalPort := ports[0], ports[1], ports[2], ports[3]
-	o := &OwnServices{Services: testenv.Services{
+	o := &OwnServices{parts: map[string]*ownPart{}, Services: testenv.Services{
 		DatabaseURL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", pgPort),
 		S3:          testenv.S3{Endpoint: fmt.Sprintf("127.0.0.1:%d", minioPort), AccessKey: OwnS3AccessKey, SecretKey: OwnS3SecretKey},
 		Temporal:    fmt.Sprintf("127.0.0.1:%d", temporalPort),
@@ -144,34 +161,52 @@ func (o *OwnServices) setupPostgres(ctx context.Context, dir string, port int) e
 	// Durability settings off as in scripts/services.sh: a throwaway
 	// database, and the CPU is the limit. A stop (SIGINT, fast shutdown)
 	// still checkpoints, so a stop and start loses nothing committed.
-	o.Postgres = &Process{
-		Name: "postgres", Path: filepath.Join(bin, "postgres"), LogPath: filepath.Join(dir, "logs", "postgres.log"), Cred: cred,
+	o.Services.PGData = data
+	// SIGINT is a fast shutdown; SIGTERM would wait for the clients.
+	return o.add(ctx, &ownPart{stop: syscall.SIGINT, grace: 30 * time.Second, limit: time.Minute, p: &Process{
+		Name: Postgres, Path: filepath.Join(bin, "postgres"), LogPath: filepath.Join(dir, "logs", "postgres.log"), Cred: cred,
 		Args: []string{"-D", data, "-p", strconv.Itoa(port), "-k", data, "-c", "listen_addresses=127.0.0.1",
 			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"},
 		Env: BaseEnv(),
-	}
-	o.Services.PGData = data
-	return o.StartPostgres(ctx)
-}
-
-// StartPostgres starts PostgreSQL (again) and waits until it answers.
-func (o *OwnServices) StartPostgres(ctx context.Context) error {
-	if err := o.Postgres.Start(); err != nil {
-		return err
-	}
-	return WaitFor(ctx, 60*time.Second, "PostgreSQL", o.Postgres, func() error {
+	}, ready: func(ctx context.Context) error {
 		db, err := sql.Open("pgx", o.Services.DatabaseURL)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
 		return db.PingContext(ctx)
-	})
+	}})
 }
 
-// StopPostgres stops PostgreSQL with a fast shutdown (SIGINT; SIGTERM would
-// wait for the clients).
-func (o *OwnServices) StopPostgres() { o.Postgres.Stop(syscall.SIGINT, 30*time.Second) }
+// add starts a part and keeps it.
+func (o *OwnServices) add(ctx context.Context, pt *ownPart) error {
+	o.parts[pt.p.Name] = pt
+	return o.Start(ctx, pt.p.Name)
+}
+
+// Part is the process of a service (nil for another name).
+func (o *OwnServices) Part(name string) *Process {
+	if pt := o.parts[name]; pt != nil {
+		return pt.p
+	}
+	return nil
+}
+
+// Start starts a service (again, on its data) and waits until it serves.
+func (o *OwnServices) Start(ctx context.Context, name string) error {
+	pt := o.parts[name]
+	if err := pt.p.Start(); err != nil {
+		return err
+	}
+	return WaitFor(ctx, pt.limit, name, pt.p, func() error { return pt.ready(ctx) })
+}
+
+// Stop stops a service as its operator would.
+func (o *OwnServices) Stop(name string) {
+	if pt := o.parts[name]; pt != nil {
+		pt.p.Stop(pt.stop, pt.grace)
+	}
+}
 
 func (o *OwnServices) setupMinIO(ctx context.Context, root, dir string, console int) error {
 	path, err := Tool(ctx, root, "minio")
@@ -183,27 +218,15 @@ func (o *OwnServices) setupMinIO(ctx context.Context, root, dir string, console 
 		return err
 	}
 	o.Services.MinIOData = data
-	o.MinIO = &Process{
-		Name: "minio", Path: path, LogPath: filepath.Join(dir, "logs", "minio.log"),
+	return o.add(ctx, &ownPart{stop: syscall.SIGTERM, grace: 20 * time.Second, limit: time.Minute, p: &Process{
+		Name: MinIO, Path: path, LogPath: filepath.Join(dir, "logs", "minio.log"),
 		Env: append(BaseEnv(), "MINIO_ROOT_USER="+o.Services.S3.AccessKey, "MINIO_ROOT_PASSWORD="+o.Services.S3.SecretKey,
 			"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1"),
 		Args: []string{"server", "--quiet", "--address", o.Services.S3.Endpoint, "--console-address", "127.0.0.1:" + strconv.Itoa(console), data},
-	}
-	return o.StartMinIO(ctx)
-}
-
-// StartMinIO starts MinIO (again) and waits until it is ready.
-func (o *OwnServices) StartMinIO(ctx context.Context) error {
-	if err := o.MinIO.Start(); err != nil {
-		return err
-	}
-	return WaitFor(ctx, 60*time.Second, "MinIO", o.MinIO, func() error {
+	}, ready: func(ctx context.Context) error {
 		return HTTPOK(ctx, "http://"+o.Services.S3.Endpoint+"/minio/health/ready")
-	})
+	}})
 }
-
-// StopMinIO stops MinIO.
-func (o *OwnServices) StopMinIO() { o.MinIO.Stop(syscall.SIGTERM, 20*time.Second) }
 
 func (o *OwnServices) setupTemporal(ctx context.Context, root, dir string) error {
 	path, err := Tool(ctx, root, "temporal")
@@ -222,8 +245,9 @@ func (o *OwnServices) setupTemporal(ctx context.Context, root, dir string) error
 	for _, a := range attrs {
 		args = append(args, "--search-attribute", a)
 	}
-	o.Temporal = &Process{Name: "temporal", Path: path, Args: args, LogPath: filepath.Join(dir, "logs", "temporal.log"), Env: BaseEnv()}
-	return o.StartTemporal(ctx)
+	return o.add(ctx, &ownPart{stop: syscall.SIGTERM, grace: 30 * time.Second, limit: 2 * time.Minute,
+		p:     &Process{Name: Temporal, Path: path, Args: args, LogPath: filepath.Join(dir, "logs", "temporal.log"), Env: BaseEnv()},
+		ready: func(ctx context.Context) error { return TemporalServes(ctx, o.Services.Temporal) }})
 }
 
 // searchAttributes reads the NAME=TYPE lines that scripts/services.sh
@@ -245,27 +269,10 @@ func searchAttributes(path string) ([]string, error) {
 	return out, sc.Err()
 }
 
-// StartTemporal starts the Temporal dev server (again, on its database
-// file) and waits until it serves the namespace.
-func (o *OwnServices) StartTemporal(ctx context.Context) error {
-	if err := o.Temporal.Start(); err != nil {
-		return err
-	}
-	return WaitFor(ctx, 120*time.Second, "Temporal", o.Temporal, func() error { return TemporalServes(ctx, o.Services.Temporal) })
-}
-
-// StopTemporal stops the Temporal dev server.
-func (o *OwnServices) StopTemporal() { o.Temporal.Stop(syscall.SIGTERM, 30*time.Second) }
-
 // Close stops the three services.
 func (o *OwnServices) Close() {
-	for _, p := range []*Process{o.Temporal, o.MinIO} {
-		if p != nil {
-			p.Stop(syscall.SIGTERM, 20*time.Second)
-		}
-	}
-	if o.Postgres != nil {
-		o.Postgres.Stop(syscall.SIGINT, 20*time.Second)
+	for _, n := range []string{Temporal, MinIO, Postgres} {
+		o.Stop(n)
 	}
 }
 
