@@ -210,19 +210,19 @@ type Peer struct {
 // Join joins the call of a join token, as a person's app does.
 func (c *Client) Join(ctx context.Context, token, name string) (Peer, error) {
 	var p Peer
-	err := c.simPost(ctx, "/sim/v1/join", map[string]string{"token": token, "name": name}, &p)
+	err := c.SimPost(ctx, "/sim/v1/join", map[string]string{"token": token, "name": name}, &p)
 	return p, err
 }
 
 // Leave leaves the call; reason is what the simulator reports (e.g.
 // "client request", "websocket closed").
 func (c *Client) Leave(ctx context.Context, peer, reason string) error {
-	return c.simPost(ctx, "/sim/v1/leave", map[string]string{"peer_id": peer, "reason": reason}, nil)
+	return c.SimPost(ctx, "/sim/v1/leave", map[string]string{"peer_id": peer, "reason": reason}, nil)
 }
 
 // SetFaults sets the simulator's fault injection.
 func (c *Client) SetFaults(ctx context.Context, faults any) error {
-	return c.simPost(ctx, "/sim/v1/faults", faults, nil)
+	return c.SimPost(ctx, "/sim/v1/faults", faults, nil)
 }
 
 // SimGet reads one of the simulator's test endpoints (state, deliveries).
@@ -231,7 +231,9 @@ func (c *Client) SimGet(ctx context.Context, path string, out any) error {
 	return err
 }
 
-func (c *Client) simPost(ctx context.Context, path string, body, out any) error {
+// SimPost posts to one of the simulator's endpoints (join, leave, faults,
+// drop).
+func (c *Client) SimPost(ctx context.Context, path string, body, out any) error {
 	_, err := Do(ctx, c.HTTP, Request{Method: http.MethodPost, URL: c.Sim + path, JSON: body}, out)
 	return err
 }

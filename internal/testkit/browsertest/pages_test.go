@@ -25,7 +25,6 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/vkyc-engine/vkyc/internal/apiclient"
-	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/testkit/e2e"
 	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
@@ -35,28 +34,29 @@ import (
 type bank struct {
 	t              *testing.T
 	s              *e2e.Stack
-	hc             *http.Client
+	c              *apiclient.Client
 	service, admin string
 	tokens         []string // every invite token handed out, for the log check
 }
 
 func newBank(t *testing.T, s *e2e.Stack) *bank {
-	mint := func(sub string, role kyc.Role) string {
-		tok, err := auth.Mint([]byte(e2e.AuthSecret), sub, role, 2*time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+	m := apiclient.NewMinter([]byte(e2e.AuthSecret), 2*time.Hour)
+	service, err := m.Token("bank-backend", kyc.RoleService)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &bank{t: t, s: s, hc: &http.Client{Timeout: 30 * time.Second},
-		service: mint("bank-backend", kyc.RoleService), admin: mint("admin-1", kyc.RoleAdmin)}
+	admin, err := m.Token("admin-1", kyc.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bank{t: t, s: s, c: apiclient.NewClient(s.APIBase, s.SimBase, nil), service: service, admin: admin}
 }
 
 func (b *bank) do(method, path, token string, body, out any) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := apiclient.Do(ctx, b.hc, apiclient.Request{Method: method, URL: b.s.APIBase + path, Token: token, JSON: body}, out); err != nil {
+	if _, err := b.c.Call(ctx, method, path, token, body, "", out); err != nil {
 		b.t.Fatalf("%s %s: %v", method, path, err)
 	}
 }
@@ -135,7 +135,7 @@ func (b *bank) simPeers(caseID string) []simPeer {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := apiclient.Do(ctx, b.hc, apiclient.Request{Method: http.MethodGet, URL: b.s.SimBase + "/sim/v1/state"}, &st); err != nil {
+	if err := b.c.SimGet(ctx, "/sim/v1/state", &st); err != nil {
 		b.t.Fatal(err)
 	}
 	names := map[string]string{}
@@ -171,7 +171,7 @@ func (b *bank) drop(peerID string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := apiclient.Do(ctx, b.hc, apiclient.Request{Method: http.MethodPost, URL: b.s.SimBase + "/sim/v1/drop", JSON: map[string]string{"peer_id": peerID}}, nil); err != nil {
+	if err := b.c.SimPost(ctx, "/sim/v1/drop", map[string]string{"peer_id": peerID}, nil); err != nil {
 		b.t.Fatal(err)
 	}
 }
