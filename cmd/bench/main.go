@@ -17,8 +17,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -28,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 )
 
 // sizes are the scenario sizes; the defaults are the issue's.
@@ -224,11 +224,7 @@ func parseFlags() (options, error) {
 
 func (o options) runs(scenario string) bool { return o.only == nil || o.only[scenario] }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b)
-}
+func randomHex(n int) string { return apiclient.RandomHex(n) }
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -10,7 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // After the measured run, the scenario with the worst ratio (or the one
@@ -53,15 +57,15 @@ func (b *bench) profileAfter(ctx context.Context) {
 	pctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	procs := []*proc{b.api, b.worker, b.sim}
-	bins := map[string]string{"api": b.bins.API, "worker": b.bins.Worker, "simulator": b.bins.Simulator}
+	procs := []*stack.Process{b.api, b.worker, b.sim}
+	bins := map[string]string{"api": b.eng.Bin(stack.API), "worker": b.eng.Bin(stack.Worker), "simulator": b.eng.Bin(stack.Simulator)}
 	profiling := make(chan struct{})
 	go func() {
 		defer close(profiling)
 		var pw sync.WaitGroup
 		for _, p := range procs {
 			pw.Go(func() {
-				path := filepath.Join(b.dir, "cpu-"+target+"-"+p.name+".pprof")
+				path := filepath.Join(b.dir, "cpu-"+target+"-"+p.Name+".pprof")
 				err := profileCPU(ctx, p, b.o.sz.ProfileFor, path)
 				mu.Lock()
 				defer mu.Unlock()
@@ -69,7 +73,7 @@ func (b *bench) profileAfter(ctx context.Context) {
 					pr.Errors = append(pr.Errors, err.Error())
 					return
 				}
-				pr.Files[p.name] = path
+				pr.Files[p.Name] = path
 			})
 		}
 		pw.Wait()
@@ -160,7 +164,7 @@ func (b *bench) profileLoad(ctx context.Context, scenario, hint string, until <-
 		if err != nil {
 			return err.Error()
 		}
-		f, err := newForm(sample)
+		f, err := apiclient.NewForm(sample)
 		if err != nil {
 			return err.Error()
 		}
@@ -174,7 +178,10 @@ func (b *bench) profileLoad(ctx context.Context, scenario, hint string, until <-
 						return
 					}
 					for range capturesPerCase {
-						if !keepGoing() || b.client.upload(ctx, id, b.client.token(agent, kyc.RoleAgent), f) != nil {
+						if !keepGoing() {
+							break
+						}
+						if _, _, err := b.client.Upload(ctx, b.client.token(agent, kyc.RoleAgent), id, apiclient.NewKey(), f); err != nil {
 							break
 						}
 						done.Add(1)
@@ -193,7 +200,7 @@ func (b *bench) profileLoad(ctx context.Context, scenario, hint string, until <-
 	case "6":
 		for keepGoing() {
 			r := b.timed(1000, sz.ReadConc, func(_, _ int) error {
-				_, err := b.client.getCase(ctx, b.openCases[int(done.Load())%len(b.openCases)])
+				_, err := b.client.Case(ctx, b.client.service(), b.openCases[int(done.Load())%len(b.openCases)])
 				return err
 			})
 			done.Add(int64(r.N - r.Failed))
@@ -250,4 +257,28 @@ func (p *profileResult) markdown() string {
 		fmt.Fprintf(&b, "- profile error: %s\n", e)
 	}
 	return b.String()
+}
+
+// profileCPU fetches a CPU profile of d from p's pprof hook into path.
+func profileCPU(ctx context.Context, p *stack.Process, d time.Duration, path string) error {
+	secs := max(int(d.Round(time.Second)/time.Second), 1)
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.PprofAddr, secs)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := (&http.Client{Timeout: d + time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s: HTTP %d", p.Name, resp.StatusCode)
+	}
+	f, err := os.Create(path) // #nosec G304 -- a path in our own work directory
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadFrom(resp.Body); err != nil {
+		return fmt.Errorf("profile %s: %w", p.Name, err)
+	}
+	return nil
 }

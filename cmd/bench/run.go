@@ -4,21 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	temporallog "go.temporal.io/sdk/log"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack/pprofhook"
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
 // Credentials of the simulated 100ms workspace and of the API, made per run.
@@ -35,15 +40,15 @@ const (
 // results so far.
 type bench struct {
 	o   options
-	svc services
+	svc testenv.Services
 	dir string
 
 	dbURL, bucket                string
 	taskQueue, bareQueue         string
 	simSecret, webhookSecret     string
 	apiSecret                    []byte
-	bins                         binaries
-	api, worker, sim, bareWorker *proc
+	eng                          *stack.Engine
+	api, worker, sim, bareWorker *stack.Process
 	apiURL, simURL               string
 	proxy                        *hookProxy
 	proxySrv                     *http.Server
@@ -60,7 +65,7 @@ type bench struct {
 }
 
 func run(ctx context.Context, o options) error {
-	svc, err := servicesFromEnv()
+	svc, err := testenv.FromEnv()
 	if err != nil {
 		return err
 	}
@@ -129,13 +134,13 @@ func run(ctx context.Context, o options) error {
 
 func (b *bench) setup(ctx context.Context, stamp string) error {
 	var err error
-	if b.dbURL, err = b.createDatabase(ctx, "vkyc_bench_"+strings.ReplaceAll(stamp, "-", "_")); err != nil {
+	if b.dbURL, err = testenv.CreateDatabase(ctx, b.svc.DatabaseURL, "vkyc_bench_"+strings.ReplaceAll(stamp, "-", "_")); err != nil {
 		return err
 	}
 	if b.pg, err = pgxpool.New(ctx, b.dbURL+"&pool_max_conns=64"); err != nil {
 		return fmt.Errorf("connect to the benchmark database: %w", err)
 	}
-	b.s3, err = minio.New(b.svc.S3Endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.svc.S3Access, b.svc.S3Secret, "")})
+	b.s3, err = minio.New(b.svc.S3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.svc.S3.AccessKey, b.svc.S3.SecretKey, "")})
 	if err != nil {
 		return fmt.Errorf("MinIO client: %w", err)
 	}
@@ -143,44 +148,54 @@ func (b *bench) setup(ctx context.Context, stamp string) error {
 		return fmt.Errorf("create bucket %s: %w", b.bucket, err)
 	}
 	logf("building api, worker and simulator")
-	if b.bins, err = buildPrograms(ctx, b.o.root, b.dir, b.o.overlay); err != nil {
+	// Each program is built with the pprof hook, so that the programs
+	// measured are exactly the ones that can be profiled.
+	if b.eng, err = stack.NewEngine(ctx, stack.Config{
+		Root: b.o.root, Dir: b.dir, Services: b.svc, DatabaseURL: b.dbURL, Bucket: b.bucket, TaskQueue: b.taskQueue,
+		Secrets: stack.Secrets{Auth: string(b.apiSecret), HMSAccessKey: simAccessKey, HMSAppSecret: b.simSecret,
+			WebhookHeader: webhookHeader, WebhookSecret: b.webhookSecret},
+		Env: map[string]string{
+			"HMSSIM_RECORDING_START_DELAY": simStartDelay, "HMSSIM_RECORDING_READY_DELAY": simReadyDelay,
+			// Every webhook comes from this one address, at thousands a second.
+			"HMS_WEBHOOK_RATE_LIMIT": "0",
+			// The production default: every request and webhook is logged.
+			"LOG_LEVEL": "info",
+		},
+		Build: stack.Build{Profile: true, Overlay: b.o.overlay}, WorkerPolls: true,
+	}); err != nil {
 		return err
 	}
+	b.api, b.worker, b.sim = b.eng.Process(stack.API), b.eng.Process(stack.Worker), b.eng.Process(stack.Simulator)
 	if b.tc, err = client.DialContext(ctx, client.Options{HostPort: b.svc.Temporal, Namespace: namespace,
 		Logger: quietTemporalLogger(), ConnectionOptions: engineConnection()}); err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)
 	}
-
-	apiPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	simPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	b.apiURL, b.simURL = "http://"+loopback(apiPort), "http://"+loopback(simPort)
+	b.apiURL, b.simURL = b.eng.APIBase, b.eng.SimBase
 	if err := b.startProxy(); err != nil {
 		return err
 	}
-	if err := b.startSimulator(ctx, simPort); err != nil {
+	b.eng.SetEnv("HMSSIM_WEBHOOK_URL", "http://"+b.proxy.addr+"/")
+	if err := b.eng.Start(ctx, stack.Simulator, nil); err != nil {
 		return err
 	}
 	if b.templateID, err = b.applyTemplate(ctx); err != nil {
 		return err
 	}
-	if err := b.startEngine(ctx, apiPort, b.templateID); err != nil {
-		return err
+	b.eng.SetEnv("HMS_TEMPLATE_ID", b.templateID)
+	for _, name := range []string{stack.Worker, stack.API} {
+		if err := b.eng.Start(ctx, name, nil); err != nil {
+			return err
+		}
 	}
 	if err := b.startBareWorker(ctx); err != nil {
 		return err
 	}
 	b.client = newAPIClient(b.apiURL, b.simURL, b.apiSecret)
 	b.meter = newCPUMeter(map[string]func() []int{
-		"api":         func() []int { return []int{b.api.pid()} },
-		"worker":      func() []int { return []int{b.worker.pid()} },
-		"simulator":   func() []int { return []int{b.sim.pid()} },
-		"bare-worker": func() []int { return []int{b.bareWorker.pid()} },
+		"api":         func() []int { return []int{b.api.PID()} },
+		"worker":      func() []int { return []int{b.worker.PID()} },
+		"simulator":   func() []int { return []int{b.sim.PID()} },
+		"bare-worker": func() []int { return []int{b.bareWorker.PID()} },
 		"bench":       func() []int { return []int{os.Getpid()} },
 		"temporal":    func() []int { return nonZero(b.svc.TemporalPID) },
 		"postgres":    func() []int { return postgresPIDs(b.svc.PGData) },
@@ -196,30 +211,6 @@ func nonZero(pid int) []int {
 	return []int{pid}
 }
 
-// createDatabase makes a database of its own for the run on the services'
-// PostgreSQL, so that row counts and plans are the run's alone.
-func (b *bench) createDatabase(ctx context.Context, name string) (string, error) {
-	admin, err := pgxpool.New(ctx, b.svc.DatabaseURL)
-	if err != nil {
-		return "", fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", fmt.Errorf("create database %s: %w", name, err)
-	}
-	u, err := url.Parse(b.svc.DatabaseURL)
-	if err != nil {
-		return "", fmt.Errorf("VKYC_TEST_DATABASE_URL: %w", err)
-	}
-	u.Path = "/" + name
-	q := u.Query()
-	if q.Get("sslmode") == "" {
-		q.Set("sslmode", "disable")
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
-}
-
 func (b *bench) startProxy() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -230,23 +221,6 @@ func (b *bench) startProxy() error {
 	go func() { _ = b.proxySrv.Serve(ln) }()
 	b.proxy.addr = ln.Addr().String()
 	return nil
-}
-
-func (b *bench) startSimulator(ctx context.Context, port int) error {
-	env := []string{
-		"HMSSIM_ADDR=" + loopback(port),
-		"HMSSIM_WEBHOOK_URL=http://" + b.proxy.addr + "/",
-		"HMS_ACCESS_KEY=" + simAccessKey, "HMS_APP_SECRET=" + b.simSecret,
-		"HMS_WEBHOOK_HEADER=" + webhookHeader, "HMS_WEBHOOK_SECRET=" + b.webhookSecret,
-		"HMSSIM_RECORDING_START_DELAY=" + simStartDelay, "HMSSIM_RECORDING_READY_DELAY=" + simReadyDelay,
-		"S3_ENDPOINT=" + b.svc.S3Endpoint, "S3_ACCESS_KEY=" + b.svc.S3Access, "S3_SECRET_KEY=" + b.svc.S3Secret,
-		"S3_BUCKET=" + b.bucket,
-	}
-	var err error
-	if b.sim, err = startProc("simulator", b.bins.Simulator, nil, env, b.dir); err != nil {
-		return err
-	}
-	return waitHTTP(ctx, b.sim, b.simURL+"/sim/v1/faults", time.Minute)
 }
 
 // applyTemplate gives the simulator the production template, so rooms
@@ -265,40 +239,6 @@ func (b *bench) applyTemplate(ctx context.Context) (string, error) {
 	return t.ID, nil
 }
 
-func (b *bench) engineEnv(apiPort int, templateID string) []string {
-	return []string{
-		"VKYC_ENV=development",
-		"HTTP_ADDR=" + loopback(apiPort), "PUBLIC_BASE_URL=" + b.apiURL, "WORKER_HTTP_ADDR=127.0.0.1:0",
-		"API_JWT_SECRET=" + string(b.apiSecret),
-		"DATABASE_URL=" + b.dbURL, "VKYC_DATA_DIR=" + filepath.Join(b.dir, "data"),
-		"S3_ENDPOINT=" + b.svc.S3Endpoint, "S3_ACCESS_KEY=" + b.svc.S3Access, "S3_SECRET_KEY=" + b.svc.S3Secret,
-		"S3_BUCKET=" + b.bucket,
-		"TEMPORAL_ADDRESS=" + b.svc.Temporal, "TEMPORAL_NAMESPACE=" + namespace, "TEMPORAL_TASK_QUEUE=" + b.taskQueue,
-		"HMS_BASE_URL=" + b.simURL + "/v2", "HMS_ACCESS_KEY=" + simAccessKey, "HMS_APP_SECRET=" + b.simSecret,
-		"HMS_TEMPLATE_ID=" + templateID,
-		"HMS_WEBHOOK_HEADER=" + webhookHeader, "HMS_WEBHOOK_SECRET=" + b.webhookSecret,
-		// Every webhook comes from this one address, at thousands a second.
-		"HMS_WEBHOOK_RATE_LIMIT=0",
-		// The production default: every request and webhook is logged.
-		"LOG_LEVEL=info",
-	}
-}
-
-func (b *bench) startEngine(ctx context.Context, apiPort int, templateID string) error {
-	env := b.engineEnv(apiPort, templateID)
-	var err error
-	if b.worker, err = startProc("worker", b.bins.Worker, nil, env, b.dir); err != nil {
-		return err
-	}
-	if b.api, err = startProc("api", b.bins.API, nil, env, b.dir); err != nil {
-		return err
-	}
-	if err := waitHTTP(ctx, b.api, b.apiURL+"/readyz", 2*time.Minute); err != nil {
-		return err
-	}
-	return b.waitPoller(ctx, b.worker, b.taskQueue)
-}
-
 func (b *bench) startBareWorker(ctx context.Context) error {
 	self, err := os.Executable()
 	if err != nil {
@@ -306,40 +246,25 @@ func (b *bench) startBareWorker(ctx context.Context) error {
 	}
 	env := []string{"BENCH_TEMPORAL_ADDRESS=" + b.svc.Temporal, "BENCH_TEMPORAL_NAMESPACE=" + namespace,
 		"BENCH_TASK_QUEUE=" + b.bareQueue}
-	if b.bareWorker, err = startProc("bare-worker", self, []string{"-role", "bare-worker"}, env, b.dir); err != nil {
+	if b.bareWorker, err = b.startProc("bare-worker", self, []string{"-role", "bare-worker"}, env); err != nil {
 		return err
 	}
-	return b.waitPoller(ctx, b.bareWorker, b.bareQueue)
+	return stack.WaitFor(ctx, time.Minute, "the bare worker", b.bareWorker, func() error {
+		return stack.Polling(ctx, b.tc, b.bareWorker, b.bareQueue)
+	})
 }
 
-// waitPoller waits until p polls its workflow task queue (its identity is
-// <pid>@<host>@...).
-func (b *bench) waitPoller(ctx context.Context, p *proc, queue string) error {
-	return waitPollerOn(ctx, b.tc, p, queue)
-}
-
-func waitPollerOn(ctx context.Context, tc client.Client, p *proc, queue string) error {
-	prefix := fmt.Sprintf("%d@", p.pid())
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := tc.DescribeTaskQueue(ctx, queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		if err == nil {
-			for _, poller := range resp.GetPollers() {
-				if strings.HasPrefix(poller.GetIdentity(), prefix) {
-					return nil
-				}
-			}
-		}
-		if !p.alive() {
-			return fmt.Errorf("%s exited during start-up (log: %s)", p.name, p.logPath)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s does not poll %s after a minute (log: %s)", p.name, queue, p.logPath)
-		}
-		if err := sleepCtx(ctx, 300*time.Millisecond); err != nil {
-			return err
-		}
+// startProc starts a process of the benchmark's own (the bare worker, the
+// real Temporal server) with exactly env (plus PATH and HOME) and, for the
+// profile, its pprof hook on a port of its own.
+func (b *bench) startProc(name, path string, args, env []string) (*stack.Process, error) {
+	addr, err := stack.FreeAddr()
+	if err != nil {
+		return nil, err
 	}
+	p := &stack.Process{Name: name, Path: path, Args: args, LogPath: filepath.Join(b.dir, "logs", name+".log"), PprofAddr: addr,
+		Env: append(append(stack.BaseEnv(), pprofhook.EnvAddr+"="+addr), env...)}
+	return p, p.Start()
 }
 
 // settle waits, between scenarios, until the inbox is empty and the
@@ -365,7 +290,7 @@ func (b *bench) settleWithin(ctx context.Context, within time.Duration) {
 
 func (b *bench) busyCPU() float64 {
 	var sum float64
-	for _, pid := range []int{b.api.pid(), b.worker.pid(), b.bareWorker.pid(), b.svc.TemporalPID} {
+	for _, pid := range []int{b.api.PID(), b.worker.PID(), b.bareWorker.PID(), b.svc.TemporalPID} {
 		if pid == 0 {
 			continue
 		}
@@ -377,10 +302,11 @@ func (b *bench) busyCPU() float64 {
 }
 
 func (b *bench) teardown() {
-	for _, p := range []*proc{b.api, b.worker, b.bareWorker, b.sim} {
-		if p != nil {
-			p.stop()
-		}
+	if b.bareWorker != nil {
+		b.bareWorker.Stop(syscall.SIGTERM, 45*time.Second)
+	}
+	if b.eng != nil {
+		b.eng.Close()
 	}
 	if b.proxySrv != nil {
 		_ = b.proxySrv.Close()
@@ -398,12 +324,8 @@ func (b *bench) teardown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if b.dbURL != "" {
-		if admin, err := pgxpool.New(ctx, b.svc.DatabaseURL); err == nil {
-			u, _ := url.Parse(b.dbURL)
-			if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+strings.TrimPrefix(u.Path, "/")+" WITH (FORCE)"); err != nil {
-				logf("drop the benchmark database: %v", err)
-			}
-			admin.Close()
+		if err := testenv.DropDatabase(ctx, b.svc.DatabaseURL, b.dbURL); err != nil {
+			logf("drop the benchmark database: %v", err)
 		}
 	}
 	if b.s3 != nil {
@@ -418,3 +340,13 @@ func (b *bench) teardown() {
 }
 
 var errNoCase = errors.New("no completed case to read a script from")
+
+func loopback(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+func sleepCtx(ctx context.Context, d time.Duration) error { return apiclient.Sleep(ctx, d) }
+
+// quietTemporalLogger keeps the SDK's routine messages out of the figures'
+// output; warnings still show.
+func quietTemporalLogger() temporallog.Logger {
+	return temporallog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}

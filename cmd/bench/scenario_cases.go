@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
@@ -75,7 +76,7 @@ func (b *bench) newCaseDriver(poll time.Duration, hooks *hookProxy) (*caseDriver
 	}
 	d := &caseDriver{c: b.client, poll: poll, timeout: 2 * time.Minute, hooks: hooks}
 	for _, s := range set {
-		f, err := newForm(s)
+		f, err := apiclient.NewForm(s)
 		if err != nil {
 			return nil, err
 		}
@@ -147,13 +148,13 @@ func (b *bench) scenarioCases(ctx context.Context) error {
 	}
 	logf("1: %d cases at concurrency %d", sz.Cases, sz.CaseConcurrency)
 	b.meter.begin()
-	reads := b.client.reads.Load()
+	reads := b.client.Reads()
 	batchStart := time.Now()
 	run := b.runCases(ctx, d, sz.Cases, sz.CaseConcurrency)
 	batchEnd := time.Now()
 	engine := run.raw(sz.Cases, sz.CaseConcurrency)
 	engine.CPUSeconds = b.meter.since()
-	engine.ReadsPerCase = round(float64(b.client.reads.Load()-reads)/float64(sz.Cases), 1)
+	engine.ReadsPerCase = round(float64(b.client.Reads()-reads)/float64(sz.Cases), 1)
 	logf("1: engine %.2f cases/s, %d failed", engine.CasesPerSecond, engine.Failed)
 	if engine.Completed == 0 {
 		b.report.Raw["1_engine"] = engine

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
@@ -73,7 +74,7 @@ func (b *bench) scenarioOpen(ctx context.Context) error {
 func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []string, error) {
 	b.settle(ctx)
 	r := openRaw{N: n, Concurrency: conc}
-	r.RSSBeforeKiB, _, _ = memKiB(b.worker.pid())
+	r.RSSBeforeKiB, _, _ = memKiB(b.worker.PID())
 	ids := make([]string, n)
 	var lat samples
 	var errs errorCount
@@ -82,9 +83,9 @@ func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []st
 	start := time.Now()
 	wall := runPool(n, conc, func(_, i int) {
 		t := time.Now()
-		var v kyc.CaseView
-		body := map[string]any{"customer": kyc.Customer{Reference: fmt.Sprintf("BENCH-OPEN-%d-%s", i, randomHex(3)), Name: "Bench Open"}}
-		if err := b.client.call(ctx, http.MethodPost, "/v1/cases", b.client.service(), body, &v, keyed()); err != nil {
+		v, err := b.client.CreateCase(ctx, b.client.service(), apiclient.NewKey(),
+			apiclient.NewCase{Customer: kyc.Customer{Reference: fmt.Sprintf("BENCH-OPEN-%d-%s", i, randomHex(3)), Name: "Bench Open"}})
+		if err != nil {
 			errs.add(err)
 			return
 		}
@@ -112,7 +113,7 @@ func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []st
 	r.AllReadySeconds = round(time.Since(start).Seconds(), 2)
 	r.CPUSeconds = b.meter.since()
 	b.settleWithin(ctx, time.Minute)
-	r.RSSAfterKiB, _, _ = memKiB(b.worker.pid())
+	r.RSSAfterKiB, _, _ = memKiB(b.worker.PID())
 	ls := lat.all()
 	r.Failed, r.WallSeconds = n-len(ls), round(wall.Seconds(), 2)
 	r.PerSecond = round(float64(len(ls))/wall.Seconds(), 1)
@@ -137,7 +138,7 @@ func (b *bench) listLatency(ctx context.Context, n int) (summary, int) {
 			Cases []kyc.CaseView `json:"cases"`
 		}
 		t := time.Now()
-		err := b.client.call(ctx, http.MethodGet, "/v1/cases?status=waiting_for_participants&limit=100", tok, nil, &page, nil)
+		_, err := b.client.Call(ctx, http.MethodGet, "/v1/cases?status=waiting_for_participants&limit=100", tok, nil, "", &page)
 		if err != nil {
 			logf("5: list: %v", err)
 			continue
@@ -179,7 +180,7 @@ func (b *bench) openBare(ctx context.Context, n, conc int) openRaw {
 	if script == "" {
 		script = "LALS" // scenario 1 did not run: the shape of a case's start
 	}
-	r.RSSBeforeKiB, _, _ = memKiB(b.bareWorker.pid())
+	r.RSSBeforeKiB, _, _ = memKiB(b.bareWorker.PID())
 	var lat samples
 	var errs errorCount
 	prefix := "bench-open-bare-" + randomHex(4)
@@ -197,7 +198,7 @@ func (b *bench) openBare(ctx context.Context, n, conc int) openRaw {
 	b.settle(ctx)
 	r.AllReadySeconds = round(time.Since(start).Seconds(), 2)
 	r.CPUSeconds = b.meter.since()
-	r.RSSAfterKiB, _, _ = memKiB(b.bareWorker.pid())
+	r.RSSAfterKiB, _, _ = memKiB(b.bareWorker.PID())
 	ls := lat.all()
 	r.Failed, r.WallSeconds = n-len(ls), round(wall.Seconds(), 2)
 	r.PerSecond = round(float64(len(ls))/wall.Seconds(), 1)

@@ -8,11 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
@@ -41,8 +42,8 @@ type prodLegRaw struct {
 type realServer struct {
 	address       string
 	dbs           []string // databases made for it on the services' PostgreSQL
-	server        *proc
-	api, worker   *proc
+	server        *stack.Process
+	api, worker   *stack.Process
 	apiURL, queue string
 	tc            client.Client
 	client        *apiClient
@@ -58,7 +59,7 @@ func (b *bench) scenarioProd(ctx context.Context) error {
 	devTemporal := func() []int { return nonZero(b.svc.TemporalPID) }
 	logf("7: dev server: %d cases at concurrency %d", sz.ProdCases, sz.ProdConcurrency)
 	dev := b.prodLeg(ctx, d, b.client, "dev server (temporal server start-dev, SQLite)", devTemporal,
-		func() int { return b.api.pid() }, func() int { return b.worker.pid() })
+		func() int { return b.api.PID() }, func() int { return b.worker.PID() })
 
 	rs, err := b.startRealServer(ctx)
 	if rs != nil {
@@ -73,7 +74,7 @@ func (b *bench) scenarioProd(ctx context.Context) error {
 	d.c = rs.client
 	logf("7: real server: %d cases at concurrency %d", sz.ProdCases, sz.ProdConcurrency)
 	real := b.prodLeg(ctx, d, rs.client, "Temporal server "+b.realServerVersion()+" on PostgreSQL (scripts/temporal-server.sh)",
-		func() []int { return []int{rs.server.pid()} }, func() int { return rs.api.pid() }, func() int { return rs.worker.pid() })
+		func() []int { return []int{rs.server.PID()} }, func() int { return rs.api.PID() }, func() int { return rs.worker.PID() })
 
 	b.report.Raw["7_dev_server"] = dev
 	b.report.Raw["7_real_server"] = real
@@ -118,7 +119,7 @@ func (b *bench) prodLeg(ctx context.Context, d *caseDriver, c *apiClient, server
 	meter := newCPUMeter(map[string]func() []int{
 		"api":       func() []int { return []int{api()} },
 		"worker":    func() []int { return []int{worker()} },
-		"simulator": func() []int { return []int{b.sim.pid()} },
+		"simulator": func() []int { return []int{b.sim.PID()} },
 		"temporal":  temporal,
 		"postgres":  func() []int { return postgresPIDs(b.svc.PGData) },
 		"minio":     func() []int { return nonZero(pidWithArg(b.svc.MinIOData)) },
@@ -179,7 +180,7 @@ func (b *bench) startRealServer(ctx context.Context) (*realServer, error) {
 	// Below 32768: the server keeps its membership ports in a SMALLINT.
 	names := []string{"FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT",
 		"HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"}
-	low, err := testenv.LowPorts(len(names))
+	low, err := stack.LowPorts(len(names))
 	if err != nil {
 		return rs, err
 	}
@@ -194,7 +195,7 @@ func (b *bench) startRealServer(ctx context.Context) (*realServer, error) {
 	if err := b.runHelper(ctx, helper, "schema", env); err != nil {
 		return rs, err
 	}
-	if rs.server, err = startProc("temporal-server", helper, []string{"start"}, env, b.dir); err != nil {
+	if rs.server, err = b.startProc("temporal-server", helper, []string{"start"}, env); err != nil {
 		return rs, err
 	}
 	if err := b.runHelper(ctx, helper, "init", append(env, "TEMPORAL_ADDRESS="+rs.address, "TEMPORAL_NAMESPACE="+namespace)); err != nil {
@@ -205,38 +206,23 @@ func (b *bench) startRealServer(ctx context.Context) (*realServer, error) {
 		return rs, fmt.Errorf("connect to the real Temporal server: %w", err)
 	}
 
-	if rs.engineDB, err = b.createDatabase(ctx, "vkyc_bench_real_"+strings.ReplaceAll(stamp, "-", "_")); err != nil {
+	if rs.engineDB, err = testenv.CreateDatabase(ctx, b.svc.DatabaseURL, "vkyc_bench_real_"+strings.ReplaceAll(stamp, "-", "_")); err != nil {
 		return rs, err
 	}
-	apiPort, err := freePort()
-	if err != nil {
+	// The engine's programs again, pointed at the real server.
+	if _, err = b.eng.Add("worker-real", stack.Worker, map[string]string{"TEMPORAL_ADDRESS": rs.address,
+		"TEMPORAL_TASK_QUEUE": rs.queue, "DATABASE_URL": rs.engineDB}); err != nil {
 		return rs, err
 	}
-	rs.apiURL = "http://" + loopback(apiPort)
-	engine := []string{}
-	for _, kv := range b.engineEnv(apiPort, b.templateID) {
-		switch {
-		case strings.HasPrefix(kv, "TEMPORAL_ADDRESS="):
-			kv = "TEMPORAL_ADDRESS=" + rs.address
-		case strings.HasPrefix(kv, "TEMPORAL_TASK_QUEUE="):
-			kv = "TEMPORAL_TASK_QUEUE=" + rs.queue
-		case strings.HasPrefix(kv, "DATABASE_URL="):
-			kv = "DATABASE_URL=" + rs.engineDB
-		case strings.HasPrefix(kv, "PUBLIC_BASE_URL="):
-			kv = "PUBLIC_BASE_URL=" + rs.apiURL
-		}
-		engine = append(engine, kv)
-	}
-	if rs.worker, err = startProc("worker-real", b.bins.Worker, nil, engine, b.dir); err != nil {
+	if rs.apiURL, err = b.eng.Add("api-real", stack.API, map[string]string{"TEMPORAL_ADDRESS": rs.address,
+		"TEMPORAL_TASK_QUEUE": rs.queue, "DATABASE_URL": rs.engineDB}); err != nil {
 		return rs, err
 	}
-	if rs.api, err = startProc("api-real", b.bins.API, nil, engine, b.dir); err != nil {
+	rs.worker, rs.api = b.eng.Process("worker-real"), b.eng.Process("api-real")
+	if err := b.eng.Start(ctx, "worker-real", nil); err != nil {
 		return rs, err
 	}
-	if err := waitHTTP(ctx, rs.api, rs.apiURL+"/readyz", 2*time.Minute); err != nil {
-		return rs, err
-	}
-	if err := waitPollerOn(ctx, rs.tc, rs.worker, rs.queue); err != nil {
+	if err := b.eng.Start(ctx, "api-real", map[string]string{"PUBLIC_BASE_URL": rs.apiURL}); err != nil {
 		return rs, err
 	}
 	rs.client = newAPIClient(rs.apiURL, b.simURL, b.apiSecret)
@@ -262,9 +248,9 @@ func (b *bench) runHelper(ctx context.Context, helper, what string, env []string
 }
 
 func (b *bench) stopRealServer(rs *realServer) {
-	for _, p := range []*proc{rs.api, rs.worker, rs.server} {
+	for _, p := range []*stack.Process{rs.api, rs.worker, rs.server} {
 		if p != nil {
-			p.stop()
+			p.Stop(syscall.SIGTERM, 45*time.Second)
 		}
 	}
 	if rs.tc != nil {
@@ -276,20 +262,14 @@ func (b *bench) stopRealServer(rs *realServer) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin, err := pgxpool.New(ctx, b.svc.DatabaseURL)
-	if err != nil {
-		return
-	}
-	defer admin.Close()
-	names := append([]string(nil), rs.dbs...)
-	if rs.engineDB != "" {
-		if u, err := url.Parse(rs.engineDB); err == nil {
-			names = append(names, strings.TrimPrefix(u.Path, "/"))
+	for _, name := range rs.dbs {
+		if err := testenv.DropDatabase(ctx, b.svc.DatabaseURL, "/"+name); err != nil {
+			logf("drop %s: %v", name, err)
 		}
 	}
-	for _, name := range names {
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			logf("drop %s: %v", name, err)
+	if rs.engineDB != "" {
+		if err := testenv.DropDatabase(ctx, b.svc.DatabaseURL, rs.engineDB); err != nil {
+			logf("drop %s: %v", rs.engineDB, err)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func (b *bench) scenarioRead(ctx context.Context) error {
 		return v.Get(&view)
 	}
 	viaAPI := func(_, _ int) error {
-		_, err := b.client.getCase(ctx, pick())
+		_, err := b.client.Case(ctx, b.client.service(), pick())
 		return err
 	}
 	warm := min(sz.Reads/10, 500)

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
@@ -81,7 +81,7 @@ func (b *bench) scenarioUploads(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		f, err := newForm(sample)
+		f, err := apiclient.NewForm(sample)
 		if err != nil {
 			return err
 		}
@@ -133,35 +133,6 @@ func (b *bench) scenarioUploads(ctx context.Context) error {
 	return nil
 }
 
-// caseInCall creates a case and brings it to in_call with agent assigned.
-func (d *caseDriver) caseInCall(ctx context.Context, agent string) (string, error) {
-	c := d.c
-	var view kyc.CaseView
-	body := map[string]any{"customer": kyc.Customer{Reference: "BENCH-UP-" + randomHex(6), Name: "Bench Uploader"}}
-	if err := c.call(ctx, http.MethodPost, "/v1/cases", c.service(), body, &view, keyed()); err != nil {
-		return "", err
-	}
-	at, err := d.joinToken(ctx, view.ID, kyc.RoleAgent, c.token(agent, kyc.RoleAgent))
-	if err != nil {
-		return "", err
-	}
-	ct, err := d.joinToken(ctx, view.ID, kyc.RoleCustomer, c.service())
-	if err != nil {
-		return "", err
-	}
-	inCall := d.watch(ctx, view.ID, func(v *kyc.CaseView, _ time.Time) bool { return v.Status == kyc.StatusInCall })
-	if _, err := d.join(ctx, at, "Bench Agent"); err != nil {
-		return "", err
-	}
-	if _, err := d.join(ctx, ct, "Bench Customer"); err != nil {
-		return "", err
-	}
-	if _, err := wait(inCall, "in_call"); err != nil {
-		return "", err
-	}
-	return view.ID, nil
-}
-
 func (b *bench) putDirect(ctx context.Context, data []byte, n, conc int) uploadRaw {
 	var lat samples
 	var errs errorCount
@@ -180,7 +151,7 @@ func (b *bench) putDirect(ctx context.Context, data []byte, n, conc int) uploadR
 	return uploadOf(len(data), n, conc, wall, lat.all(), &errs, b.meter.since())
 }
 
-func (b *bench) putThroughAPI(ctx context.Context, f *form, ups []*uploader, n, conc int, watchRSS bool) uploadRaw {
+func (b *bench) putThroughAPI(ctx context.Context, f *apiclient.Form, ups []*uploader, n, conc int, watchRSS bool) uploadRaw {
 	var lat samples
 	var errs errorCount
 	var before, sampled int64
@@ -188,14 +159,14 @@ func (b *bench) putThroughAPI(ctx context.Context, f *form, ups []*uploader, n, 
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	if watchRSS {
-		before, _, _ = memKiB(b.api.pid())
-		fromHWM = resetPeakRSS(b.api.pid()) == nil
+		before, _, _ = memKiB(b.api.PID())
+		fromHWM = resetPeakRSS(b.api.PID()) == nil
 		go func() {
 			defer close(done)
 			t := time.NewTicker(10 * time.Millisecond)
 			defer t.Stop()
 			for {
-				if rss, _, err := memKiB(b.api.pid()); err == nil {
+				if rss, _, err := memKiB(b.api.PID()); err == nil {
 					atomic.StoreInt64(&sampled, max(atomic.LoadInt64(&sampled), rss))
 				}
 				select {
@@ -218,7 +189,7 @@ func (b *bench) putThroughAPI(ctx context.Context, f *form, ups []*uploader, n, 
 		caseID := u.cases[u.n/capturesPerCase]
 		u.n++
 		t := time.Now()
-		if err := b.client.upload(ctx, caseID, b.client.token(u.agent, kyc.RoleAgent), f); err != nil {
+		if _, _, err := b.client.Upload(ctx, b.client.token(u.agent, kyc.RoleAgent), caseID, apiclient.NewKey(), f); err != nil {
 			errs.add(err)
 			return
 		}
@@ -227,12 +198,12 @@ func (b *bench) putThroughAPI(ctx context.Context, f *form, ups []*uploader, n, 
 	cpu := b.meter.since()
 	close(stop)
 	<-done
-	r := uploadOf(len(f.sample.Data), n, conc, wall, lat.all(), &errs, cpu)
+	r := uploadOf(len(f.Sample.Data), n, conc, wall, lat.all(), &errs, cpu)
 	if watchRSS {
 		r.APIRSSBeforeKiB, r.APISampledPeakKiB = before, atomic.LoadInt64(&sampled)
 		r.APIPeakKiB, r.PeakFromHWM = r.APISampledPeakKiB, fromHWM
 		if fromHWM {
-			if _, hwm, err := memKiB(b.api.pid()); err == nil {
+			if _, hwm, err := memKiB(b.api.PID()); err == nil {
 				r.APIPeakKiB = max(hwm, r.APISampledPeakKiB)
 			}
 		}

@@ -116,7 +116,7 @@ func (b *bench) scenarioWebhooks(ctx context.Context) error {
 func (b *bench) postWebhooks(ctx context.Context, evs []webhookEvent, conc int) throughputRaw {
 	var lat samples
 	var errs errorCount
-	hc := b.client.hc
+	hc := b.client.HTTP
 	b.meter.begin()
 	wall := runPool(len(evs), conc, func(_, i int) {
 		t := time.Now()

@@ -15,6 +15,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/vkyc-engine/vkyc/internal/bank/outbound/message"
+	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // The bank's webhook settings of the chaos stack: two secrets, as during a
@@ -49,7 +50,7 @@ const (
 // the rotation are checked) and deduplicates by webhook-id; it keeps every
 // receipt for the checks.
 type bank struct {
-	port  int
+	addr  string // its loopback host:port, kept across its outages
 	hooks []*standardwebhooks.Webhook
 
 	mu       sync.Mutex
@@ -65,11 +66,11 @@ type bank struct {
 }
 
 func newBank() (*bank, error) {
-	port, err := freePort()
+	addr, err := tstack.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	b := &bank{port: port, receipts: map[string]int{}, order: map[string][]int64{}, bodies: map[string][]string{}}
+	b := &bank{addr: addr, receipts: map[string]int{}, order: map[string][]int64{}, bodies: map[string][]string{}}
 	for _, s := range []string{bankSecretNew, bankSecretOld} {
 		wh, err := standardwebhooks.NewWebhook(s)
 		if err != nil {
@@ -80,10 +81,10 @@ func newBank() (*bank, error) {
 	return b, b.listen()
 }
 
-func (b *bank) url() string { return fmt.Sprintf("http://127.0.0.1:%d/kyc/webhooks", b.port) }
+func (b *bank) url() string { return "http://" + b.addr + "/kyc/webhooks" }
 
 func (b *bank) listen() error {
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", b.port))
+	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {
 		return fmt.Errorf("bank receiver: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
@@ -32,7 +33,7 @@ func TestShortFaultSuite(t *testing.T) {
 			missing = append(missing, tool+" (scripts/tools.sh builds it)")
 		}
 	}
-	if _, err := pgBinDir(); err != nil {
+	if _, err := tstack.PostgresBinDir(); err != nil {
 		missing = append(missing, "PostgreSQL")
 	}
 	if len(missing) > 0 {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // faultClass is one kind of failure the suite injects while a batch of
@@ -120,7 +121,7 @@ func operatorHooks(r *classRun) hooks {
 		default:
 			return
 		}
-		tc, err := client.Dial(client.Options{HostPort: r.st.temporalAddr, Identity: "chaos-operator@bank", Logger: quietTemporal()})
+		tc, err := client.Dial(client.Options{HostPort: r.st.temporalAddr, Identity: "chaos-operator@bank", Logger: tstack.QuietTemporal()})
 		if err != nil {
 			r.note("operator could not reach Temporal for case %d: %v", c.n, err)
 			return
@@ -265,9 +266,9 @@ func killRepeatedly(name string, plan killPlan) func(ctx context.Context, r *cla
 		var longest time.Duration
 		for {
 			start := time.Now()
-			r.st.procs[name].kill()
+			r.st.part(name).Kill()
 			time.Sleep(r.between(plan.down[0], plan.down[1]))
-			if err := r.st.startProgram(ctx, name); err != nil {
+			if err := r.st.startPart(ctx, name); err != nil {
 				return fmt.Errorf("restart %s: %w", name, err)
 			}
 			r.addEpisode(start, time.Now())
@@ -316,7 +317,7 @@ func webhookFaults(ctx context.Context, r *classRun) error {
 // runner calls inject first and waits for the first signal) and clears them
 // once the cases are done.
 func withSimFaults(ctx context.Context, r *classRun, faults map[string]any, what string) error {
-	if err := r.st.sim().setFaults(ctx, faults); err != nil {
+	if err := r.st.sim().SetFaults(ctx, faults); err != nil {
 		return fmt.Errorf("set simulator faults: %w", err)
 	}
 	r.note(what, r.set.seed)
@@ -325,7 +326,7 @@ func withSimFaults(ctx context.Context, r *classRun, faults map[string]any, what
 	case <-r.done:
 	case <-ctx.Done():
 	}
-	return r.st.sim().setFaults(context.WithoutCancel(ctx), map[string]any{})
+	return r.st.sim().SetFaults(context.WithoutCancel(ctx), map[string]any{})
 }
 
 // postgresOutage stops PostgreSQL once half the calls have started.
@@ -334,9 +335,9 @@ func postgresOutage(ctx context.Context, r *classRun) error {
 		return nil
 	}
 	start := time.Now()
-	r.st.stopPostgres()
+	r.st.svc.Stop(namePostgres)
 	time.Sleep(r.set.pgOutage)
-	if err := r.st.startPostgres(ctx); err != nil {
+	if err := r.st.svc.Start(ctx, namePostgres); err != nil {
 		return err
 	}
 	r.addEpisode(start, time.Now())
@@ -351,10 +352,10 @@ func temporalOutage(ctx context.Context, r *classRun) error {
 		return nil
 	}
 	start := time.Now()
-	r.st.stopTemporal()
+	r.st.svc.Stop(nameTemporal)
 	stopped := time.Now()
 	time.Sleep(r.set.temporalOutage)
-	if err := r.st.startTemporal(ctx); err != nil {
+	if err := r.st.svc.Start(ctx, nameTemporal); err != nil {
 		return err
 	}
 	r.addEpisode(start, time.Now())
@@ -444,13 +445,13 @@ func minioOutage(ctx context.Context, r *classRun) error {
 		}
 	}
 	start := time.Now()
-	r.st.stopMinIO()
+	r.st.svc.Stop(nameMinIO)
 	r.mu.Lock()
 	r.outage = true
 	r.mu.Unlock()
 	r.signal(&r.capturesGate)
 	time.Sleep(r.set.minioOutage)
-	if err := r.st.startMinIO(ctx); err != nil {
+	if err := r.st.svc.Start(ctx, nameMinIO); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -477,7 +478,7 @@ func times(n int) string {
 // stopped (SIGTERM), so the classes after this one run as before.
 func twoReplicas(ctx context.Context, r *classRun) error {
 	for _, name := range []string{nameWorker2, nameAPI2} {
-		if err := r.st.startProgram(ctx, name); err != nil {
+		if err := r.st.startPart(ctx, name); err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
 	}
@@ -485,7 +486,7 @@ func twoReplicas(ctx context.Context, r *classRun) error {
 		return err
 	}
 	faults := map[string]any{"seed": r.set.seed, "webhook_duplicate": true}
-	if err := r.st.sim().setFaults(ctx, faults); err != nil {
+	if err := r.st.sim().SetFaults(ctx, faults); err != nil {
 		return fmt.Errorf("set simulator faults: %w", err)
 	}
 	r.note("a second API (its own inbox dispatcher) and a second worker ran beside the first; webhooks, each delivered twice, went to the two APIs in turn; every other case went through the second API")
@@ -495,13 +496,13 @@ func twoReplicas(ctx context.Context, r *classRun) error {
 	case <-ctx.Done():
 	}
 	for _, c := range r.cases {
-		c.api = r.st.apiBase
+		c.client = r.st.client(r.st.apiBase)
 	}
 	if err := r.st.hooks.setTargets(r.st.apiBase); err != nil {
 		return err
 	}
 	for _, name := range []string{nameAPI2, nameWorker2} {
-		r.st.procs[name].stop(syscall.SIGTERM, 30*time.Second)
+		r.st.part(name).Stop(syscall.SIGTERM, 30*time.Second)
 	}
-	return r.st.sim().setFaults(context.WithoutCancel(ctx), map[string]any{})
+	return r.st.sim().SetFaults(context.WithoutCancel(ctx), map[string]any{})
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/codec"
-	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
+	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
@@ -76,7 +76,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		"PROD_MINIO_PORT", "PROD_MINIO_CONSOLE_PORT", "PROD_PG_PORT", "FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT",
 		"FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT", "HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT",
 		"MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT", "WORKER_MEMBERSHIP_PORT"}
-	ports, err := testenv.LowPorts(len(names))
+	ports, err := tstack.LowPorts(len(names))
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 		_ = out.Close()
 		close(pl.done)
 	}()
-	s := &stack{root: root, dir: dir, log: log, procs: map[string]*proc{}, external: pl, codec: keys, bank: b}
+	s := &stack{root: root, dir: dir, log: log, external: pl, codec: keys, bank: b}
 	// The first run on a machine builds the Temporal server (minutes).
 	if err := pl.waitReady(ctx, 25*time.Minute); err != nil {
 		pl.stop()
@@ -151,7 +151,6 @@ func newProdStack(ctx context.Context, root, dir string, log *slog.Logger) (*sta
 	}
 	log.Info("ready", "part", "scripts/prod-local.sh", "took", time.Since(start).Round(time.Second).String())
 	pgPort, _ := strconv.Atoi(pl.ready["PG_PORT"])
-	s.pgPort = pgPort
 	s.apiBase, s.simBase = pl.ready["API_URL"], pl.ready["SIM_URL"]
 	s.s3Endpoint, s.temporalAddr = pl.ready["S3_ENDPOINT"], pl.ready["TEMPORAL_ADDRESS"]
 	s.dsn = fmt.Sprintf("postgres://vkyc:%s@127.0.0.1:%d/vkyc?sslmode=disable", secretOf(secrets, "VKYC_DB_PASSWORD"), pgPort)
@@ -202,13 +201,13 @@ func (p *prodLocal) waitReady(ctx context.Context, limit time.Duration) error {
 
 // waitUp waits until both API replicas and the Temporal server serve.
 func (p *prodLocal) waitUp(ctx context.Context, s *stack) error {
-	return waitFor(ctx, 3*time.Minute, "the production topology", func() error {
+	return tstack.WaitFor(ctx, 3*time.Minute, "the production topology", nil, func() error {
 		for _, n := range []string{"1", "2"} {
-			if err := httpOK(ctx, p.ready["API_"+n+"_URL"]+"/healthz"); err != nil {
+			if err := tstack.HTTPOK(ctx, p.ready["API_"+n+"_URL"]+"/healthz"); err != nil {
 				return err
 			}
 		}
-		return s.temporalServes(ctx)
+		return tstack.TemporalServes(ctx, s.temporalAddr)
 	})
 }
 
@@ -259,21 +258,21 @@ func (p *prodLocal) takeDown(ctx context.Context, st *stack, part string, sig sy
 	if err := syscall.Kill(old, sig); err != nil {
 		return 0, fmt.Errorf("signal %s (pid %d): %w", part, old, err)
 	}
-	err = waitFor(ctx, 3*time.Minute, part+" back", func() error {
+	err = tstack.WaitFor(ctx, 3*time.Minute, part+" back", nil, func() error {
 		pid, err := p.pid(part)
 		if err != nil || pid == old {
 			return fmt.Errorf("not restarted yet")
 		}
 		switch {
 		case strings.HasPrefix(part, "api-"):
-			return httpOK(ctx, p.ready["API_"+strings.TrimPrefix(part, "api-")+"_URL"]+"/healthz")
+			return tstack.HTTPOK(ctx, p.ready["API_"+strings.TrimPrefix(part, "api-")+"_URL"]+"/healthz")
 		case strings.HasPrefix(part, "worker-"):
 			if p.count(part, `"worker starting"`) <= starts {
 				return fmt.Errorf("not started yet")
 			}
 			return nil
 		default:
-			return st.temporalServes(ctx)
+			return tstack.TemporalServes(ctx, st.temporalAddr)
 		}
 	})
 	end := time.Now()
@@ -340,7 +339,7 @@ func (v *verifier) checkSignals(ctx context.Context) (string, error) {
 	faults := append([]prodFault(nil), pl.faults...)
 	pl.mu.Unlock()
 	if v.tc == nil {
-		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: quietTemporal()})
+		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: tstack.QuietTemporal()})
 		if err != nil {
 			return "", fmt.Errorf("connect to Temporal: %w", err)
 		}

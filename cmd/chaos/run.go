@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 )
 
 // options of one suite run.
@@ -137,8 +139,13 @@ func runSuite(ctx context.Context, o options) (*suiteResult, error) {
 	return res, nil
 }
 
-func (s *stack) sim() *simClient {
-	return &simClient{base: s.simBase, hc: &http.Client{Timeout: 20 * time.Second}}
+func (s *stack) sim() *apiclient.Client {
+	return s.client(s.apiBase)
+}
+
+// client is a client of the API at base and of the stack's simulator.
+func (s *stack) client(base string) *apiclient.Client {
+	return apiclient.NewClient(base, s.simBase, &http.Client{Timeout: 20 * time.Second})
 }
 
 // runClass runs one batch of cases with the class's faults and checks it.
@@ -169,13 +176,12 @@ func runClass(ctx context.Context, st *stack, cls *faultClass, set settings, fir
 		uploadAnswered: classHooks.uploadAnswered,
 	}
 	deadline := time.Now().Add(set.caseDeadline)
-	sim := st.sim()
 	for i := 0; i < set.casesPerClass; i++ {
 		base := st.apiBase
 		if cls.replicas && i%2 == 1 {
 			base = st.api2Base
 		}
-		c, err := newCaseRun(first+i+1, scriptFor(i), base, sim, h, deadline)
+		c, err := newCaseRun(first+i+1, scriptFor(i), st.client(base), h, deadline)
 		if err != nil {
 			return nil, err
 		}
@@ -233,21 +239,12 @@ func (s *stack) ensureUp(ctx context.Context) error {
 	if s.external != nil {
 		return s.external.waitUp(ctx, s)
 	}
-	starts := []struct {
-		name  string
-		start func(context.Context) error
-	}{
-		{namePostgres, s.startPostgres}, {nameMinIO, s.startMinIO}, {nameTemporal, s.startTemporal},
-		{nameWorker, func(ctx context.Context) error { return s.startProgram(ctx, nameWorker) }},
-		{nameAPI, func(ctx context.Context) error { return s.startProgram(ctx, nameAPI) }},
-		{nameSimulator, func(ctx context.Context) error { return s.startProgram(ctx, nameSimulator) }},
-	}
-	for _, p := range starts {
-		if s.procs[p.name].running() {
+	for _, name := range []string{namePostgres, nameMinIO, nameTemporal, nameWorker, nameAPI, nameSimulator} {
+		if s.part(name).Running() {
 			continue
 		}
-		s.log.Warn("restarting a part that is down", "part", p.name)
-		if err := p.start(ctx); err != nil {
+		s.log.Warn("restarting a part that is down", "part", name)
+		if err := s.startPart(ctx, name); err != nil {
 			return err
 		}
 	}

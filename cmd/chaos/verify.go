@@ -23,6 +23,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
 	"github.com/vkyc-engine/vkyc/internal/platform/codec"
+	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/workflows"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )
@@ -57,7 +58,6 @@ type verifier struct {
 	r   *classRun
 	res *classResult
 	mc  *minio.Client
-	hc  *http.Client
 	tc  client.Client
 	// logs and views are the cases' event logs and views as last read.
 	logs  map[string]eventLog
@@ -71,7 +71,7 @@ func verify(ctx context.Context, r *classRun) (*classResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{r: r, mc: mc, hc: &http.Client{Timeout: 20 * time.Second}, logs: map[string]eventLog{}, views: map[string]kyc.CaseView{},
+	v := &verifier{r: r, mc: mc, logs: map[string]eventLog{}, views: map[string]kyc.CaseView{},
 		res: &classResult{Class: r.cls.id, Key: r.cls.key, Title: r.cls.title, Cases: len(r.cases), Continuous: r.cls.continuous}}
 	v.res.Injected = append(v.res.Injected, r.injected...)
 	if r.registered503 > 0 {
@@ -232,7 +232,7 @@ func (v *verifier) simRooms(ctx context.Context, ours map[string]bool) (map[stri
 			Name string `json:"name"`
 		} `json:"rooms"`
 	}
-	if _, err := apiclient.Do(ctx, v.hc, apiclient.Request{Method: http.MethodGet, URL: v.r.st.simBase + "/sim/v1/state"}, &st); err != nil {
+	if err := v.r.st.sim().SimGet(ctx, "/sim/v1/state", &st); err != nil {
 		return nil, fmt.Errorf("simulator state: %w", err)
 	}
 	rooms := map[string]simRoom{}
@@ -257,7 +257,7 @@ func (v *verifier) deliveries(ctx context.Context, rooms map[string]simRoom) (ma
 	var out struct {
 		Deliveries []simDelivery `json:"deliveries"`
 	}
-	if _, err := apiclient.Do(ctx, v.hc, apiclient.Request{Method: http.MethodGet, URL: v.r.st.simBase + "/sim/v1/deliveries"}, &out); err != nil {
+	if err := v.r.st.sim().SimGet(ctx, "/sim/v1/deliveries", &out); err != nil {
 		return nil, fmt.Errorf("simulator deliveries: %w", err)
 	}
 	byEvent := map[string][]simDelivery{}
@@ -397,7 +397,7 @@ func (v *verifier) checkCaseParts(ctx context.Context, c *caseRun, rooms map[str
 // its last save.
 func (v *verifier) workflowClosed(ctx context.Context, caseID string, wait bool) (bool, error) {
 	if v.tc == nil {
-		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: quietTemporal()})
+		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: tstack.QuietTemporal()})
 		if err != nil {
 			return false, fmt.Errorf("connect to Temporal: %w", err)
 		}
@@ -553,8 +553,8 @@ func (v *verifier) checkLog(ctx context.Context, c *caseRun, view kyc.CaseView) 
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		log = eventLog{}
-		_, err := apiclient.Do(ctx, v.hc, c.request(http.MethodGet, c.casePath("/events"), c.service, nil, ""), &log)
-		if err != nil && !retryable(err) {
+		err := c.client.Events(ctx, c.tokens.Service, id, &log)
+		if err != nil && !apiclient.Retryable(err) {
 			return fmt.Errorf("events of %s: %w", id, err)
 		}
 		if err == nil && (!view.Status.Terminal() || lastStatus(log) == view.Status) {
@@ -761,7 +761,7 @@ func firstCauses(err string) string {
 // through case leases; without them each signalled every row.
 func (v *verifier) checkSignalledOnce(ctx context.Context, caseID string) error {
 	if v.tc == nil {
-		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: quietTemporal()})
+		tc, err := client.Dial(client.Options{HostPort: v.r.st.temporalAddr, Logger: tstack.QuietTemporal()})
 		if err != nil {
 			return fmt.Errorf("connect to Temporal: %w", err)
 		}

@@ -25,37 +25,38 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/vkyc-engine/vkyc/internal/apiclient"
-	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/testkit/e2e"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // bank is the bank's backend and an admin, over the API.
 type bank struct {
 	t              *testing.T
 	s              *e2e.Stack
-	hc             *http.Client
+	c              *apiclient.Client
 	service, admin string
 	tokens         []string // every invite token handed out, for the log check
 }
 
 func newBank(t *testing.T, s *e2e.Stack) *bank {
-	mint := func(sub string, role kyc.Role) string {
-		tok, err := auth.Mint([]byte(e2e.AuthSecret), sub, role, 2*time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+	m := apiclient.NewMinter([]byte(e2e.AuthSecret), 2*time.Hour)
+	service, err := m.Token("bank-backend", kyc.RoleService)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &bank{t: t, s: s, hc: &http.Client{Timeout: 30 * time.Second},
-		service: mint("bank-backend", kyc.RoleService), admin: mint("admin-1", kyc.RoleAdmin)}
+	admin, err := m.Token("admin-1", kyc.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bank{t: t, s: s, c: apiclient.NewClient(s.APIBase, s.SimBase, nil), service: service, admin: admin}
 }
 
 func (b *bank) do(method, path, token string, body, out any) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := apiclient.Do(ctx, b.hc, apiclient.Request{Method: method, URL: b.s.APIBase + path, Token: token, JSON: body}, out); err != nil {
+	if _, err := b.c.Call(ctx, method, path, token, body, "", out); err != nil {
 		b.t.Fatalf("%s %s: %v", method, path, err)
 	}
 }
@@ -134,7 +135,7 @@ func (b *bank) simPeers(caseID string) []simPeer {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := apiclient.Do(ctx, b.hc, apiclient.Request{Method: http.MethodGet, URL: b.s.SimBase + "/sim/v1/state"}, &st); err != nil {
+	if err := b.c.SimGet(ctx, "/sim/v1/state", &st); err != nil {
 		b.t.Fatal(err)
 	}
 	names := map[string]string{}
@@ -170,7 +171,7 @@ func (b *bank) drop(peerID string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := apiclient.Do(ctx, b.hc, apiclient.Request{Method: http.MethodPost, URL: b.s.SimBase + "/sim/v1/drop", JSON: map[string]string{"peer_id": peerID}}, nil); err != nil {
+	if err := b.c.SimPost(ctx, "/sim/v1/drop", map[string]string{"peer_id": peerID}, nil); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -197,7 +198,7 @@ func TestPages(t *testing.T) {
 
 	// No invite in any log: the pages send it in a header, and the access
 	// log names routes (/app/join/:invite), never paths.
-	for _, p := range []string{e2e.ProgramAPI, e2e.ProgramWorker, e2e.ProgramSimulator} {
+	for _, p := range []string{stack.API, stack.Worker, stack.Simulator} {
 		if found := e2e.HasAny(s.Logs(p), b.tokens...); len(found) > 0 {
 			t.Errorf("the %s log holds %d invite tokens", p, len(found))
 		}
@@ -551,7 +552,7 @@ func randomSecret(t *testing.T) string { return hex.EncodeToString(randomBytes(t
 // productionSignIn restarts the API with VKYC_ENV=production: the pages must
 // not offer development sign-in, and say that sign-in is not configured.
 func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
-	s.Stop(e2e.ProgramAPI)
+	s.Stop(stack.API)
 	// Production refuses development secrets and, unless told to accept
 	// them, plain HTTP and unencrypted objects: this stack's MinIO has both.
 	prod := map[string]string{
@@ -567,10 +568,12 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 		"EVIDENCE_SIGNING_KEY": base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 		"PAYLOAD_CODEC_KEYS":   "k1:" + base64.StdEncoding.EncodeToString(randomBytes(t, 32)),
 	}
-	for _, name := range e2e.OIDCVariables {
+	for _, name := range stack.OIDCVariables {
 		prod[name] = "" // no single sign-on either
 	}
-	s.StartProgram(e2e.ProgramAPI, prod)
+	if err := s.Launch(stack.API, prod); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.APIBase + "/healthz") // #nosec G107 -- the stack's own loopback address
@@ -581,7 +584,7 @@ func productionSignIn(t *testing.T, s *e2e.Stack, browserCtx context.Context) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the API did not start in production mode:\n%s", s.Logs(e2e.ProgramAPI))
+			t.Fatalf("the API did not start in production mode:\n%s", s.Logs(stack.API))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

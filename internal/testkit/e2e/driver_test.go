@@ -1,14 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
-	"net/url"
 	"testing"
 	"time"
 
@@ -18,7 +14,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/vkyc-engine/vkyc/internal/apiclient"
-	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
@@ -28,46 +23,28 @@ type driver struct {
 	t                     *testing.T
 	ctx                   context.Context
 	s                     *Stack
-	hc                    *http.Client
+	c                     *apiclient.Client
 	service, agent, audit string
 	caseID                string
 }
 
 func newDriver(t *testing.T, ctx context.Context, s *Stack) *driver {
-	mint := func(sub string, role kyc.Role) string {
-		tok, err := auth.Mint([]byte(AuthSecret), sub, role, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
+	tok, err := apiclient.NewMinter([]byte(AuthSecret), time.Hour).Tokens("bank-backend", "agent-7", "auditor-3")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return &driver{
-		t: t, ctx: ctx, s: s, hc: &http.Client{Timeout: 30 * time.Second},
-		service: mint("bank-backend", kyc.RoleService),
-		agent:   mint("agent-7", kyc.RoleAgent),
-		audit:   mint("auditor-3", kyc.RoleAuditor),
-	}
-}
-
-func (d *driver) call(q apiclient.Request, out any) (int, error) {
-	if q.Header == nil {
-		q.Header = map[string]string{}
-	}
-	return apiclient.Do(d.ctx, d.hc, q, out)
+	return &driver{t: t, ctx: ctx, s: s, c: apiclient.NewClient(s.APIBase, s.SimBase, nil),
+		service: tok.Service, agent: tok.Agent, audit: tok.Auditor}
 }
 
 func (d *driver) api(method, path, token string, body any, out any) {
 	d.t.Helper()
-	q := apiclient.Request{Method: method, URL: d.s.APIBase + path, Token: token, JSON: body,
-		Header: map[string]string{"Idempotency-Key": fmt.Sprintf("%s-%d", path, time.Now().UnixNano())}}
-	if _, err := d.call(q, out); err != nil {
+	if _, err := d.c.Call(d.ctx, method, path, token, body, apiclient.NewKey(), out); err != nil {
 		d.t.Fatalf("%s %s: %v", method, path, err)
 	}
 }
 
-func (d *driver) casePath(suffix string) string {
-	return "/v1/cases/" + url.PathEscape(d.caseID) + suffix
-}
+func (d *driver) casePath(suffix string) string { return apiclient.CasePath(d.caseID, suffix) }
 
 func (d *driver) create(ref string) kyc.CaseView {
 	d.t.Helper()
@@ -79,21 +56,13 @@ func (d *driver) create(ref string) kyc.CaseView {
 	return v
 }
 
-type joinToken struct {
-	RoomID string `json:"room_id"`
-	Token  string `json:"token"`
-}
-
 // joinToken retries 503 (the room of a new attempt is created just after it
 // starts).
-func (d *driver) joinToken(role kyc.Role, token string) joinToken {
+func (d *driver) joinToken(role kyc.Role, token string) apiclient.JoinToken {
 	d.t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		var jt joinToken
-		q := apiclient.Request{Method: http.MethodPost, URL: d.s.APIBase + d.casePath("/join-tokens"), Token: token,
-			JSON: map[string]string{"role": string(role)}}
-		_, err := d.call(q, &jt)
+		jt, err := d.c.JoinToken(d.ctx, token, d.caseID, role)
 		if err == nil {
 			return jt
 		}
@@ -104,22 +73,18 @@ func (d *driver) joinToken(role kyc.Role, token string) joinToken {
 	}
 }
 
-func (d *driver) join(jt joinToken, name string) string {
+func (d *driver) join(jt apiclient.JoinToken, name string) string {
 	d.t.Helper()
-	var res struct {
-		PeerID string `json:"peer_id"`
-	}
-	q := apiclient.Request{Method: http.MethodPost, URL: d.s.SimBase + "/sim/v1/join", JSON: map[string]string{"token": jt.Token, "name": name}}
-	if _, err := d.call(q, &res); err != nil {
+	p, err := d.c.Join(d.ctx, jt.Token, name)
+	if err != nil {
 		d.t.Fatalf("join %s: %v", name, err)
 	}
-	return res.PeerID
+	return p.PeerID
 }
 
 func (d *driver) leave(peer, reason string) {
 	d.t.Helper()
-	q := apiclient.Request{Method: http.MethodPost, URL: d.s.SimBase + "/sim/v1/leave", JSON: map[string]string{"peer_id": peer, "reason": reason}}
-	if _, err := d.call(q, nil); err != nil {
+	if err := d.c.Leave(d.ctx, peer, reason); err != nil {
 		d.t.Fatalf("leave %s: %v", peer, err)
 	}
 }
@@ -142,42 +107,15 @@ func (d *driver) joinBoth(attempt int) (string, string, string) {
 
 func (d *driver) captureAll() {
 	d.t.Helper()
-	samples, err := apiclient.Samples()
+	forms, err := apiclient.SampleForms()
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	for _, s := range samples {
-		body, ctype := multipartBody(d.t, string(s.Kind), s.Data)
-		q := apiclient.Request{Method: http.MethodPost, URL: d.s.APIBase + d.casePath("/captures"), Token: d.agent,
-			Body: body, ContentType: ctype, Header: map[string]string{"X-Content-SHA256": s.SHA256()}}
-		var c kyc.Capture
-		if _, err := d.call(q, &c); err != nil {
-			d.t.Fatalf("capture %s: %v", s.Kind, err)
+	for _, f := range forms {
+		if _, _, err := d.c.Upload(d.ctx, d.agent, d.caseID, apiclient.NewKey(), f); err != nil {
+			d.t.Fatalf("capture %s: %v", f.Sample.Kind, err)
 		}
 	}
-}
-
-func multipartBody(t *testing.T, kind string, data []byte) (*bytes.Buffer, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if err := w.WriteField("kind", kind); err != nil {
-		t.Fatal(err)
-	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="file"; filename="`+kind+`.img"`)
-	h.Set("Content-Type", "application/octet-stream")
-	part, err := w.CreatePart(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := part.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return &buf, w.FormDataContentType()
 }
 
 // approveAndRecord takes a call in progress to awaiting_audit: captures, the
@@ -247,8 +185,7 @@ func (d *driver) listedStatus() (kyc.Status, error) {
 	var page struct {
 		Cases []kyc.CaseView `json:"cases"`
 	}
-	q := apiclient.Request{Method: http.MethodGet, URL: d.s.APIBase + "/v1/cases?limit=100", Token: d.service}
-	if _, err := d.call(q, &page); err != nil {
+	if _, err := d.c.Call(d.ctx, http.MethodGet, "/v1/cases?limit=100", d.service, nil, "", &page); err != nil {
 		return "", err
 	}
 	for _, c := range page.Cases {

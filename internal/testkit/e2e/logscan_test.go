@@ -21,6 +21,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
+	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 )
 
 // captureURLTTL is the presigned URL lifetime of this test's stack: short,
@@ -132,17 +133,17 @@ func TestWholeRunLogsAndStorage(t *testing.T) {
 	})
 
 	// The programs are stopped so that their logs are complete.
-	for _, name := range []string{ProgramSimulator, ProgramAPI, ProgramWorker} {
+	for _, name := range []string{stack.Simulator, stack.API, stack.Worker} {
 		s.Stop(name)
 	}
 	logs := map[string]string{}
-	for _, name := range []string{ProgramAPI, ProgramWorker, ProgramSimulator} {
+	for _, name := range []string{stack.API, stack.Worker, stack.Simulator} {
 		logs[name] = s.Logs(name)
 		if len(logs[name]) < 200 {
 			t.Fatalf("%s logged only %d bytes; the scan would prove nothing", name, len(logs[name]))
 		}
 	}
-	if !strings.Contains(logs[ProgramAPI], view.ID) || !strings.Contains(logs[ProgramWorker], view.ID) {
+	if !strings.Contains(logs[stack.API], view.ID) || !strings.Contains(logs[stack.Worker], view.ID) {
 		t.Fatal("the logs never name the case: they are not this run's")
 	}
 	forbidden := forbiddenInLogs(t, ctx, mc, s, tokens, view, keys)

@@ -9,10 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	mrand "math/rand/v2"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,7 +49,57 @@ const (
 	EnvS3AccessKey = "VKYC_TEST_S3_ACCESS_KEY"
 	EnvS3SecretKey = "VKYC_TEST_S3_SECRET_KEY"
 	EnvTemporal    = "VKYC_TEST_TEMPORAL_ADDRESS"
+	// For the benchmark's CPU accounting.
+	EnvTemporalPID = "VKYC_TEST_TEMPORAL_PID"
+	EnvPGData      = "VKYC_TEST_PG_DATA"
+	EnvMinIOData   = "VKYC_TEST_MINIO_DATA"
 )
+
+// Services says where the real services are.
+type Services struct {
+	// DatabaseURL is the PostgreSQL server's maintenance database, where
+	// databases of their own are created (CreateDatabase).
+	DatabaseURL string
+	S3          S3
+	Temporal    string // host:port of the frontend
+	// Where the benchmark finds the services' processes; zero when unknown.
+	TemporalPID       int
+	PGData, MinIOData string
+}
+
+// FromEnv reads the services of scripts/services.sh from its variables, for
+// programs (the benchmark) rather than tests.
+func FromEnv() (Services, error) {
+	s := Services{
+		DatabaseURL: os.Getenv(EnvPostgres),
+		S3: S3{Endpoint: strings.TrimPrefix(strings.TrimPrefix(os.Getenv(EnvS3Endpoint), "http://"), "https://"),
+			AccessKey: os.Getenv(EnvS3AccessKey), SecretKey: os.Getenv(EnvS3SecretKey)},
+		Temporal:  os.Getenv(EnvTemporal),
+		PGData:    os.Getenv(EnvPGData),
+		MinIOData: os.Getenv(EnvMinIOData),
+	}
+	s.TemporalPID, _ = strconv.Atoi(os.Getenv(EnvTemporalPID)) // 0 when unknown
+	var missing []string
+	for _, v := range []struct{ name, value string }{
+		{EnvPostgres, s.DatabaseURL}, {EnvS3Endpoint, s.S3.Endpoint}, {EnvS3AccessKey, s.S3.AccessKey},
+		{EnvS3SecretKey, s.S3.SecretKey}, {EnvTemporal, s.Temporal},
+	} {
+		if v.value == "" {
+			missing = append(missing, v.name)
+		}
+	}
+	if len(missing) > 0 {
+		return s, fmt.Errorf("%s not set: run it through `scripts/services.sh run -- CMD` (make bench does)", strings.Join(missing, ", "))
+	}
+	return s, nil
+}
+
+// ForTest are the services of scripts/services.sh for a test: a test that
+// cannot find one is skipped, or fails under CI=true.
+func ForTest(t testing.TB) Services {
+	t.Helper()
+	return Services{DatabaseURL: PostgresAdminURL(t), S3: MinIO(t), Temporal: Temporal(t)}
+}
 
 // InCI reports whether the tests run under CI, where missing services are failures.
 func InCI() bool { return os.Getenv("CI") == "true" }
@@ -85,29 +132,58 @@ func RandomName(prefix string) string {
 func Postgres(t testing.TB) string {
 	t.Helper()
 	admin := need(t, EnvPostgres, "PostgreSQL")
-	name := RandomName("t_")
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatalf("open admin connection: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		_ = db.Close() // the failure to report is the CREATE
-		t.Fatalf("create database %s: %v", name, err)
+	u, err := CreateDatabase(ctx, admin, RandomName("t_"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		defer db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		_ = DropDatabase(ctx, admin, u)
 	})
+	return u
+}
+
+// CreateDatabase creates the database name on the server of the admin URL
+// and returns the new database's URL.
+func CreateDatabase(ctx context.Context, admin, name string) (string, error) {
 	u, err := url.Parse(admin)
 	if err != nil {
-		t.Fatalf("parse %s: %v", EnvPostgres, err)
+		return "", fmt.Errorf("parse the PostgreSQL URL: %w", err)
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return "", fmt.Errorf("open admin connection: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
 	u.Path = "/" + name
-	return u.String()
+	q := u.Query()
+	if q.Get("sslmode") == "" {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// DropDatabase drops the database of dbURL (made by CreateDatabase) on the
+// server of the admin URL, ending its connections.
+func DropDatabase(ctx context.Context, admin, dbURL string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+strings.TrimPrefix(u.Path, "/")+" WITH (FORCE)")
+	return err
 }
 
 // PostgresAdminURL returns the URL of the server's maintenance database, for
@@ -156,43 +232,4 @@ func MinIOBinary(t testing.TB) string {
 func Temporal(t testing.TB) string {
 	t.Helper()
 	return need(t, EnvTemporal, "the Temporal dev server")
-}
-
-// LowPorts returns n distinct free loopback ports between 20000 and the
-// kernel's ephemeral range (scripts/services.sh picks ports the same way).
-// A port in the ephemeral range can be taken as the source port of an
-// outgoing connection while a server that was stopped is down, and the
-// server could then not bind it again. The real Temporal server also stores
-// its membership ports in a SMALLINT column: they must stay below 32768.
-func LowPorts(n int) ([]int, error) {
-	high := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			if v, err := strconv.Atoi(f[0]); err == nil && v < high {
-				high = v
-			}
-		}
-	}
-	if high-20000 < 1000 {
-		return nil, fmt.Errorf("the ephemeral port range starts at %d: no room for low ports", high)
-	}
-	seen := map[int]bool{}
-	var out []int
-	for tries := 0; len(out) < n && tries < 100*n; tries++ {
-		p := 20000 + mrand.IntN(high-20000) // #nosec G404 -- a port number, not a secret
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			continue
-		}
-		_ = ln.Close()
-		out = append(out, p)
-	}
-	if len(out) < n {
-		return nil, errors.New("testenv: not enough free ports below the ephemeral range")
-	}
-	return out, nil
 }
