@@ -253,9 +253,15 @@ func (d *Deliverer) next(del store.Delivery, now time.Time) time.Time {
 	if !now.Before(deadline) {
 		return time.Time{}
 	}
-	wait := d.o.BackoffMax
-	if n := del.Attempts - 1; n < 40 {
-		wait = min(d.o.Backoff<<n, d.o.BackoffMax)
+	// Doubling stops at the cap: a shift by the attempt count overflows
+	// (5s<<31 is negative) after a day of hourly retries.
+	wait := min(d.o.Backoff, d.o.BackoffMax)
+	for range del.Attempts - 1 {
+		if wait >= d.o.BackoffMax/2 {
+			wait = d.o.BackoffMax
+			break
+		}
+		wait *= 2
 	}
 	wait = wait/2 + rand.N(wait/2+1) // #nosec G404 -- jitter, not a secret
 	if at := now.Add(wait); at.Before(deadline) {

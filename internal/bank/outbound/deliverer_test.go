@@ -336,6 +336,19 @@ func TestBackoff(t *testing.T) {
 			}
 		}
 	}
+	// Every attempt of a whole window waits within its bounds, with the
+	// defaults and with the fault suite's quick settings (a shift by the
+	// attempt count overflowed from attempt 32 and made the jitter panic).
+	for _, o := range []Options{{Backoff: 5 * time.Second, BackoffMax: time.Hour}, {Backoff: 200 * time.Millisecond, BackoffMax: 2 * time.Second}} {
+		d := &Deliverer{o: Options{Backoff: o.Backoff, BackoffMax: o.BackoffMax, RetryWindow: 24 * time.Hour}}
+		for attempt := 1; attempt <= 2000; attempt++ {
+			now := start.Add(time.Minute)
+			wait := d.next(store.Delivery{Attempts: attempt, RetryFrom: start}, now).Sub(now)
+			if wait < min(o.Backoff, o.BackoffMax)/2 || wait > o.BackoffMax {
+				t.Fatalf("backoff %s, max %s: attempt %d waits %s", o.Backoff, o.BackoffMax, attempt, wait)
+			}
+		}
+	}
 	end := start.Add(24 * time.Hour)
 	if got := d.next(store.Delivery{Attempts: 30, RetryFrom: start}, end.Add(-time.Second)); !got.Equal(end) {
 		t.Errorf("near the end: next %s, want the window's end %s", got, end)
