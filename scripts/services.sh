@@ -139,10 +139,20 @@ start_minio() {
 	pids+=($!)
 	wait_until 60 MinIO curl -fsS "http://127.0.0.1:$port/minio/health/ready" || { cat "$work/minio.log" >&2; exit 1; }
 	# Create the bucket with a SigV4-signed PUT; 409 means it exists already.
-	local code
-	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
-		--user "$MINIO_ROOT_USER:$MINIO_ROOT_PASSWORD" "http://127.0.0.1:$port/$S3_BUCKET")
-	case "$code" in 200 | 409) ;; *) log "creating bucket $S3_BUCKET failed: HTTP $code"; exit 1 ;; esac
+	# A MinIO that reports ready can still answer 503 for a moment on a
+	# loaded machine: retry server errors for up to 30 s.
+	local code tries=0
+	while :; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+			--user "$MINIO_ROOT_USER:$MINIO_ROOT_PASSWORD" "http://127.0.0.1:$port/$S3_BUCKET")
+		case "$code" in
+		200 | 409) break ;;
+		5?? | 000) tries=$((tries + 1)) ;;
+		*) log "creating bucket $S3_BUCKET failed: HTTP $code"; exit 1 ;;
+		esac
+		[ "$tries" -lt 60 ] || { log "creating bucket $S3_BUCKET failed: HTTP $code for 30 s"; cat "$work/minio.log" >&2; exit 1; }
+		sleep 0.5
+	done
 	export VKYC_TEST_S3_ENDPOINT="127.0.0.1:$port" VKYC_TEST_S3_ACCESS_KEY=$MINIO_ROOT_USER \
 		VKYC_TEST_S3_SECRET_KEY=$MINIO_ROOT_PASSWORD VKYC_TEST_S3_BUCKET=$S3_BUCKET VKYC_TEST_MINIO_DATA="$work/minio"
 	log "MinIO listening on 127.0.0.1:$port (bucket $S3_BUCKET)"
