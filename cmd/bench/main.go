@@ -116,8 +116,8 @@ func parseFlags() (options, error) {
 	quick := flag.Bool("quick", false, "small sizes for development (overrides the size flags' defaults)")
 	o := options{}
 	flag.StringVar(&o.root, "root", ".", "the repository root (where go.mod is)")
-	flag.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "markdown report (empty: print only)")
-	flag.StringVar(&o.jsonOut, "json", "docs/bench-results.json", "raw numbers (empty: none)")
+	flag.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "markdown report (written by a whole run; a -quick or -only run writes one only when this is given; empty: print only)")
+	flag.StringVar(&o.jsonOut, "json", "docs/bench-results.json", "raw numbers (as -out)")
 	only := flag.String("only", "", "comma-separated scenarios to run (1-7); default all")
 	flag.StringVar(&o.profile, "profile", "worst", "after the run, profile a scenario again with pprof: worst, none, or 1-6")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark's database and bucket")
@@ -147,6 +147,18 @@ func parseFlags() (options, error) {
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", flag.Args())
+	}
+	// The committed report is the whole run's: a quick or partial run
+	// prints its figures and writes files only where -out or -json say.
+	if *quick || *only != "" {
+		explicit := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+		if !explicit["out"] {
+			o.out = ""
+		}
+		if !explicit["json"] {
+			o.jsonOut = ""
+		}
 	}
 	if *quick {
 		q := quickSizes()
