@@ -111,6 +111,31 @@ func main() {
 	}
 }
 
+// sizeFlags registers the size flags into s with the defaults of d.
+func sizeFlags(fs *flag.FlagSet, s *sizes, d sizes) {
+	fs.IntVar(&s.Cases, "cases", d.Cases, "1: cases driven end to end")
+	fs.IntVar(&s.CaseConcurrency, "case-concurrency", d.CaseConcurrency, "1: cases in flight")
+	fs.IntVar(&s.CapturesKiB, "capture-kib", d.CapturesKiB, "1, 3: size of each of the 3 captures")
+	fs.DurationVar(&s.Poll, "poll", d.Poll, "1: how often a driver re-reads a case it waits on")
+	fs.IntVar(&s.Warmup, "warmup", d.Warmup, "1: cases run (and the baseline's) before measuring")
+	fs.IntVar(&s.Webhooks, "webhooks", d.Webhooks, "2: webhook events posted (and rows inserted by the baseline)")
+	fs.IntVar(&s.WebhookConc, "webhook-concurrency", d.WebhookConc, "2: requests in flight")
+	fs.DurationVar(&s.SteadyFor, "steady", d.SteadyFor, "3: how long the steady load runs")
+	fs.DurationVar(&s.SteadyPoll, "steady-poll", d.SteadyPoll, "3: how often a case is re-read while an effect is awaited")
+	fs.IntVar(&s.Uploads1MiB, "uploads-1mib", d.Uploads1MiB, "4: 1 MiB uploads")
+	fs.IntVar(&s.Uploads8MiB, "uploads-8mib", d.Uploads8MiB, "4: 8 MiB uploads")
+	fs.IntVar(&s.UploadConc, "upload-concurrency", d.UploadConc, "4: uploads in flight")
+	fs.IntVar(&s.OpenCases, "open", d.OpenCases, "5: cases started and left open")
+	fs.IntVar(&s.OpenBare, "open-bare", d.OpenBare, "5: bare workflows started and left open by the baseline (fewer than -open to bound the run's time; figures are per workflow)")
+	fs.IntVar(&s.OpenConc, "open-concurrency", d.OpenConc, "5: creates in flight")
+	fs.IntVar(&s.ListRequests, "list-requests", d.ListRequests, "5: list requests timed")
+	fs.IntVar(&s.Reads, "reads", d.Reads, "6: GET /v1/cases/{id} requests")
+	fs.IntVar(&s.ReadConc, "read-concurrency", d.ReadConc, "6: reads in flight")
+	fs.DurationVar(&s.ProfileFor, "profile-for", d.ProfileFor, "length of each CPU profile")
+	fs.IntVar(&s.ProdCases, "real-cases", d.ProdCases, "7: cases on each Temporal server (real and dev)")
+	fs.IntVar(&s.ProdConcurrency, "real-concurrency", d.ProdConcurrency, "7: cases in flight")
+}
+
 func parseFlags() (options, error) {
 	d := defaultSizes()
 	quick := flag.Bool("quick", false, "small sizes for development (overrides the size flags' defaults)")
@@ -123,27 +148,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark's database and bucket")
 	flag.StringVar(&o.overlay, "overlay", "", "extra `go build -overlay` file for the engine's programs (to try a change; the report says so)")
 	var s sizes
-	flag.IntVar(&s.Cases, "cases", d.Cases, "1: cases driven end to end")
-	flag.IntVar(&s.CaseConcurrency, "case-concurrency", d.CaseConcurrency, "1: cases in flight")
-	flag.IntVar(&s.CapturesKiB, "capture-kib", d.CapturesKiB, "1, 3: size of each of the 3 captures")
-	flag.DurationVar(&s.Poll, "poll", d.Poll, "1: how often a driver re-reads a case it waits on")
-	flag.IntVar(&s.Warmup, "warmup", d.Warmup, "1: cases run (and the baseline's) before measuring")
-	flag.IntVar(&s.Webhooks, "webhooks", d.Webhooks, "2: webhook events posted (and rows inserted by the baseline)")
-	flag.IntVar(&s.WebhookConc, "webhook-concurrency", d.WebhookConc, "2: requests in flight")
-	flag.DurationVar(&s.SteadyFor, "steady", d.SteadyFor, "3: how long the steady load runs")
-	flag.DurationVar(&s.SteadyPoll, "steady-poll", d.SteadyPoll, "3: how often a case is re-read while an effect is awaited")
-	flag.IntVar(&s.Uploads1MiB, "uploads-1mib", d.Uploads1MiB, "4: 1 MiB uploads")
-	flag.IntVar(&s.Uploads8MiB, "uploads-8mib", d.Uploads8MiB, "4: 8 MiB uploads")
-	flag.IntVar(&s.UploadConc, "upload-concurrency", d.UploadConc, "4: uploads in flight")
-	flag.IntVar(&s.OpenCases, "open", d.OpenCases, "5: cases started and left open")
-	flag.IntVar(&s.OpenBare, "open-bare", d.OpenBare, "5: bare workflows started and left open by the baseline (fewer than -open to bound the run's time; figures are per workflow)")
-	flag.IntVar(&s.OpenConc, "open-concurrency", d.OpenConc, "5: creates in flight")
-	flag.IntVar(&s.ListRequests, "list-requests", d.ListRequests, "5: list requests timed")
-	flag.IntVar(&s.Reads, "reads", d.Reads, "6: GET /v1/cases/{id} requests")
-	flag.IntVar(&s.ReadConc, "read-concurrency", d.ReadConc, "6: reads in flight")
-	flag.DurationVar(&s.ProfileFor, "profile-for", d.ProfileFor, "length of each CPU profile")
-	flag.IntVar(&s.ProdCases, "real-cases", d.ProdCases, "7: cases on each Temporal server (real and dev)")
-	flag.IntVar(&s.ProdConcurrency, "real-concurrency", d.ProdConcurrency, "7: cases in flight")
+	sizeFlags(flag.CommandLine, &s, d)
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", flag.Args())
@@ -160,38 +165,23 @@ func parseFlags() (options, error) {
 			o.jsonOut = ""
 		}
 	}
+	base := d
 	if *quick {
-		q := quickSizes()
-		set := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		// Explicit size flags win over -quick.
-		pick := func(name string, dst *int, v int) {
-			if !set[name] {
-				*dst = v
+		// -quick changes the size flags' defaults; sizes given explicitly win.
+		base = quickSizes()
+		explicit := map[string]string{}
+		flag.Visit(func(f *flag.Flag) { explicit[f.Name] = f.Value.String() })
+		q := flag.NewFlagSet("quick", flag.ContinueOnError)
+		sizeFlags(q, &s, base) // s takes the quick defaults
+		for name, v := range explicit {
+			if q.Lookup(name) != nil {
+				if err := q.Set(name, v); err != nil {
+					return o, err
+				}
 			}
 		}
-		pick("cases", &s.Cases, q.Cases)
-		pick("case-concurrency", &s.CaseConcurrency, q.CaseConcurrency)
-		pick("warmup", &s.Warmup, q.Warmup)
-		pick("webhooks", &s.Webhooks, q.Webhooks)
-		pick("uploads-1mib", &s.Uploads1MiB, q.Uploads1MiB)
-		pick("uploads-8mib", &s.Uploads8MiB, q.Uploads8MiB)
-		pick("open", &s.OpenCases, q.OpenCases)
-		pick("open-bare", &s.OpenBare, q.OpenBare)
-		pick("list-requests", &s.ListRequests, q.ListRequests)
-		pick("reads", &s.Reads, q.Reads)
-		pick("real-cases", &s.ProdCases, q.ProdCases)
-		pick("real-concurrency", &s.ProdConcurrency, q.ProdConcurrency)
-		if !set["steady"] {
-			s.SteadyFor = q.SteadyFor
-		}
-		if !set["profile-for"] {
-			s.ProfileFor = q.ProfileFor
-		}
-		s.ProfileCases, s.ProfileOpenCases = q.ProfileCases, q.ProfileOpenCases
-	} else {
-		s.ProfileCases, s.ProfileOpenCases = d.ProfileCases, d.ProfileOpenCases
 	}
+	s.ProfileCases, s.ProfileOpenCases = base.ProfileCases, base.ProfileOpenCases
 	for _, v := range []int{s.Cases, s.CaseConcurrency, s.CapturesKiB, s.Webhooks, s.WebhookConc, s.UploadConc,
 		s.OpenCases, s.OpenBare, s.OpenConc, s.ListRequests, s.Reads, s.ReadConc, s.ProdCases, s.ProdConcurrency} {
 		if v <= 0 {

@@ -17,38 +17,48 @@ import (
 // Scenario 1: cases end to end through the API at a fixed concurrency,
 // against the bare workflow of the same shape on the same server.
 
+// caseRun is what every run of whole cases reports, the engine's and the
+// bare workflow's; embedded, its fields stay where they were in the JSON.
+type caseRun struct {
+	N              int     `json:"n"`
+	Concurrency    int     `json:"concurrency"`
+	Completed      int     `json:"completed"`
+	Failed         int     `json:"failed"`
+	WallSeconds    float64 `json:"wall_seconds"`
+	CasesPerSecond float64 `json:"cases_per_second"`
+	Duration       summary `json:"case_duration"`
+}
+
+// newCaseRun is the run of n cases on conc goroutines, of which the ones
+// in durations completed, in wall time.
+func newCaseRun(n, conc int, durations []time.Duration, wall time.Duration) caseRun {
+	return caseRun{
+		N: n, Concurrency: conc, Completed: len(durations), Failed: n - len(durations),
+		WallSeconds: round(wall.Seconds(), 3), CasesPerSecond: round(float64(len(durations))/wall.Seconds(), 3),
+		Duration: summarize(durations),
+	}
+}
+
 type casesRaw struct {
-	N              int                `json:"n"`
-	Concurrency    int                `json:"concurrency"`
-	Completed      int                `json:"completed"`
-	Failed         int                `json:"failed"`
-	WallSeconds    float64            `json:"wall_seconds"`
-	CasesPerSecond float64            `json:"cases_per_second"`
-	Duration       summary            `json:"case_duration"`
-	DurationsMS    []float64          `json:"case_durations_ms"`
-	Capture        summary            `json:"capture_request"`
-	Decision       summary            `json:"decision_request"`
-	Audit          summary            `json:"audit_request"`
-	StepMeanMS     map[string]float64 `json:"step_mean_ms"`
-	ReadsPerCase   float64            `json:"case_reads_per_case"`
-	Errors         map[string]int     `json:"errors,omitempty"`
-	CPUSeconds     map[string]float64 `json:"cpu_seconds"`
+	caseRun
+	DurationsMS  []float64          `json:"case_durations_ms"`
+	Capture      summary            `json:"capture_request"`
+	Decision     summary            `json:"decision_request"`
+	Audit        summary            `json:"audit_request"`
+	StepMeanMS   map[string]float64 `json:"step_mean_ms"`
+	ReadsPerCase float64            `json:"case_reads_per_case"`
+	Errors       map[string]int     `json:"errors,omitempty"`
+	CPUSeconds   map[string]float64 `json:"cpu_seconds"`
 }
 
 type bareRaw struct {
-	Script         string             `json:"script"`
-	Counts         scriptCounts       `json:"counts"`
-	ScriptFrom     string             `json:"script_from_workflow"`
-	N              int                `json:"n"`
-	Concurrency    int                `json:"concurrency"`
-	Completed      int                `json:"completed"`
-	Failed         int                `json:"failed"`
-	WallSeconds    float64            `json:"wall_seconds"`
-	CasesPerSecond float64            `json:"cases_per_second"`
-	Duration       summary            `json:"case_duration"`
-	Errors         map[string]int     `json:"errors,omitempty"`
-	CPUSeconds     map[string]float64 `json:"cpu_seconds"`
-	FirstID        string             `json:"-"`
+	Script     string       `json:"script"`
+	Counts     scriptCounts `json:"counts"`
+	ScriptFrom string       `json:"script_from_workflow"`
+	caseRun
+	Errors     map[string]int     `json:"errors,omitempty"`
+	CPUSeconds map[string]float64 `json:"cpu_seconds"`
+	FirstID    string             `json:"-"`
 }
 
 // histories counts the history events of the case the script came from and
@@ -127,9 +137,7 @@ func (r *casesRun) raw(n, conc int) casesRaw {
 		aud = append(aud, c.audit)
 	}
 	return casesRaw{
-		N: n, Concurrency: conc, Completed: len(done), Failed: n - len(done),
-		WallSeconds: round(r.wall.Seconds(), 3), CasesPerSecond: round(float64(len(done))/r.wall.Seconds(), 3),
-		Duration: summarize(durs), DurationsMS: msList(durs),
+		caseRun: newCaseRun(n, conc, durs, r.wall), DurationsMS: msList(durs),
 		Capture: summarize(caps), Decision: summarize(dec), Audit: summarize(aud), Errors: r.errs.snapshot(),
 		StepMeanMS: roundMap(steps),
 	}
@@ -279,12 +287,9 @@ func (b *bench) runBareCases(ctx context.Context, script string, n, conc, warmup
 		durs.add(time.Since(t))
 	})
 	cpu := b.meter.since()
-	ds := durs.all()
 	return bareRaw{
 		FirstID: prefix + "-0",
-		Script:  script, Counts: countScript(script), N: n, Concurrency: conc,
-		Completed: len(ds), Failed: n - len(ds), WallSeconds: round(wall.Seconds(), 3),
-		CasesPerSecond: round(float64(len(ds))/wall.Seconds(), 3), Duration: summarize(ds),
+		Script:  script, Counts: countScript(script), caseRun: newCaseRun(n, conc, durs.all(), wall),
 		Errors: errs.snapshot(), CPUSeconds: cpu,
 	}
 }

@@ -71,6 +71,18 @@ func (b *bench) scenarioOpen(ctx context.Context) error {
 	return nil
 }
 
+// count fills in what the starts come to: latencies (one per start that
+// succeeded), wall time, errors, and the worker's memory per workflow left
+// open (opened of them).
+func (r *openRaw) count(latencies []time.Duration, wall time.Duration, errs *errorCount, opened int) {
+	r.Failed, r.WallSeconds = r.N-len(latencies), round(wall.Seconds(), 2)
+	r.PerSecond = round(float64(len(latencies))/wall.Seconds(), 1)
+	r.CreateLatency, r.Errors = summarize(latencies), errs.snapshot()
+	if opened > 0 {
+		r.RSSPerCaseKiB = round(float64(r.RSSAfterKiB-r.RSSBeforeKiB)/float64(opened), 2)
+	}
+}
+
 func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []string, error) {
 	b.settle(ctx)
 	r := openRaw{N: n, Concurrency: conc}
@@ -114,13 +126,7 @@ func (b *bench) openEngineCases(ctx context.Context, n, conc int) (openRaw, []st
 	r.CPUSeconds = b.meter.since()
 	b.settleWithin(ctx, time.Minute)
 	r.RSSAfterKiB, _, _ = memKiB(b.worker.PID())
-	ls := lat.all()
-	r.Failed, r.WallSeconds = n-len(ls), round(wall.Seconds(), 2)
-	r.PerSecond = round(float64(len(ls))/wall.Seconds(), 1)
-	r.CreateLatency, r.Errors = summarize(ls), errs.snapshot()
-	if len(created) > 0 {
-		r.RSSPerCaseKiB = round(float64(r.RSSAfterKiB-r.RSSBeforeKiB)/float64(len(created)), 2)
-	}
+	r.count(lat.all(), wall, &errs, len(created))
 	logf("5: %d created in %.0f s, rooms ready after %.0f s, worker RSS %d → %d MiB",
 		len(created), r.WallSeconds, r.AllReadySeconds, r.RSSBeforeKiB>>10, r.RSSAfterKiB>>10)
 	if len(created) == 0 {
@@ -199,13 +205,7 @@ func (b *bench) openBare(ctx context.Context, n, conc int) openRaw {
 	r.AllReadySeconds = round(time.Since(start).Seconds(), 2)
 	r.CPUSeconds = b.meter.since()
 	r.RSSAfterKiB, _, _ = memKiB(b.bareWorker.PID())
-	ls := lat.all()
-	r.Failed, r.WallSeconds = n-len(ls), round(wall.Seconds(), 2)
-	r.PerSecond = round(float64(len(ls))/wall.Seconds(), 1)
-	r.CreateLatency, r.Errors = summarize(ls), errs.snapshot()
-	if len(ls) > 0 {
-		r.RSSPerCaseKiB = round(float64(r.RSSAfterKiB-r.RSSBeforeKiB)/float64(len(ls)), 2)
-	}
-	logf("5: bare: %d started in %.0f s, worker RSS %d → %d MiB", len(ls), r.WallSeconds, r.RSSBeforeKiB>>10, r.RSSAfterKiB>>10)
+	r.count(lat.all(), wall, &errs, r.N-r.Failed)
+	logf("5: bare: %d started in %.0f s, worker RSS %d → %d MiB", r.N-r.Failed, r.WallSeconds, r.RSSBeforeKiB>>10, r.RSSAfterKiB>>10)
 	return r
 }

@@ -24,18 +24,12 @@ import (
 // CPU seconds each case costs the whole stack.
 
 type prodLegRaw struct {
-	Server         string             `json:"server"`
-	N              int                `json:"n"`
-	Concurrency    int                `json:"concurrency"`
-	Completed      int                `json:"completed"`
-	Failed         int                `json:"failed"`
-	WallSeconds    float64            `json:"wall_seconds"`
-	CasesPerSecond float64            `json:"cases_per_second"`
-	Duration       summary            `json:"case_duration"`
-	StepMeanMS     map[string]float64 `json:"step_mean_ms"`
-	CPUSeconds     map[string]float64 `json:"cpu_seconds"`
-	CPUPerCase     float64            `json:"cpu_seconds_per_case"`
-	Errors         map[string]int     `json:"errors,omitempty"`
+	Server string `json:"server"`
+	caseRun
+	StepMeanMS map[string]float64 `json:"step_mean_ms"`
+	CPUSeconds map[string]float64 `json:"cpu_seconds"`
+	CPUPerCase float64            `json:"cpu_seconds_per_case"`
+	Errors     map[string]int     `json:"errors,omitempty"`
 }
 
 // realServer is the Temporal server of scenario 7 and the engine it serves.
@@ -133,8 +127,7 @@ func (b *bench) prodLeg(ctx context.Context, d *caseDriver, c *apiClient, server
 		total += v
 	}
 	out := prodLegRaw{
-		Server: server, N: raw.N, Concurrency: raw.Concurrency, Completed: raw.Completed, Failed: raw.Failed,
-		WallSeconds: raw.WallSeconds, CasesPerSecond: raw.CasesPerSecond, Duration: raw.Duration, StepMeanMS: raw.StepMeanMS,
+		Server: server, caseRun: raw.caseRun, StepMeanMS: raw.StepMeanMS,
 		CPUSeconds: cpu, CPUPerCase: perCase(total, raw.Completed), Errors: raw.Errors,
 	}
 	logf("7: %s: %.2f cases/s, %.2f CPU s per case, %d failed", server, out.CasesPerSecond, out.CPUPerCase, out.Failed)

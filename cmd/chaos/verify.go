@@ -611,14 +611,7 @@ func (v *verifier) checkLog(ctx context.Context, c *caseRun, view kyc.CaseView) 
 			seen[d.EventID]++
 		}
 	}
-	ids := make([]string, 0, len(seen))
-	for ev, n := range seen {
-		if n > 1 {
-			ids = append(ids, ev)
-		}
-	}
-	sort.Strings(ids)
-	for _, ev := range ids {
+	for _, ev := range repeated(seen) {
 		v.duplicate("webhook %s applied %d times to case %s", ev, seen[ev], id)
 	}
 	var status string
@@ -795,15 +788,20 @@ func (v *verifier) checkSignalledOnce(ctx context.Context, caseID string) error 
 		}
 		runID = prev
 	}
-	ids := make([]string, 0, len(seen))
-	for id, n := range seen {
-		if n > 1 {
-			ids = append(ids, id)
-		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range repeated(seen) {
 		v.duplicate("webhook %s was signalled %d times to case %s", id, seen[id], caseID)
 	}
 	return nil
+}
+
+// repeated is the keys counted more than once, sorted.
+func repeated(seen map[string]int) []string {
+	var keys []string
+	for k, n := range seen {
+		if n > 1 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -246,6 +246,15 @@ type page[T any] struct {
 	Last  string `json:"last"`
 }
 
+// doAs is c.do with the answer decoded into a new T.
+func doAs[T any](ctx context.Context, c *Client, method, path string, in any) (*T, error) {
+	var out T
+	if err := c.do(ctx, method, path, nil, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // listAll follows the start/last cursor until a short page or an empty cursor.
 func listAll[T any](ctx context.Context, c *Client, path string, query url.Values) ([]T, error) {
 	q := url.Values{}

@@ -14,20 +14,25 @@ import (
 
 const roomJSON = `{"id":"64f0c5e2a1b2c3d4e5f60718","name":"kyc-3f1e-a1","enabled":true,"customer_id":"627cdddff2e4e30487862ad1","app_id":"62510797903d857ab8ec3ba5","template_id":"63188115d11d6db790c73c60","region":"in","recording_info":{"enabled":false},"created_at":"2025-03-14T09:26:53.082Z","updated_at":"2025-03-14T09:26:53.074Z"}`
 
-func TestRejectedTokenIsResignedOnceAndRetried(t *testing.T) {
-	clock := newTestClock()
+// rejectingFirstToken is a fake 100ms that answers roomJSON and refuses
+// the first token it sees (as after a secret rotation or a revocation),
+// accepting a freshly signed one.
+func rejectingFirstToken(t *testing.T) *fakeHMS {
 	var firstToken string
-	f := newFakeHMS(t, clock, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	f := newFakeHMS(t, newTestClock(), func(w http.ResponseWriter, r *http.Request, body []byte) {
 		writeJSON(w, http.StatusOK, roomJSON)
 	})
-	// 100ms refuses the first token it sees (as after a secret rotation or
-	// a revocation), and accepts a freshly signed one.
 	f.reject = func(tok string) bool {
 		if firstToken == "" {
 			firstToken = tok
 		}
 		return tok == firstToken
 	}
+	return f
+}
+
+func TestRejectedTokenIsResignedOnceAndRetried(t *testing.T) {
+	f := rejectingFirstToken(t)
 	c := f.client(t)
 	room, err := c.GetRoom(context.Background(), "64f0c5e2a1b2c3d4e5f60718")
 	if err != nil {
@@ -57,17 +62,7 @@ func TestRejectedTokenIsResignedOnceAndRetried(t *testing.T) {
 }
 
 func TestRetriedRequestKeepsItsBody(t *testing.T) {
-	clock := newTestClock()
-	var firstToken string
-	f := newFakeHMS(t, clock, func(w http.ResponseWriter, r *http.Request, body []byte) {
-		writeJSON(w, http.StatusOK, roomJSON)
-	})
-	f.reject = func(tok string) bool {
-		if firstToken == "" {
-			firstToken = tok
-		}
-		return tok == firstToken
-	}
+	f := rejectingFirstToken(t)
 	if _, err := f.client(t).CreateRoom(context.Background(), CreateRoomRequest{Name: "kyc-3f1e-a1"}); err != nil {
 		t.Fatal(err)
 	}

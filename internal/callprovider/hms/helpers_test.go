@@ -108,15 +108,22 @@ func (f *fakeHMS) client(t *testing.T) *Client {
 	return c
 }
 
-// checkManagementToken validates a token the way 100ms does.
-func checkManagementToken(token string, now time.Time) error {
+// verifyToken checks the signature with the app secret and the time claims
+// at now, as 100ms does.
+func verifyToken(token string, now time.Time) (*jwt.Token, jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
-	_, err := jwt.NewParser(
+	tok, err := jwt.NewParser(
 		jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 		jwt.WithIssuedAt(),
 		jwt.WithExpirationRequired(),
 	).ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return []byte(testSecret), nil })
+	return tok, claims, err
+}
+
+// checkManagementToken validates a token the way 100ms does.
+func checkManagementToken(token string, now time.Time) error {
+	_, claims, err := verifyToken(token, now)
 	if err != nil {
 		return err
 	}

@@ -91,11 +91,7 @@ func (c *Client) StartRecording(ctx context.Context, roomID string, req StartRec
 	if err := validID("room id", roomID); err != nil {
 		return nil, err
 	}
-	var rec Recording
-	if err := c.do(ctx, http.MethodPost, "/recordings/room/"+roomID+"/start", nil, req, &rec); err != nil {
-		return nil, err
-	}
-	return &rec, nil
+	return doAs[Recording](ctx, c, http.MethodPost, "/recordings/room/"+roomID+"/start", req)
 }
 
 // StopRecording stops every recording of the room; they come back "stopping".
@@ -117,11 +113,7 @@ func (c *Client) GetRecording(ctx context.Context, id string) (*Recording, error
 	if err := validID("recording id", id); err != nil {
 		return nil, err
 	}
-	var rec Recording
-	if err := c.do(ctx, http.MethodGet, "/recordings/"+id, nil, nil, &rec); err != nil {
-		return nil, err
-	}
-	return &rec, nil
+	return doAs[Recording](ctx, c, http.MethodGet, "/recordings/"+id, nil)
 }
 
 // ListRecordings returns every recording matching f, following all pages.

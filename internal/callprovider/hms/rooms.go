@@ -97,11 +97,7 @@ func (c *Client) CreateRoom(ctx context.Context, req CreateRoomRequest) (*Room, 
 			return nil, err
 		}
 	}
-	var room Room
-	if err := c.do(ctx, http.MethodPost, "/rooms", nil, req, &room); err != nil {
-		return nil, err
-	}
-	return &room, nil
+	return doAs[Room](ctx, c, http.MethodPost, "/rooms", req)
 }
 
 // GetRoom fetches a room by id.
@@ -109,11 +105,7 @@ func (c *Client) GetRoom(ctx context.Context, id string) (*Room, error) {
 	if err := validID("room id", id); err != nil {
 		return nil, err
 	}
-	var room Room
-	if err := c.do(ctx, http.MethodGet, "/rooms/"+id, nil, nil, &room); err != nil {
-		return nil, err
-	}
-	return &room, nil
+	return doAs[Room](ctx, c, http.MethodGet, "/rooms/"+id, nil)
 }
 
 // DisableRoom disables a room: nobody can join a later session. A session
@@ -122,14 +114,10 @@ func (c *Client) DisableRoom(ctx context.Context, id string) (*Room, error) {
 	if err := validID("room id", id); err != nil {
 		return nil, err
 	}
-	var room Room
 	body := struct {
 		Enabled bool `json:"enabled"`
 	}{false}
-	if err := c.do(ctx, http.MethodPost, "/rooms/"+id, nil, body, &room); err != nil {
-		return nil, err
-	}
-	return &room, nil
+	return doAs[Room](ctx, c, http.MethodPost, "/rooms/"+id, body)
 }
 
 // ListRooms returns every room matching f, following all pages.
@@ -175,11 +163,7 @@ func (c *Client) GetActiveRoom(ctx context.Context, roomID string) (*ActiveRoom,
 	if err := validID("room id", roomID); err != nil {
 		return nil, err
 	}
-	var ar ActiveRoom
-	if err := c.do(ctx, http.MethodGet, "/active-rooms/"+roomID, nil, nil, &ar); err != nil {
-		return nil, err
-	}
-	return &ar, nil
+	return doAs[ActiveRoom](ctx, c, http.MethodGet, "/active-rooms/"+roomID, nil)
 }
 
 // ListActivePeers returns the peers of the session in progress, by peer id.

@@ -55,11 +55,7 @@ func (c *Client) GetSession(ctx context.Context, id string) (*Session, error) {
 	if err := validID("session id", id); err != nil {
 		return nil, err
 	}
-	var s Session
-	if err := c.do(ctx, http.MethodGet, "/sessions/"+id, nil, nil, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return doAs[Session](ctx, c, http.MethodGet, "/sessions/"+id, nil)
 }
 
 // UnmarshalJSON maps the Go zero time that 100ms sends for a peer still in

@@ -211,11 +211,7 @@ func (c *Client) CreateTemplate(ctx context.Context, t Template) (*Template, err
 	if err := checkTemplate(t); err != nil {
 		return nil, err
 	}
-	var out Template
-	if err := c.do(ctx, http.MethodPost, "/templates", nil, wireTemplate(t), &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doAs[Template](ctx, c, http.MethodPost, "/templates", wireTemplate(t))
 }
 
 // GetTemplate fetches a template by id.
@@ -223,11 +219,7 @@ func (c *Client) GetTemplate(ctx context.Context, id string) (*Template, error) 
 	if err := validID("template id", id); err != nil {
 		return nil, err
 	}
-	var out Template
-	if err := c.do(ctx, http.MethodGet, "/templates/"+id, nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doAs[Template](ctx, c, http.MethodGet, "/templates/"+id, nil)
 }
 
 // UpdateTemplate overwrites the template entirely (100ms's update is a full
@@ -239,11 +231,7 @@ func (c *Client) UpdateTemplate(ctx context.Context, id string, t Template) (*Te
 	if err := checkTemplate(t); err != nil {
 		return nil, err
 	}
-	var out Template
-	if err := c.do(ctx, http.MethodPost, "/templates/"+id, nil, wireTemplate(t), &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doAs[Template](ctx, c, http.MethodPost, "/templates/"+id, wireTemplate(t))
 }
 
 // ApplyTemplate creates the template or overwrites the one of the same name,

@@ -24,13 +24,7 @@ func newTokenClient(t *testing.T, clock *testClock) *Client {
 // returns the header and claims.
 func parseToken(t *testing.T, token string, now time.Time) (map[string]any, jwt.MapClaims) {
 	t.Helper()
-	claims := jwt.MapClaims{}
-	tok, err := jwt.NewParser(
-		jwt.WithValidMethods([]string{"HS256"}),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-		jwt.WithIssuedAt(),
-		jwt.WithExpirationRequired(),
-	).ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return []byte(testSecret), nil })
+	tok, claims, err := verifyToken(token, now)
 	if err != nil {
 		t.Fatalf("token does not verify with the app secret: %v", err)
 	}

@@ -154,16 +154,7 @@ func (s *Server) finishLeave(p *peer, reason, message string) {
 		return
 	}
 	ss, rm := s.sessions[p.SessionID], s.rooms[p.RoomID]
-	now := s.now()
-	p.LeftAt, p.LeaveReason, p.disconnecting = now, reason, false
-	ss.UpdatedAt = now
-	data := s.peerData(rm, ss, p)
-	data["left_at"] = utc(now)
-	data["duration"] = seconds(now.Sub(p.JoinedAt))
-	data["reason"] = reason
-	data["message"] = message
-	s.emit(rm, "peer.leave.success", data)
-	s.signals.removed(p.ID, reason)
+	s.announceLeave(rm, ss, p, reason, message)
 	if !ss.Active || presentPeers(ss) > 0 {
 		return
 	}
@@ -224,48 +215,45 @@ func (s *Server) endRoom(r *http.Request) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, err := s.roomByID(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	ss := rm.active
-	if ss == nil {
-		// Undocumented on 100ms; a 404 lets callers treat it as "already ended".
-		return nil, errorf(http.StatusNotFound, "active room not found", "no active session in room "+rm.ID)
-	}
-	for _, p := range ss.peers {
-		if p.present() {
-			s.removePeer(rm, ss, p, req.Reason)
+	return s.inActiveSession(r, func(rm *room, ss *session) (any, error) {
+		for _, p := range ss.peers {
+			if p.present() {
+				s.removePeer(rm, ss, p, req.Reason)
+			}
 		}
-	}
-	if req.Lock {
-		rm.Enabled = false
-		rm.UpdatedAt = s.now()
-	}
-	data := s.roomData(rm, ss)
-	data["reason"] = req.Reason
-	data["lock_room"] = req.Lock
-	data["source"] = "api"
-	s.emit(rm, "room.end.success", data)
-	s.closeSession(rm, ss, beamStopRoomEnded)
-	return map[string]string{"message": "session is ending"}, nil
+		if req.Lock {
+			rm.Enabled = false
+			rm.UpdatedAt = s.now()
+		}
+		data := s.roomData(rm, ss)
+		data["reason"] = req.Reason
+		data["lock_room"] = req.Lock
+		data["source"] = "api"
+		s.emit(rm, "room.end.success", data)
+		s.closeSession(rm, ss, beamStopRoomEnded)
+		return map[string]string{"message": "session is ending"}, nil
+	})
 }
 
 // removePeer is finishLeave without the last-peer close, which the caller
 // does itself with its own reason.
 func (s *Server) removePeer(rm *room, ss *session, p *peer, message string) {
+	s.announceLeave(rm, ss, p, ReasonServerRemovedPeer, message)
+}
+
+// announceLeave marks the peer gone and sends peer.leave.success and the
+// peer's removal signal. Called with s.mu held.
+func (s *Server) announceLeave(rm *room, ss *session, p *peer, reason, message string) {
 	now := s.now()
-	p.LeftAt, p.LeaveReason, p.disconnecting = now, ReasonServerRemovedPeer, false
+	p.LeftAt, p.LeaveReason, p.disconnecting = now, reason, false
 	ss.UpdatedAt = now
 	data := s.peerData(rm, ss, p)
 	data["left_at"] = utc(now)
 	data["duration"] = seconds(now.Sub(p.JoinedAt))
-	data["reason"] = ReasonServerRemovedPeer
+	data["reason"] = reason
 	data["message"] = message
 	s.emit(rm, "peer.leave.success", data)
-	s.signals.removed(p.ID, ReasonServerRemovedPeer)
+	s.signals.removed(p.ID, reason)
 }
 
 // removePeers takes out one peer (peer_id) or every peer of a role.
@@ -281,61 +269,38 @@ func (s *Server) removePeers(r *http.Request) (any, error) {
 	if (req.PeerID == "") == (req.Role == "") {
 		return nil, errorf(http.StatusBadRequest, "invalid request", "exactly one of peer_id and role is required")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, err := s.roomByID(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	ss := rm.active
-	if ss == nil {
-		return nil, errorf(http.StatusNotFound, "active room not found", "no active session in room "+rm.ID)
-	}
-	removed := 0
-	for _, p := range ss.peers {
-		if p.present() && (p.ID == req.PeerID || p.Role == req.Role) {
-			s.removePeer(rm, ss, p, req.Reason)
-			removed++
+	return s.inActiveSession(r, func(rm *room, ss *session) (any, error) {
+		removed := 0
+		for _, p := range ss.peers {
+			if p.present() && (p.ID == req.PeerID || p.Role == req.Role) {
+				s.removePeer(rm, ss, p, req.Reason)
+				removed++
+			}
 		}
-	}
-	if removed == 0 {
-		return nil, errorf(http.StatusNotFound, "peer not found")
-	}
-	if presentPeers(ss) == 0 {
-		s.closeSession(rm, ss, beamStopLastPeerLeft)
-	}
-	return map[string]string{"message": "request sent to remove peers"}, nil
+		if removed == 0 {
+			return nil, errorf(http.StatusNotFound, "peer not found")
+		}
+		if presentPeers(ss) == 0 {
+			s.closeSession(rm, ss, beamStopLastPeerLeft)
+		}
+		return map[string]string{"message": "request sent to remove peers"}, nil
+	})
 }
 
 func (s *Server) getActiveRoom(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, ss, err := s.activeSession(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	out := activeRoomJSON{ID: rm.ID, Name: rm.Name, CustomerID: s.cfg.CustomerID, AppID: s.cfg.AppID}
-	out.Session.ID, out.Session.CreatedAt, out.Session.Peers = ss.ID, utc(ss.CreatedAt), []string{}
-	for _, p := range ss.peers {
-		if p.present() {
-			out.Session.Peers = append(out.Session.Peers, p.ID)
+	return s.inActiveSession(r, func(rm *room, ss *session) (any, error) {
+		out := activeRoomJSON{ID: rm.ID, Name: rm.Name, CustomerID: s.cfg.CustomerID, AppID: s.cfg.AppID}
+		out.Session.ID, out.Session.CreatedAt, out.Session.Peers = ss.ID, utc(ss.CreatedAt), []string{}
+		for _, p := range ss.peers {
+			if p.present() {
+				out.Session.Peers = append(out.Session.Peers, p.ID)
+			}
 		}
-	}
-	for _, rec := range ss.recordings {
-		out.Session.Recording.Browser.Enabled = out.Session.Recording.Browser.Enabled || rec.active()
-	}
-	return out, nil
-}
-
-func (s *Server) activeSession(roomID string) (*room, *session, error) {
-	rm, err := s.roomByID(roomID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if rm.active == nil {
-		return nil, nil, errorf(http.StatusNotFound, "active room not found", "no active session in room "+rm.ID)
-	}
-	return rm, rm.active, nil
+		for _, rec := range ss.recordings {
+			out.Session.Recording.Browser.Enabled = out.Session.Recording.Browser.Enabled || rec.active()
+		}
+		return out, nil
+	})
 }
 
 func activePeer(p *peer) activePeerJSON {
@@ -343,34 +308,26 @@ func activePeer(p *peer) activePeerJSON {
 }
 
 func (s *Server) listActivePeers(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ss, err := s.activeSession(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	peers := map[string]activePeerJSON{}
-	for _, p := range ss.peers {
-		if p.present() {
-			peers[p.ID] = activePeer(p)
+	return s.inActiveSession(r, func(_ *room, ss *session) (any, error) {
+		peers := map[string]activePeerJSON{}
+		for _, p := range ss.peers {
+			if p.present() {
+				peers[p.ID] = activePeer(p)
+			}
 		}
-	}
-	return map[string]any{"peers": peers}, nil
+		return map[string]any{"peers": peers}, nil
+	})
 }
 
 func (s *Server) getActivePeer(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ss, err := s.activeSession(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range ss.peers {
-		if p.ID == r.PathValue("peer_id") && p.present() {
-			return activePeer(p), nil
+	return s.inActiveSession(r, func(_ *room, ss *session) (any, error) {
+		for _, p := range ss.peers {
+			if p.ID == r.PathValue("peer_id") && p.present() {
+				return activePeer(p), nil
+			}
 		}
-	}
-	return nil, errorf(http.StatusNotFound, "peer not found", "peer_id "+r.PathValue("peer_id"))
+		return nil, errorf(http.StatusNotFound, "peer not found", "peer_id "+r.PathValue("peer_id"))
+	})
 }
 
 // Webhook data shared by the session, peer and room events.

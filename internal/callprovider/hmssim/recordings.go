@@ -223,77 +223,51 @@ func (s *Server) startRecording(r *http.Request) (any, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, err := s.roomByID(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	ss := rm.active
-	if ss == nil {
-		return nil, errorf(http.StatusBadRequest, "room is not active", "no active session in room "+rm.ID)
-	}
-	for _, rec := range ss.recordings {
-		if rec.active() {
-			return nil, errorf(http.StatusConflict, "recording already running", "recording "+rec.ID)
+	return s.inRoom(r, func(rm *room) (any, error) {
+		ss := rm.active
+		if ss == nil {
+			return nil, errorf(http.StatusBadRequest, "room is not active", "no active session in room "+rm.ID)
 		}
-	}
-	rec := s.createRecording(rm, ss, req)
-	return s.recordingView(rec), nil
+		for _, rec := range ss.recordings {
+			if rec.active() {
+				return nil, errorf(http.StatusConflict, "recording already running", "recording "+rec.ID)
+			}
+		}
+		rec := s.createRecording(rm, ss, req)
+		return s.recordingView(rec), nil
+	})
 }
 
 // stopRoomRecordings stops every active recording of the room and answers
 // with them as a list page.
 func (s *Server) stopRoomRecordings(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, err := s.roomByID(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	var stopped []recordingJSON
-	for _, rec := range s.recordingOrder {
-		if rec.RoomID == rm.ID && rec.active() {
-			s.stopRecording(rm, rec, beamStopClientRequest, "")
-			stopped = append(stopped, s.recordingView(rec))
+	return s.inRoom(r, func(rm *room) (any, error) {
+		var stopped []recordingJSON
+		for _, rec := range s.recordingOrder {
+			if rec.RoomID == rm.ID && rec.active() {
+				s.stopRecording(rm, rec, beamStopClientRequest, "")
+				stopped = append(stopped, s.recordingView(rec))
+			}
 		}
-	}
-	if len(stopped) == 0 {
-		return nil, errorf(http.StatusNotFound, "no running recording", "room "+rm.ID)
-	}
-	return page[recordingJSON]{Limit: len(stopped), Data: stopped, Last: stopped[len(stopped)-1].ID}, nil
+		if len(stopped) == 0 {
+			return nil, errorf(http.StatusNotFound, "no running recording", "room "+rm.ID)
+		}
+		return page[recordingJSON]{Limit: len(stopped), Data: stopped, Last: stopped[len(stopped)-1].ID}, nil
+	})
 }
 
 func (s *Server) stopRecordingByID(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, err := s.recordingByID(r.PathValue("recording_id"))
-	if err != nil {
-		return nil, err
-	}
-	if !rec.active() {
-		return nil, errorf(http.StatusBadRequest, "recording is not running", "status "+rec.Status)
-	}
-	s.stopRecording(s.rooms[rec.RoomID], rec, beamStopClientRequest, "")
-	return s.recordingView(rec), nil
-}
-
-func (s *Server) recordingByID(id string) (*recording, error) {
-	rec := s.recordings[id]
-	if rec == nil {
-		return nil, errorf(http.StatusNotFound, "recording not found", "recording_id "+id)
-	}
-	return rec, nil
+	return s.inRecording(r, func(rec *recording) (any, error) {
+		if !rec.active() {
+			return nil, errorf(http.StatusBadRequest, "recording is not running", "status "+rec.Status)
+		}
+		s.stopRecording(s.rooms[rec.RoomID], rec, beamStopClientRequest, "")
+		return s.recordingView(rec), nil
+	})
 }
 
 func (s *Server) getRecording(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, err := s.recordingByID(r.PathValue("recording_id"))
-	if err != nil {
-		return nil, err
-	}
-	return s.recordingView(rec), nil
+	return s.inRecording(r, func(rec *recording) (any, error) { return s.recordingView(rec), nil })
 }
 
 var recordingStatuses = map[string]bool{
@@ -319,22 +293,21 @@ func (s *Server) listRecordings(r *http.Request) (any, error) {
 	return paginate(r, items, func(v recordingJSON) string { return v.ID })
 }
 
-func (s *Server) assetByID(id string) (*recording, *asset, error) {
+// assetByID is the recording whose asset has the id.
+func (s *Server) assetByID(id string) (*recording, error) {
 	rec := s.assets[id]
 	if rec == nil || rec.asset == nil {
-		return nil, nil, errorf(http.StatusNotFound, "recording asset not found", "asset_id "+id)
+		return nil, errorf(http.StatusNotFound, "recording asset not found", "asset_id "+id)
 	}
-	return rec, rec.asset, nil
+	return rec, nil
+}
+
+func (s *Server) inAsset(r *http.Request, f func(*recording) (any, error)) (any, error) {
+	return locked(s, r, "asset_id", s.assetByID, f)
 }
 
 func (s *Server) getAsset(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, a, err := s.assetByID(r.PathValue("asset_id"))
-	if err != nil {
-		return nil, err
-	}
-	return s.assetView(rec, a), nil
+	return s.inAsset(r, func(rec *recording) (any, error) { return s.assetView(rec, rec.asset), nil })
 }
 
 // presignAsset answers {id, path, url, expiry}; presign_duration is in
@@ -348,14 +321,11 @@ func (s *Server) presignAsset(r *http.Request) (any, error) {
 		}
 		ttl = time.Duration(n) * time.Second
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, a, err := s.assetByID(r.PathValue("asset_id"))
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{
-		"id": a.ID, "path": a.path(), "url": s.presign(a, ttl),
-		"expiry": int64(ttl.Seconds()),
-	}, nil
+	return s.inAsset(r, func(rec *recording) (any, error) {
+		a := rec.asset
+		return map[string]any{
+			"id": a.ID, "path": a.path(), "url": s.presign(a, ttl),
+			"expiry": int64(ttl.Seconds()),
+		}, nil
+	})
 }

@@ -115,6 +115,30 @@ func boolFilter(r *http.Request, name string) (*bool, error) {
 	return &b, nil
 }
 
+// listFilter is what the room and session lists filter by besides ids: an
+// optional flag (enabled, active) and a created_at range (after, before).
+type listFilter struct {
+	flag          *bool
+	after, before time.Time
+}
+
+func parseListFilter(r *http.Request, flag string) (f listFilter, err error) {
+	if f.flag, err = boolFilter(r, flag); err != nil {
+		return f, err
+	}
+	if f.after, err = timeFilter(r, "after"); err != nil {
+		return f, err
+	}
+	f.before, err = timeFilter(r, "before")
+	return f, err
+}
+
+// keeps reports whether an object with the flag, created at created, passes.
+func (f listFilter) keeps(flag bool, created time.Time) bool {
+	return (f.flag == nil || *f.flag == flag) &&
+		(f.after.IsZero() || !created.Before(f.after)) && (f.before.IsZero() || !created.After(f.before))
+}
+
 // timeFilter parses an optional RFC 3339 query parameter.
 func timeFilter(r *http.Request, name string) (time.Time, error) {
 	s := r.URL.Query().Get(name)

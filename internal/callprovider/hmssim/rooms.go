@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 )
 
 var roomNameRE = regexp.MustCompile(`^[a-zA-Z0-9.\-:_]+$`)
@@ -31,6 +30,15 @@ type roomRequest struct {
 	LargeRoom          *bool           `json:"large_room"`
 	Webhook            *roomWebhook    `json:"webhook"`
 	Enabled            *bool           `json:"enabled"` // update only
+}
+
+// decodeRoomRequest reads and validates the body of a room create or update.
+func decodeRoomRequest(r *http.Request) (roomRequest, error) {
+	var req roomRequest
+	if err := decodeBody(r, &req); err != nil {
+		return req, err
+	}
+	return req, req.validate()
 }
 
 // validate checks the fields present; the template is resolved separately.
@@ -115,11 +123,8 @@ func (req *roomRequest) apply(rm *room) {
 // re-enable a disabled room: enabling is an explicit update, so a retried
 // create can never reopen a room the engine has locked.
 func (s *Server) createRoom(r *http.Request) (any, error) {
-	var req roomRequest
-	if err := decodeBody(r, &req); err != nil {
-		return nil, err
-	}
-	if err := req.validate(); err != nil {
+	req, err := decodeRoomRequest(r)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -158,77 +163,48 @@ func (s *Server) createRoom(r *http.Request) (any, error) {
 	return s.roomView(rm), nil
 }
 
-func (s *Server) roomByID(id string) (*room, error) {
-	rm := s.rooms[id]
-	if rm == nil {
-		return nil, errorf(http.StatusNotFound, "room not found", "room_id "+id)
-	}
-	return rm, nil
-}
-
 func (s *Server) getRoom(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, err := s.roomByID(r.PathValue("room_id"))
-	if err != nil {
-		return nil, err
-	}
-	return s.roomView(rm), nil
+	return s.inRoom(r, func(rm *room) (any, error) { return s.roomView(rm), nil })
 }
 
 // updateRoom changes the fields sent. Disabling keeps the current session
 // running (as 100ms does) but refuses every later join.
 func (s *Server) updateRoom(r *http.Request) (any, error) {
-	var req roomRequest
-	if err := decodeBody(r, &req); err != nil {
-		return nil, err
-	}
-	if err := req.validate(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, err := s.roomByID(r.PathValue("room_id"))
+	req, err := decodeRoomRequest(r)
 	if err != nil {
 		return nil, err
 	}
-	templateID, hasTemplate, err := s.resolveTemplate(&req)
-	if err != nil {
-		return nil, err
-	}
-	if req.Name != nil && *req.Name != "" && !strings.EqualFold(*req.Name, rm.Name) {
-		key := strings.ToLower(*req.Name)
-		if s.roomsByName[key] != nil {
-			return nil, errorf(http.StatusBadRequest, "room name already exists", *req.Name)
+	return s.inRoom(r, func(rm *room) (any, error) {
+		templateID, hasTemplate, err := s.resolveTemplate(&req)
+		if err != nil {
+			return nil, err
 		}
-		delete(s.roomsByName, strings.ToLower(rm.Name))
-		rm.Name = *req.Name
-		s.roomsByName[key] = rm
-	}
-	req.apply(rm)
-	if hasTemplate {
-		rm.TemplateID = templateID
-	}
-	if req.Enabled != nil {
-		rm.Enabled = *req.Enabled
-	}
-	rm.UpdatedAt = s.now()
-	return s.roomView(rm), nil
+		if req.Name != nil && *req.Name != "" && !strings.EqualFold(*req.Name, rm.Name) {
+			key := strings.ToLower(*req.Name)
+			if s.roomsByName[key] != nil {
+				return nil, errorf(http.StatusBadRequest, "room name already exists", *req.Name)
+			}
+			delete(s.roomsByName, strings.ToLower(rm.Name))
+			rm.Name = *req.Name
+			s.roomsByName[key] = rm
+		}
+		req.apply(rm)
+		if hasTemplate {
+			rm.TemplateID = templateID
+		}
+		if req.Enabled != nil {
+			rm.Enabled = *req.Enabled
+		}
+		rm.UpdatedAt = s.now()
+		return s.roomView(rm), nil
+	})
 }
 
 // listRooms filters by enabled, name, template_id and created_at range. The
 // reference lists "Default: true" for enabled; we read that as the flag's
 // meaning and filter only when it is given, so no room is ever hidden.
 func (s *Server) listRooms(r *http.Request) (any, error) {
-	enabled, err := boolFilter(r, "enabled")
-	if err != nil {
-		return nil, err
-	}
-	after, err := timeFilter(r, "after")
-	if err != nil {
-		return nil, err
-	}
-	before, err := timeFilter(r, "before")
+	filter, err := parseListFilter(r, "enabled")
 	if err != nil {
 		return nil, err
 	}
@@ -238,17 +214,12 @@ func (s *Server) listRooms(r *http.Request) (any, error) {
 	defer s.mu.Unlock()
 	var items []roomJSON
 	for _, rm := range s.roomOrder {
-		if enabled != nil && rm.Enabled != *enabled ||
+		if !filter.keeps(rm.Enabled, rm.CreatedAt) ||
 			name != "" && !strings.EqualFold(name, rm.Name) ||
-			templateID != "" && rm.TemplateID != templateID ||
-			!inRange(rm.CreatedAt, after, before) {
+			templateID != "" && rm.TemplateID != templateID {
 			continue
 		}
 		items = append(items, s.roomView(rm))
 	}
 	return paginate(r, items, func(v roomJSON) string { return v.ID })
-}
-
-func inRange(t, after, before time.Time) bool {
-	return (after.IsZero() || !t.Before(after)) && (before.IsZero() || !t.After(before))
 }

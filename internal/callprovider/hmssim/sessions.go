@@ -3,15 +3,7 @@ package hmssim
 import "net/http"
 
 func (s *Server) listSessions(r *http.Request) (any, error) {
-	active, err := boolFilter(r, "active")
-	if err != nil {
-		return nil, err
-	}
-	after, err := timeFilter(r, "after")
-	if err != nil {
-		return nil, err
-	}
-	before, err := timeFilter(r, "before")
+	filter, err := parseListFilter(r, "active")
 	if err != nil {
 		return nil, err
 	}
@@ -20,8 +12,7 @@ func (s *Server) listSessions(r *http.Request) (any, error) {
 	defer s.mu.Unlock()
 	var items []sessionJSON
 	for _, ss := range s.sessionOrder {
-		if roomID != "" && ss.RoomID != roomID || active != nil && ss.Active != *active ||
-			!inRange(ss.CreatedAt, after, before) {
+		if roomID != "" && ss.RoomID != roomID || !filter.keeps(ss.Active, ss.CreatedAt) {
 			continue
 		}
 		items = append(items, s.sessionView(ss))
@@ -30,11 +21,7 @@ func (s *Server) listSessions(r *http.Request) (any, error) {
 }
 
 func (s *Server) getSession(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss := s.sessions[r.PathValue("session_id")]
-	if ss == nil {
-		return nil, errorf(http.StatusNotFound, "session not found", "session_id "+r.PathValue("session_id"))
-	}
-	return s.sessionView(ss), nil
+	return locked(s, r, "session_id", func(id string) (*session, error) {
+		return byID(s.sessions, "session not found", "session_id", id)
+	}, func(ss *session) (any, error) { return s.sessionView(ss), nil })
 }

@@ -195,22 +195,8 @@ func (s *Server) createTemplate(r *http.Request) (any, error) {
 	return t.view(s.cfg.CustomerID), nil
 }
 
-func (s *Server) templateByID(id string) (*template, error) {
-	t := s.templates[id]
-	if t == nil {
-		return nil, errorf(http.StatusNotFound, "Template not found", "template_id "+id)
-	}
-	return t, nil
-}
-
 func (s *Server) getTemplate(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.templateByID(r.PathValue("template_id"))
-	if err != nil {
-		return nil, err
-	}
-	return t.view(s.cfg.CustomerID), nil
+	return s.inTemplate(r, func(t *template) (any, error) { return t.view(s.cfg.CustomerID), nil })
 }
 
 func (s *Server) listTemplates(r *http.Request) (any, error) {
@@ -234,17 +220,13 @@ func (s *Server) updateTemplate(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.templateByID(r.PathValue("template_id"))
-	if err != nil {
-		return nil, err
-	}
-	if err := s.renameTemplate(t, name); err != nil {
-		return nil, err
-	}
-	t.doc, t.UpdatedAt = doc, s.now()
-	return t.view(s.cfg.CustomerID), nil
+	return s.inTemplate(r, func(t *template) (any, error) {
+		if err := s.renameTemplate(t, name); err != nil {
+			return nil, err
+		}
+		t.doc, t.UpdatedAt = doc, s.now()
+		return t.view(s.cfg.CustomerID), nil
+	})
 }
 
 func (s *Server) renameTemplate(t *template, name string) error {
@@ -265,18 +247,22 @@ func (s *Server) renameTemplate(t *template, name string) error {
 }
 
 func (s *Server) getTemplateRole(r *http.Request) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.templateByID(r.PathValue("template_id"))
-	if err != nil {
-		return nil, err
-	}
-	roles, _ := parseRoles(t.doc["roles"])
-	role, ok := roles[r.PathValue("role")]
-	if !ok {
-		return nil, errorf(http.StatusNotFound, "role not found", r.PathValue("role"))
-	}
-	return role, nil
+	return s.inRole(r, func(_ *template, roles map[string]json.RawMessage, name string) (any, error) {
+		return roles[name], nil
+	})
+}
+
+// inRole is inTemplate with the template's roles and the path's role, which
+// must be one of them (404 "role not found").
+func (s *Server) inRole(r *http.Request, f func(t *template, roles map[string]json.RawMessage, name string) (any, error)) (any, error) {
+	name := r.PathValue("role")
+	return s.inTemplate(r, func(t *template) (any, error) {
+		roles, _ := parseRoles(t.doc["roles"])
+		if _, ok := roles[name]; !ok {
+			return nil, errorf(http.StatusNotFound, "role not found", name)
+		}
+		return f(t, roles, name)
+	})
 }
 
 // putTemplateRole creates or replaces one role; roles are kept keyed by name.
@@ -287,50 +273,33 @@ func (s *Server) putTemplateRole(r *http.Request) (any, error) {
 		return nil, err
 	}
 	role["name"] = mustJSON(name)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.templateByID(r.PathValue("template_id"))
-	if err != nil {
-		return nil, err
-	}
-	roles, _ := parseRoles(t.doc["roles"])
-	roles[name] = mustJSON(role)
-	t.doc["roles"], t.UpdatedAt = mustJSON(roles), s.now()
-	return roles[name], nil
+	return s.inTemplate(r, func(t *template) (any, error) {
+		roles, _ := parseRoles(t.doc["roles"])
+		roles[name] = mustJSON(role)
+		t.doc["roles"], t.UpdatedAt = mustJSON(roles), s.now()
+		return roles[name], nil
+	})
 }
 
 func (s *Server) deleteTemplateRole(r *http.Request) (any, error) {
-	name := r.PathValue("role")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, err := s.templateByID(r.PathValue("template_id"))
-	if err != nil {
-		return nil, err
-	}
-	roles, _ := parseRoles(t.doc["roles"])
-	if _, ok := roles[name]; !ok {
-		return nil, errorf(http.StatusNotFound, "role not found", name)
-	}
-	delete(roles, name)
-	t.doc["roles"], t.UpdatedAt = mustJSON(roles), s.now()
-	return t.view(s.cfg.CustomerID), nil
+	return s.inRole(r, func(t *template, roles map[string]json.RawMessage, name string) (any, error) {
+		delete(roles, name)
+		t.doc["roles"], t.UpdatedAt = mustJSON(roles), s.now()
+		return t.view(s.cfg.CustomerID), nil
+	})
 }
 
 func (s *Server) templatePartGetter(part string) apiHandler {
 	return func(r *http.Request) (any, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t, err := s.templateByID(r.PathValue("template_id"))
-		if err != nil {
-			return nil, err
-		}
-		if raw, ok := t.doc[part]; ok {
-			return raw, nil
-		}
-		if part == "recordings" {
-			return json.RawMessage(`[]`), nil
-		}
-		return json.RawMessage(`{}`), nil
+		return s.inTemplate(r, func(t *template) (any, error) {
+			if raw, ok := t.doc[part]; ok {
+				return raw, nil
+			}
+			if part == "recordings" {
+				return json.RawMessage(`[]`), nil
+			}
+			return json.RawMessage(`{}`), nil
+		})
 	}
 }
 
@@ -362,13 +331,9 @@ func (s *Server) templatePartSetter(part string) apiHandler {
 		default:
 			return nil, errorf(http.StatusBadRequest, "invalid "+part)
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t, err := s.templateByID(r.PathValue("template_id"))
-		if err != nil {
-			return nil, err
-		}
-		t.doc[part], t.UpdatedAt = raw, s.now()
-		return raw, nil
+		return s.inTemplate(r, func(t *template) (any, error) {
+			t.doc[part], t.UpdatedAt = raw, s.now()
+			return raw, nil
+		})
 	}
 }

@@ -4,6 +4,7 @@
 package kyc
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,14 +48,7 @@ func (s Status) Terminal() bool {
 }
 
 // Valid reports whether s is one of the known statuses.
-func (s Status) Valid() bool {
-	for _, v := range AllStatuses {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func (s Status) Valid() bool { return slices.Contains(AllStatuses, s) }
 
 // CaptureKind is what an image shows.
 type CaptureKind string
@@ -74,14 +68,7 @@ var AllCaptureKinds = []CaptureKind{CaptureFace, CaptureIDFront, CaptureIDBack, 
 var DefaultRequiredCaptures = []CaptureKind{CaptureFace, CaptureIDFront, CaptureIDBack}
 
 // Valid reports whether k is one of the known capture kinds.
-func (k CaptureKind) Valid() bool {
-	for _, v := range AllCaptureKinds {
-		if v == k {
-			return true
-		}
-	}
-	return false
-}
+func (k CaptureKind) Valid() bool { return slices.Contains(AllCaptureKinds, k) }
 
 // Role is who acts on a case. The HMS roles "agent" and "customer" share names
 // with the participant roles.

@@ -85,6 +85,16 @@ func rawClient(t *testing.T, cfg Config) *minio.Client {
 	return c
 }
 
+// assertBucketHolds fails unless the bucket holds as many objects as want
+// and no unfinished multipart upload.
+func assertBucketHolds(t *testing.T, cfg Config, want []string) {
+	t.Helper()
+	keys, uploads := bucketContents(t, cfg)
+	if len(keys) != len(want) || len(uploads) != 0 {
+		t.Fatalf("bucket holds %v (uploads %v), want exactly %v", keys, uploads, want)
+	}
+}
+
 // bucketContents lists every object key and every unfinished multipart
 // upload in the bucket.
 func bucketContents(t *testing.T, cfg Config) (keys, uploads []string) {

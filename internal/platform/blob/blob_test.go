@@ -102,10 +102,7 @@ func TestPutStatChecksumRoundTrip(t *testing.T) {
 			want = append(want, key)
 		}
 		// No staging object or unfinished upload may survive a Put.
-		keys, uploads := bucketContents(t, cfg)
-		if len(keys) != len(want) || len(uploads) != 0 {
-			t.Fatalf("bucket holds %v (uploads %v), want exactly %v", keys, uploads, want)
-		}
+		assertBucketHolds(t, cfg, want)
 	})
 }
 
@@ -136,10 +133,7 @@ func TestPutOverLimitLeavesNothing(t *testing.T) {
 				t.Fatalf("%s: Stat after refused Put = %v, want ErrNotFound", tc.name, err)
 			}
 		}
-		keys, uploads := bucketContents(t, cfg)
-		if len(keys) != 0 || len(uploads) != 0 {
-			t.Fatalf("refused uploads left objects %v and uploads %v", keys, uploads)
-		}
+		assertBucketHolds(t, cfg, nil) // refused uploads leave nothing
 	})
 }
 

@@ -66,10 +66,7 @@ func TestPutVerifiedStoresOnlyTheAnnouncedContent(t *testing.T) {
 			want = append(want, key)
 		}
 		// No unfinished upload, staging object or refused object remains.
-		keys, uploads := bucketContents(t, cfg)
-		if len(keys) != len(want) || len(uploads) != 0 {
-			t.Fatalf("bucket holds %v (uploads %v), want exactly %v", keys, uploads, want)
-		}
+		assertBucketHolds(t, cfg, want)
 	})
 }
 
@@ -85,10 +82,7 @@ func TestPutVerifiedOverLimitLeavesNothing(t *testing.T) {
 				t.Fatalf("size %d: error = %v, want ErrTooLarge", size, err)
 			}
 		}
-		keys, uploads := bucketContents(t, cfg)
-		if len(keys) != 0 || len(uploads) != 0 {
-			t.Fatalf("refused uploads left objects %v and uploads %v", keys, uploads)
-		}
+		assertBucketHolds(t, cfg, nil) // refused uploads leave nothing
 	})
 }
 

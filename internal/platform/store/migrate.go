@@ -3,22 +3,47 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
 )
 
-// migration is one schema version. Each dialect has its own explicit step
-// (SQL, or code when SQL is not enough) because the two databases differ in
-// types and in what ALTER TABLE can do.
+// migration is one schema version: either sql, statements both databases
+// run once their {type} placeholders are replaced (dialectTypes), or, where
+// the two differ in more than type names (functions, what ALTER TABLE can
+// do), an explicit step for each dialect.
 type migration struct {
 	version  int
 	name     string
+	sql      []string
 	postgres step
 	sqlite   step
 }
 
 type step func(tx *gorm.DB) error
+
+// dialectTypes spells each placeholder of a migration's sql in each dialect:
+// SQLite has no timestamptz, bigint, boolean, jsonb or bytea of its own.
+var dialectTypes = map[string]*strings.Replacer{
+	DialectPostgres: strings.NewReplacer("{time}", "timestamptz", "{int64}", "bigint", "{bool}", "boolean", "{false}", "false", "{json}", "jsonb", "{bytes}", "bytea"),
+	DialectSQLite:   strings.NewReplacer("{time}", "datetime", "{int64}", "integer", "{bool}", "integer", "{false}", "0", "{json}", "text", "{bytes}", "blob"),
+}
+
+// stepFor is what the migration runs on the dialect.
+func (m migration) stepFor(dialect string) step {
+	if m.sql != nil {
+		stmts := make([]string, len(m.sql))
+		for i, q := range m.sql {
+			stmts[i] = dialectTypes[dialect].Replace(q)
+		}
+		return execSQL(stmts...)
+	}
+	if dialect == DialectSQLite {
+		return m.sqlite
+	}
+	return m.postgres
+}
 
 // execSQL is a step made of plain statements run in order.
 func execSQL(stmts ...string) step {
@@ -69,10 +94,7 @@ func (s *Store) migrate(ctx context.Context, list []migration) error {
 		return err
 	}
 	for _, m := range list {
-		run := m.postgres
-		if s.dialect == DialectSQLite {
-			run = m.sqlite
-		}
+		run := m.stepFor(s.dialect)
 		applied := false
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if s.dialect == DialectPostgres {
@@ -120,8 +142,15 @@ func checkMigrations(list []migration) error {
 		return fmt.Errorf("store: no migrations: %w", ErrInvalid)
 	}
 	for i, m := range list {
-		if m.postgres == nil || m.sqlite == nil {
+		if m.sql == nil && (m.postgres == nil || m.sqlite == nil) {
 			return fmt.Errorf("store: migration %d lacks a dialect step: %w", m.version, ErrInvalid)
+		}
+		for _, q := range m.sql {
+			for _, r := range dialectTypes {
+				if strings.ContainsAny(r.Replace(q), "{}") {
+					return fmt.Errorf("store: migration %d has an unknown {type} placeholder: %w", m.version, ErrInvalid)
+				}
+			}
 		}
 		if i > 0 && m.version <= list[i-1].version {
 			return fmt.Errorf("store: migration %d is out of order: %w", m.version, ErrInvalid)

@@ -2,12 +2,14 @@ package store
 
 // migrations is the schema history. Never edit an applied migration: add a
 // new one. Times are timestamptz on PostgreSQL and datetime (UTC text) on
-// SQLite; booleans are integers on SQLite.
+// SQLite; booleans are integers on SQLite: a migration's sql names them by
+// placeholder ({time}, {int64}, {bool}, {false}, {json}, {bytes}; see
+// dialectTypes), so both databases run the same statements.
 var migrations = []migration{
 	{
 		version: 1,
 		name:    "cases",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE cases (
 				id text PRIMARY KEY,
 				customer_reference text NOT NULL,
@@ -17,62 +19,36 @@ var migrations = []migration{
 				status text NOT NULL,
 				agent_id text NOT NULL DEFAULT '',
 				attempt integer NOT NULL DEFAULT 0,
-				overdue boolean NOT NULL DEFAULT false,
+				overdue {bool} NOT NULL DEFAULT {false},
 				required_captures text NOT NULL DEFAULT '[]',
-				audit_rejections boolean NOT NULL DEFAULT false,
-				"view" jsonb,
-				version bigint NOT NULL DEFAULT 0,
+				audit_rejections {bool} NOT NULL DEFAULT {false},
+				"view" {json},
+				version {int64} NOT NULL DEFAULT 0,
 				created_by text NOT NULL DEFAULT '',
 				idempotency_key text,
 				request_hash text NOT NULL DEFAULT '',
-				created_at timestamptz NOT NULL,
-				updated_at timestamptz NOT NULL)`,
+				created_at {time} NOT NULL,
+				updated_at {time} NOT NULL)`,
 			// NULL keys are distinct, so cases created without a key never collide.
 			`CREATE UNIQUE INDEX cases_idempotency_key_uq ON cases (created_by, idempotency_key)`,
 			`CREATE INDEX cases_created_idx ON cases (created_at DESC, id DESC)`,
 			`CREATE INDEX cases_status_created_idx ON cases (status, created_at DESC, id DESC)`,
 			`CREATE INDEX cases_customer_reference_idx ON cases (customer_reference, created_at DESC, id DESC)`,
 			`CREATE INDEX cases_agent_idx ON cases (agent_id, created_at DESC, id DESC)`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE cases (
-				id text PRIMARY KEY,
-				customer_reference text NOT NULL,
-				customer_name text NOT NULL DEFAULT '',
-				customer_email text NOT NULL DEFAULT '',
-				customer_phone text NOT NULL DEFAULT '',
-				status text NOT NULL,
-				agent_id text NOT NULL DEFAULT '',
-				attempt integer NOT NULL DEFAULT 0,
-				overdue integer NOT NULL DEFAULT 0,
-				required_captures text NOT NULL DEFAULT '[]',
-				audit_rejections integer NOT NULL DEFAULT 0,
-				"view" text,
-				version integer NOT NULL DEFAULT 0,
-				created_by text NOT NULL DEFAULT '',
-				idempotency_key text,
-				request_hash text NOT NULL DEFAULT '',
-				created_at datetime NOT NULL,
-				updated_at datetime NOT NULL)`,
-			`CREATE UNIQUE INDEX cases_idempotency_key_uq ON cases (created_by, idempotency_key)`,
-			`CREATE INDEX cases_created_idx ON cases (created_at DESC, id DESC)`,
-			`CREATE INDEX cases_status_created_idx ON cases (status, created_at DESC, id DESC)`,
-			`CREATE INDEX cases_customer_reference_idx ON cases (customer_reference, created_at DESC, id DESC)`,
-			`CREATE INDEX cases_agent_idx ON cases (agent_id, created_at DESC, id DESC)`,
-		),
+		},
 	},
 	{
 		version: 2,
 		name:    "attempts and captures",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE attempts (
 				case_id text NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
 				number integer NOT NULL,
 				room_id text NOT NULL DEFAULT '',
 				room_name text NOT NULL DEFAULT '',
 				status text NOT NULL DEFAULT '',
-				started_at timestamptz,
-				ended_at timestamptz,
+				started_at {time},
+				ended_at {time},
 				end_reason text NOT NULL DEFAULT '',
 				PRIMARY KEY (case_id, number))`,
 			`CREATE INDEX attempts_room_name_idx ON attempts (room_name)`,
@@ -82,38 +58,13 @@ var migrations = []migration{
 				attempt integer NOT NULL,
 				kind text NOT NULL,
 				object_key text NOT NULL,
-				size bigint NOT NULL,
+				size {int64} NOT NULL,
 				sha256 text NOT NULL,
 				content_type text NOT NULL,
 				created_by text NOT NULL,
-				created_at timestamptz NOT NULL)`,
+				created_at {time} NOT NULL)`,
 			`CREATE INDEX captures_case_idx ON captures (case_id, attempt)`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE attempts (
-				case_id text NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
-				number integer NOT NULL,
-				room_id text NOT NULL DEFAULT '',
-				room_name text NOT NULL DEFAULT '',
-				status text NOT NULL DEFAULT '',
-				started_at datetime,
-				ended_at datetime,
-				end_reason text NOT NULL DEFAULT '',
-				PRIMARY KEY (case_id, number))`,
-			`CREATE INDEX attempts_room_name_idx ON attempts (room_name)`,
-			`CREATE TABLE captures (
-				id text PRIMARY KEY,
-				case_id text NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
-				attempt integer NOT NULL,
-				kind text NOT NULL,
-				object_key text NOT NULL,
-				size integer NOT NULL,
-				sha256 text NOT NULL,
-				content_type text NOT NULL,
-				created_by text NOT NULL,
-				created_at datetime NOT NULL)`,
-			`CREATE INDEX captures_case_idx ON captures (case_id, attempt)`,
-		),
+		},
 	},
 	{
 		// The log references its case without ON DELETE CASCADE: deleting a
@@ -123,100 +74,58 @@ var migrations = []migration{
 		// can detect a truncated tail, which the chain alone cannot.
 		version: 3,
 		name:    "case event log",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE case_events (
 				case_id text NOT NULL REFERENCES cases (id),
-				seq bigint NOT NULL CHECK (seq >= 1),
+				seq {int64} NOT NULL CHECK (seq >= 1),
 				type text NOT NULL,
 				actor_id text NOT NULL,
 				actor_role text NOT NULL,
-				at timestamptz NOT NULL,
+				at {time} NOT NULL,
 				data text NOT NULL,
 				prev_hash text NOT NULL,
 				hash text NOT NULL,
-				recorded_at timestamptz NOT NULL,
+				recorded_at {time} NOT NULL,
 				PRIMARY KEY (case_id, seq))`,
-			`ALTER TABLE cases ADD COLUMN events_head_seq bigint NOT NULL DEFAULT 0`,
+			`ALTER TABLE cases ADD COLUMN events_head_seq {int64} NOT NULL DEFAULT 0`,
 			`ALTER TABLE cases ADD COLUMN events_head_hash text NOT NULL DEFAULT ''`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE case_events (
-				case_id text NOT NULL REFERENCES cases (id),
-				seq integer NOT NULL CHECK (seq >= 1),
-				type text NOT NULL,
-				actor_id text NOT NULL,
-				actor_role text NOT NULL,
-				at datetime NOT NULL,
-				data text NOT NULL,
-				prev_hash text NOT NULL,
-				hash text NOT NULL,
-				recorded_at datetime NOT NULL,
-				PRIMARY KEY (case_id, seq))`,
-			`ALTER TABLE cases ADD COLUMN events_head_seq integer NOT NULL DEFAULT 0`,
-			`ALTER TABLE cases ADD COLUMN events_head_hash text NOT NULL DEFAULT ''`,
-		),
+		},
 	},
 	{
 		// No foreign key to cases: the inbox also holds events for rooms that
 		// are not ours, which the dispatcher marks ignored.
 		version: 4,
 		name:    "webhook inbox",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE webhook_inbox (
 				event_id text PRIMARY KEY,
 				type text NOT NULL,
 				room_name text NOT NULL DEFAULT '',
 				case_id text NOT NULL DEFAULT '',
-				body bytea NOT NULL,
+				body {bytes} NOT NULL,
 				body_hash text NOT NULL,
 				state text NOT NULL,
 				attempts integer NOT NULL DEFAULT 0,
 				last_error text NOT NULL DEFAULT '',
-				received_at timestamptz NOT NULL,
-				updated_at timestamptz NOT NULL)`,
+				received_at {time} NOT NULL,
+				updated_at {time} NOT NULL)`,
 			`CREATE INDEX webhook_inbox_state_received_idx ON webhook_inbox (state, received_at, event_id)`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE webhook_inbox (
-				event_id text PRIMARY KEY,
-				type text NOT NULL,
-				room_name text NOT NULL DEFAULT '',
-				case_id text NOT NULL DEFAULT '',
-				body blob NOT NULL,
-				body_hash text NOT NULL,
-				state text NOT NULL,
-				attempts integer NOT NULL DEFAULT 0,
-				last_error text NOT NULL DEFAULT '',
-				received_at datetime NOT NULL,
-				updated_at datetime NOT NULL)`,
-			`CREATE INDEX webhook_inbox_state_received_idx ON webhook_inbox (state, received_at, event_id)`,
-		),
+		},
 	},
 	{
 		version: 5,
 		name:    "idempotency keys",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE idempotency_keys (
 				scope text NOT NULL,
 				idempotency_key text NOT NULL,
 				request_hash text NOT NULL,
 				status integer NOT NULL,
-				body bytea NOT NULL,
-				created_at timestamptz NOT NULL,
+				body {bytes} NOT NULL,
+				created_at {time} NOT NULL,
 				PRIMARY KEY (scope, idempotency_key))`,
 			`CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE idempotency_keys (
-				scope text NOT NULL,
-				idempotency_key text NOT NULL,
-				request_hash text NOT NULL,
-				status integer NOT NULL,
-				body blob NOT NULL,
-				created_at datetime NOT NULL,
-				PRIMARY KEY (scope, idempotency_key))`,
-			`CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)`,
-		),
+		},
 	},
 	{
 		// A case's pending inbox rows are delivered by one dispatcher at a
@@ -225,20 +134,13 @@ var migrations = []migration{
 		// replica's cases pass to the others.
 		version: 6,
 		name:    "webhook inbox leases",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE webhook_inbox_leases (
 				case_id text PRIMARY KEY,
 				owner text NOT NULL,
-				expires_at timestamptz NOT NULL)`,
+				expires_at {time} NOT NULL)`,
 			`CREATE INDEX webhook_inbox_pending_case_idx ON webhook_inbox (case_id, received_at, event_id) WHERE state = 'pending'`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE webhook_inbox_leases (
-				case_id text PRIMARY KEY,
-				owner text NOT NULL,
-				expires_at datetime NOT NULL)`,
-			`CREATE INDEX webhook_inbox_pending_case_idx ON webhook_inbox (case_id, received_at, event_id) WHERE state = 'pending'`,
-		),
+		},
 	},
 	{
 		// The auditor of a case as a column, so that a list can show an
@@ -260,15 +162,11 @@ var migrations = []migration{
 	{
 		version: 8,
 		name:    "event run ids, unsaved cases",
-		postgres: execSQL(
+		sql: []string{
 			`ALTER TABLE case_events ADD COLUMN run_id text NOT NULL DEFAULT ''`,
 			// The reconciler's query for creates that never started a workflow.
 			`CREATE INDEX cases_unsaved_idx ON cases (created_at) WHERE version = 0`,
-		),
-		sqlite: execSQL(
-			`ALTER TABLE case_events ADD COLUMN run_id text NOT NULL DEFAULT ''`,
-			`CREATE INDEX cases_unsaved_idx ON cases (created_at) WHERE version = 0`,
-		),
+		},
 	},
 	{
 		// Customer invite links (only the SHA-256 of the token is kept) and the
@@ -276,15 +174,15 @@ var migrations = []migration{
 		// Temporal: the case event log holds their digests.
 		version: 9,
 		name:    "invites and customer evidence",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE invites (
 				id text PRIMARY KEY,
 				case_id text NOT NULL,
 				token_hash text NOT NULL,
 				created_by text NOT NULL DEFAULT '',
-				created_at timestamptz NOT NULL,
-				expires_at timestamptz NOT NULL,
-				revoked_at timestamptz)`,
+				created_at {time} NOT NULL,
+				expires_at {time} NOT NULL,
+				revoked_at {time})`,
 			`CREATE UNIQUE INDEX invites_token_hash_uq ON invites (token_hash)`,
 			`CREATE INDEX invites_case_idx ON invites (case_id)`,
 			`CREATE TABLE customer_evidence (
@@ -294,30 +192,9 @@ var migrations = []migration{
 				attempt integer NOT NULL DEFAULT 0,
 				data text NOT NULL,
 				sha256 text NOT NULL,
-				created_at timestamptz NOT NULL)`,
+				created_at {time} NOT NULL)`,
 			`CREATE INDEX customer_evidence_case_idx ON customer_evidence (case_id, kind, attempt)`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE invites (
-				id text PRIMARY KEY,
-				case_id text NOT NULL,
-				token_hash text NOT NULL,
-				created_by text NOT NULL DEFAULT '',
-				created_at datetime NOT NULL,
-				expires_at datetime NOT NULL,
-				revoked_at datetime)`,
-			`CREATE UNIQUE INDEX invites_token_hash_uq ON invites (token_hash)`,
-			`CREATE INDEX invites_case_idx ON invites (case_id)`,
-			`CREATE TABLE customer_evidence (
-				id text PRIMARY KEY,
-				case_id text NOT NULL,
-				kind text NOT NULL,
-				attempt integer NOT NULL DEFAULT 0,
-				data text NOT NULL,
-				sha256 text NOT NULL,
-				created_at datetime NOT NULL)`,
-			`CREATE INDEX customer_evidence_case_idx ON customer_evidence (case_id, kind, attempt)`,
-		),
+		},
 	},
 	{
 		// The outbox of webhooks to the bank: one row per message and
@@ -327,53 +204,29 @@ var migrations = []migration{
 		// sort by creation.
 		version: 10,
 		name:    "webhook deliveries",
-		postgres: execSQL(
+		sql: []string{
 			`CREATE TABLE webhook_deliveries (
 				id text PRIMARY KEY,
 				webhook_id text NOT NULL,
 				endpoint text NOT NULL,
 				case_id text NOT NULL,
-				seq bigint NOT NULL,
+				seq {int64} NOT NULL,
 				event_type text NOT NULL,
 				payload text NOT NULL,
 				state text NOT NULL,
 				attempts integer NOT NULL DEFAULT 0,
 				last_status integer NOT NULL DEFAULT 0,
 				last_error text NOT NULL DEFAULT '',
-				next_attempt_at timestamptz NOT NULL,
-				retry_from timestamptz NOT NULL,
+				next_attempt_at {time} NOT NULL,
+				retry_from {time} NOT NULL,
 				lease_owner text NOT NULL DEFAULT '',
-				lease_until timestamptz,
-				delivered_at timestamptz,
-				created_at timestamptz NOT NULL,
-				updated_at timestamptz NOT NULL,
+				lease_until {time},
+				delivered_at {time},
+				created_at {time} NOT NULL,
+				updated_at {time} NOT NULL,
 				UNIQUE (endpoint, webhook_id))`,
 			`CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'`,
 			`CREATE INDEX webhook_deliveries_case_idx ON webhook_deliveries (case_id, endpoint, seq)`,
-		),
-		sqlite: execSQL(
-			`CREATE TABLE webhook_deliveries (
-				id text PRIMARY KEY,
-				webhook_id text NOT NULL,
-				endpoint text NOT NULL,
-				case_id text NOT NULL,
-				seq integer NOT NULL,
-				event_type text NOT NULL,
-				payload text NOT NULL,
-				state text NOT NULL,
-				attempts integer NOT NULL DEFAULT 0,
-				last_status integer NOT NULL DEFAULT 0,
-				last_error text NOT NULL DEFAULT '',
-				next_attempt_at datetime NOT NULL,
-				retry_from datetime NOT NULL,
-				lease_owner text NOT NULL DEFAULT '',
-				lease_until datetime,
-				delivered_at datetime,
-				created_at datetime NOT NULL,
-				updated_at datetime NOT NULL,
-				UNIQUE (endpoint, webhook_id))`,
-			`CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'`,
-			`CREATE INDEX webhook_deliveries_case_idx ON webhook_deliveries (case_id, endpoint, seq)`,
-		),
+		},
 	},
 }

@@ -321,16 +321,24 @@ func agentSignIn(t *testing.T, s *e2e.Stack, tab context.Context) {
 	waitJS(t, tab, 15*time.Second, "the queue", visible("screen-queue"))
 }
 
-func wholeCase(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrowser context.Context) {
-	v := b.createCase("CUST-PAGES-1")
+// customerWaitingAgentIn creates case ref, brings its customer through the
+// invite into the waiting room on a phone-sized tab (with screenshots when
+// shots) until the case shows them joined, and signs an agent in on a staff
+// tab.
+func customerWaitingAgentIn(t *testing.T, s *e2e.Stack, b *bank, ref string, shots bool, customerBrowser, staffBrowser context.Context) (v kyc.CaseView, cust, agent context.Context) {
+	v = b.createCase(ref)
 	inv := b.invite(v.ID)
-	cust := newTab(t, customerBrowser)
+	cust = newTab(t, customerBrowser)
 	phone(t, cust)
-	customerToWaitingRoom(t, s, cust, inv.URL, true)
+	customerToWaitingRoom(t, s, cust, inv.URL, shots)
 	b.waitFor(v.ID, "customer in the room", 30*time.Second, func(v kyc.CaseView) bool { return v.Participants.Customer.Joined })
-
-	agent := newTab(t, staffBrowser)
+	agent = newTab(t, staffBrowser)
 	agentSignIn(t, s, agent)
+	return v, cust, agent
+}
+
+func wholeCase(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrowser context.Context) {
+	v, cust, agent := customerWaitingAgentIn(t, s, b, "CUST-PAGES-1", true, customerBrowser, staffBrowser)
 	waitJS(t, agent, 15*time.Second, "the case in the queue", `!!document.querySelector('#queue-rows tr[data-case="`+v.ID+`"]')`)
 	shot(t, agent, "agent-1-queue")
 
@@ -490,15 +498,7 @@ func checkCapture(t *testing.T, s *e2e.Stack, v kyc.CaseView, kind kyc.CaptureKi
 }
 
 func droppedCall(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrowser context.Context) {
-	v := b.createCase("CUST-PAGES-DROP")
-	inv := b.invite(v.ID)
-	cust := newTab(t, customerBrowser)
-	phone(t, cust)
-	customerToWaitingRoom(t, s, cust, inv.URL, false)
-	b.waitFor(v.ID, "customer in the room", 30*time.Second, func(v kyc.CaseView) bool { return v.Participants.Customer.Joined })
-
-	agent := newTab(t, staffBrowser)
-	agentSignIn(t, s, agent)
+	v, cust, agent := customerWaitingAgentIn(t, s, b, "CUST-PAGES-DROP", false, customerBrowser, staffBrowser)
 	click(t, agent, "Take next case")
 	waitJS(t, agent, 45*time.Second, "the customer's video", `document.getElementById("remote-video").videoWidth > 0`)
 	b.waitFor(v.ID, "in call", 30*time.Second, func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
