@@ -184,8 +184,7 @@ func (s *Server) createCase(c *gin.Context) {
 		return
 	}
 	var req createCaseRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	if !s.bind(c, &req) {
 		return
 	}
 	n, e := req.validate()
@@ -262,10 +261,8 @@ func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy
 // benchmark. The workflow is asked only before refusing: an agent just
 // assigned, or a case just handed to audit, may not be in the projection yet.
 func (s *Server) loadCase(c *gin.Context, p principal) (*store.CaseRecord, kyc.CaseView, bool) {
-	id := c.Param("id")
-	rec, e := s.record(c.Request.Context(), id)
-	if e != nil {
-		s.abort(c, e)
+	rec, ok := s.pathRecord(c)
+	if !ok {
 		return nil, kyc.CaseView{}, false
 	}
 	view := rec.View
@@ -273,10 +270,32 @@ func (s *Server) loadCase(c *gin.Context, p principal) (*store.CaseRecord, kyc.C
 		view = s.freshView(c.Request.Context(), rec)
 	}
 	if !mayView(p, &view) {
-		s.abort(c, forbidden("case %s is not yours to see", id))
+		s.abort(c, forbidden("case %s is not yours to see", c.Param("id")))
 		return nil, kyc.CaseView{}, false
 	}
 	return rec, withCustomer(p, view, rec.Customer), true
+}
+
+// loadWorkedCase is loadCase for what only the case's own agent, of all
+// agents, may see.
+func (s *Server) loadWorkedCase(c *gin.Context, p principal) (*store.CaseRecord, kyc.CaseView, bool) {
+	rec, view, ok := s.loadCase(c, p)
+	if ok && p.Role == kyc.RoleAgent && view.AgentID != p.Sub {
+		s.abort(c, forbidden("case %s is not assigned to you", view.ID))
+		return nil, kyc.CaseView{}, false
+	}
+	return rec, view, ok
+}
+
+// pathRecord is the case the request's path names; when there is none, or
+// the database does not answer, it has answered and returns false.
+func (s *Server) pathRecord(c *gin.Context) (*store.CaseRecord, bool) {
+	rec, e := s.record(c.Request.Context(), c.Param("id"))
+	if e != nil {
+		s.abort(c, e)
+		return nil, false
+	}
+	return rec, true
 }
 
 func (s *Server) record(ctx context.Context, id string) (*store.CaseRecord, *apiError) {

@@ -62,6 +62,42 @@ func (s *Server) events(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	l, ok := s.verifyLog(c, rec)
+	if !ok {
+		return
+	}
+	evs := l.events
+	if evs == nil {
+		evs = []store.Event{}
+	}
+	resp := eventsResponse{
+		CaseID: rec.ID, Events: evs, Count: len(evs), ChainValid: l.chain.Valid,
+		BrokenAt: l.chain.BrokenAt, Reason: l.chain.Reason,
+		Witness: l.witness, Projection: l.projection,
+	}
+	resp.Verified = l.verified()
+	if !resp.Verified {
+		s.log.WarnContext(ctx, "case log does not verify", "case_id", rec.ID, "chain_valid", resp.ChainValid,
+			"broken_at", resp.BrokenAt, "witness_problem", resp.Witness.Problem, "projection_problem", resp.Projection.Problem)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, resp)
+}
+
+// caseLog is a case's event log with its three verdicts.
+type caseLog struct {
+	events     []store.Event
+	chain      store.ChainReport
+	witness    witnessReport
+	projection projectionReport
+}
+
+func (l caseLog) verified() bool { return l.chain.Valid && l.witness.Matches && l.projection.Matches }
+
+// verifyLog reads rec's event log and checks it three ways; when the
+// database does not answer it has answered and returns false.
+func (s *Server) verifyLog(c *gin.Context, rec *store.CaseRecord) (caseLog, bool) {
+	ctx := c.Request.Context()
 	// Order matters: the witness before the log, so that a save landing in
 	// between adds events the witness lists as pending, never the reverse;
 	// the chain before the list, so that appended events are listed but not
@@ -70,29 +106,14 @@ func (s *Server) events(c *gin.Context) {
 	report, err := s.d.Store.VerifyChain(ctx, rec.ID)
 	if err != nil {
 		s.abort(c, unavailable("the database", err))
-		return
+		return caseLog{}, false
 	}
 	evs, err := s.d.Store.Events(ctx, rec.ID)
 	if err != nil {
 		s.abort(c, unavailable("the database", err))
-		return
+		return caseLog{}, false
 	}
-	if evs == nil {
-		evs = []store.Event{}
-	}
-	resp := eventsResponse{
-		CaseID: rec.ID, Events: evs, Count: len(evs), ChainValid: report.Valid,
-		BrokenAt: report.BrokenAt, Reason: report.Reason,
-		Witness:    checkWitness(evs, witness, werr),
-		Projection: checkProjection(evs, rec),
-	}
-	resp.Verified = resp.ChainValid && resp.Witness.Matches && resp.Projection.Matches
-	if !resp.Verified {
-		s.log.WarnContext(ctx, "case log does not verify", "case_id", rec.ID, "chain_valid", resp.ChainValid,
-			"broken_at", resp.BrokenAt, "witness_problem", resp.Witness.Problem, "projection_problem", resp.Projection.Problem)
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, resp)
+	return caseLog{events: evs, chain: report, witness: checkWitness(evs, witness, werr), projection: checkProjection(evs, rec)}, true
 }
 
 func (s *Server) queryWitness(ctx context.Context, caseID string) (workflows.Witness, error) {

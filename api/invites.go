@@ -64,12 +64,11 @@ func (s *Server) createInvite(c *gin.Context) {
 	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
 		return
 	}
-	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
+	rec, ok := s.pathRecord(c)
+	if !ok {
 		return
 	}
+	ctx := c.Request.Context()
 	if rec.Status.Terminal() {
 		s.abort(c, newError(http.StatusConflict, codeInvalidState, "case is %s; nobody joins it any more", rec.Status))
 		return
@@ -100,12 +99,11 @@ func (s *Server) revokeInvite(c *gin.Context) {
 	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
 		return
 	}
-	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
+	rec, ok := s.pathRecord(c)
+	if !ok {
 		return
 	}
+	ctx := c.Request.Context()
 	id := c.Param("invite_id")
 	if _, err := uuid.Parse(id); err != nil {
 		s.abort(c, newError(http.StatusNotFound, codeInviteNotFound, "case %s has no invite %q", rec.ID, truncate(id, 64)))

@@ -36,8 +36,7 @@ func (s *Server) joinToken(c *gin.Context) {
 		return
 	}
 	var req joinRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	if !s.bind(c, &req) {
 		return
 	}
 	p := caller(c)
@@ -52,10 +51,8 @@ func (s *Server) joinToken(c *gin.Context) {
 		s.abort(c, forbidden("an agent gets agent tokens only; the bank's backend asks for the customer's"))
 		return
 	}
-	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
+	rec, ok := s.pathRecord(c)
+	if !ok {
 		return
 	}
 	userID := kyc.CustomerUserID(rec.ID)

@@ -37,6 +37,16 @@ func decodeJSON(c *gin.Context, dst any) *apiError {
 	return unmarshalStrict(body, dst)
 }
 
+// bind is decodeJSON for a handler: on a bad body it has answered and
+// returns false.
+func (s *Server) bind(c *gin.Context, dst any) bool {
+	if e := decodeJSON(c, dst); e != nil {
+		s.abort(c, e)
+		return false
+	}
+	return true
+}
+
 func unmarshalStrict(body []byte, dst any) *apiError {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return malformed("the request body is empty; send a JSON object")
