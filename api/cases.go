@@ -287,6 +287,14 @@ func (s *Server) loadWorkedCase(c *gin.Context, p principal) (*store.CaseRecord,
 	return rec, view, ok
 }
 
+// recordFor is pathRecord for callers in roles only.
+func (s *Server) recordFor(c *gin.Context, roles ...kyc.Role) (*store.CaseRecord, bool) {
+	if !s.allow(c, roles...) {
+		return nil, false
+	}
+	return s.pathRecord(c)
+}
+
 // pathRecord is the case the request's path names; when there is none, or
 // the database does not answer, it has answered and returns false.
 func (s *Server) pathRecord(c *gin.Context) (*store.CaseRecord, bool) {
@@ -328,7 +336,7 @@ func (s *Server) queriedView(ctx context.Context, rec *store.CaseRecord) (kyc.Ca
 	if rec.Status.Terminal() {
 		return rec.View, true
 	}
-	v, err := s.queryView(ctx, rec.ID)
+	v, err := queryCase[kyc.CaseView](ctx, s, rec.ID, workflows.QueryCase)
 	if err != nil {
 		s.log.DebugContext(ctx, "case query failed; using the projection", "case_id", rec.ID, "error", err)
 		return rec.View, false
@@ -339,16 +347,19 @@ func (s *Server) queriedView(ctx context.Context, rec *store.CaseRecord) (kyc.Ca
 	return v, true
 }
 
-func (s *Server) queryView(ctx context.Context, caseID string) (kyc.CaseView, error) {
+// queryCase asks the case's workflow query, waiting no longer than the
+// query timeout, and decodes the answer.
+func queryCase[T any](ctx context.Context, s *Server, caseID, query string) (T, error) {
+	var v T
 	ctx, cancel := context.WithTimeout(ctx, s.d.QueryTimeout)
 	defer cancel()
-	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", workflows.QueryCase)
+	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", query)
 	if err != nil {
-		return kyc.CaseView{}, err
+		return v, err
 	}
-	var v kyc.CaseView
 	if err := resp.Get(&v); err != nil {
-		return kyc.CaseView{}, err
+		var zero T
+		return zero, err
 	}
 	return v, nil
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -102,7 +101,7 @@ func (s *Server) verifyLog(c *gin.Context, rec *store.CaseRecord) (caseLog, bool
 	// between adds events the witness lists as pending, never the reverse;
 	// the chain before the list, so that appended events are listed but not
 	// yet covered by the verdict.
-	witness, werr := s.queryWitness(ctx, rec.ID)
+	witness, werr := queryCase[workflows.Witness](ctx, s, rec.ID, workflows.QueryWitness)
 	report, err := s.d.Store.VerifyChain(ctx, rec.ID)
 	if err != nil {
 		s.abort(c, unavailable("the database", err))
@@ -114,17 +113,6 @@ func (s *Server) verifyLog(c *gin.Context, rec *store.CaseRecord) (caseLog, bool
 		return caseLog{}, false
 	}
 	return caseLog{events: evs, chain: report, witness: checkWitness(evs, witness, werr), projection: checkProjection(evs, rec)}, true
-}
-
-func (s *Server) queryWitness(ctx context.Context, caseID string) (workflows.Witness, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.d.QueryTimeout)
-	defer cancel()
-	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", workflows.QueryWitness)
-	if err != nil {
-		return workflows.Witness{}, err
-	}
-	var w workflows.Witness
-	return w, resp.Get(&w)
 }
 
 func checkWitness(evs []store.Event, w workflows.Witness, err error) witnessReport {

@@ -21,10 +21,7 @@ import (
 // audit function's work. The pack carries the customer's reference, never
 // their name or contacts, which stay in the bank's systems.
 func (s *Server) evidencePack(c *gin.Context) {
-	if !s.allow(c, kyc.RoleAuditor, kyc.RoleAdmin, kyc.RoleService) {
-		return
-	}
-	rec, ok := s.pathRecord(c)
+	rec, ok := s.recordFor(c, kyc.RoleAuditor, kyc.RoleAdmin, kyc.RoleService)
 	if !ok {
 		return
 	}

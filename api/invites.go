@@ -61,10 +61,7 @@ func inviteTokenHash(token string) string {
 // Each call makes a new link; older ones stay valid until they expire or
 // are revoked.
 func (s *Server) createInvite(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
-		return
-	}
-	rec, ok := s.pathRecord(c)
+	rec, ok := s.recordFor(c, kyc.RoleService, kyc.RoleAdmin)
 	if !ok {
 		return
 	}
@@ -96,10 +93,7 @@ func (s *Server) createInvite(c *gin.Context) {
 
 // revokeInvite stops a link from working at once; revoking twice is fine.
 func (s *Server) revokeInvite(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
-		return
-	}
-	rec, ok := s.pathRecord(c)
+	rec, ok := s.recordFor(c, kyc.RoleService, kyc.RoleAdmin)
 	if !ok {
 		return
 	}

@@ -32,11 +32,8 @@ type joinResponse struct {
 // customer's to the bank's backend (which passes it to the customer's app),
 // the agent's to the agent, who is assigned to the case by asking.
 func (s *Server) joinToken(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAgent) {
-		return
-	}
-	var req joinRequest
-	if !s.bind(c, &req) {
+	req, ok := bodyFor[joinRequest](s, c, kyc.RoleService, kyc.RoleAgent)
+	if !ok {
 		return
 	}
 	p := caller(c)

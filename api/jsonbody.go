@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 const (
@@ -45,6 +47,17 @@ func (s *Server) bind(c *gin.Context, dst any) bool {
 		return false
 	}
 	return true
+}
+
+// bodyFor is the JSON body of a request that callers in roles may make;
+// when the caller may not, or the body is wrong, it has answered and
+// returns false.
+func bodyFor[T any](s *Server, c *gin.Context, roles ...kyc.Role) (T, bool) {
+	var req T
+	if !s.allow(c, roles...) || !s.bind(c, &req) {
+		return req, false
+	}
+	return req, true
 }
 
 func unmarshalStrict(body []byte, dst any) *apiError {

@@ -68,11 +68,8 @@ func (s *Server) audit(c *gin.Context) {
 // decide reads a verdict of role, one of outcomes, and sends it as the
 // update kind with the arguments args makes of it for the caller sub.
 func (s *Server) decide(c *gin.Context, role kyc.Role, kind string, args func(sub string, req decisionRequest) any, outcomes ...string) {
-	if !s.allow(c, role) {
-		return
-	}
-	var req decisionRequest
-	if !s.bind(c, &req) {
+	req, ok := bodyFor[decisionRequest](s, c, role)
+	if !ok {
 		return
 	}
 	if e := checkOutcome(req.Outcome, outcomes...); e != nil {
@@ -88,11 +85,8 @@ func (s *Server) decide(c *gin.Context, role kyc.Role, kind string, args func(su
 
 // cancel stops a case for good, on the bank's request.
 func (s *Server) cancel(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
-		return
-	}
-	var req cancelRequest
-	if !s.bind(c, &req) {
+	req, ok := bodyFor[cancelRequest](s, c, kyc.RoleService, kyc.RoleAdmin)
+	if !ok {
 		return
 	}
 	if strings.TrimSpace(req.Reason) == "" {
