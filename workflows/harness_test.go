@@ -330,6 +330,18 @@ func (h *harness) events() []activities.CaseEvent {
 	return out
 }
 
+// mustHaveRecordingFailed fails the test unless a recording_failed event
+// names the error type errType.
+func (h *harness) mustHaveRecordingFailed(errType string) {
+	h.t.Helper()
+	for _, e := range h.events() {
+		if e.Type == core.EventRecordingFailed && contains(string(e.Data), errType) {
+			return
+		}
+	}
+	h.t.Fatalf("no recording_failed event naming %s", errType)
+}
+
 func (h *harness) eventTypes() []string {
 	var out []string
 	for _, e := range h.events() {
