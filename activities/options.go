@@ -38,11 +38,7 @@ func TemporalOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    20 * time.Second,
-		},
+		RetryPolicy:            doubling(time.Second, 20*time.Second),
 	}
 }
 
@@ -55,12 +51,7 @@ func HMSOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 30 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrHMSPermanent},
-		},
+		RetryPolicy:            doubling(time.Second, time.Minute, ErrHMSPermanent),
 	}
 }
 
@@ -81,12 +72,7 @@ func StorageOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    20 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        2 * time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty, ErrRecordingAccessDenied},
-		},
+		RetryPolicy:         doubling(2*time.Second, time.Minute, ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty, ErrRecordingAccessDenied),
 	}
 }
 
@@ -126,10 +112,16 @@ func SaveOptions() workflow.LocalActivityOptions {
 // never again after a refusal (the store holds other events at those
 // sequence numbers, or rejects the data).
 func saveRetryPolicy(initial time.Duration) *temporal.RetryPolicy {
+	return doubling(initial, time.Minute, ErrCaseEventConflict, ErrCaseInvalid)
+}
+
+// doubling is the retry policy of every activity: waits doubling from
+// initial up to longest, and no retry after an error of the types final.
+func doubling(initial, longest time.Duration, final ...string) *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval:        initial,
 		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{ErrCaseEventConflict, ErrCaseInvalid},
+		MaximumInterval:        longest,
+		NonRetryableErrorTypes: final,
 	}
 }

@@ -1,11 +1,9 @@
 package activities
 
 import (
-	"encoding/json"
-	"time"
-
 	"github.com/vkyc-engine/vkyc/internal/case/chain"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // The payloads below travel through Temporal histories, so their JSON names are
@@ -62,19 +60,12 @@ type FoundRecording struct {
 	Duration int64  `json:"duration,omitempty"` // seconds
 }
 
-// CaseEvent is one entry of a case's event log as the workflow chose it: the
-// workflow owns Seq, so a retried save can never renumber or fork the log.
-type CaseEvent struct {
-	Seq       int64           `json:"seq"`
-	Type      string          `json:"type"`
-	ActorID   string          `json:"actor_id"`
-	ActorRole kyc.Role        `json:"actor_role"`
-	At        time.Time       `json:"at"`
-	Data      json.RawMessage `json:"data,omitempty"`
-	// Hash is the event's chain hash as the workflow computed it from its
-	// own events: the store refuses to extend a log whose chain disagrees.
-	Hash string `json:"hash,omitempty"`
-}
+// CaseEvent is one entry of a case's event log as the workflow chose it
+// (core.Entry, the one type of it): the workflow owns Seq, so a retried save
+// can never renumber or fork the log, and Hash is the event's chain hash as
+// the workflow computed it from its own events: the store refuses to extend
+// a log whose chain disagrees.
+type CaseEvent = core.Entry
 
 // SaveCaseInput is a batch of new events (contiguous Seq, oldest first) and the
 // view after the last of them. Witnessed is the chain's head as of the last

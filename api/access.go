@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/store"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // mayView says whether p may read a case; the rule is store.Viewer's, which
@@ -27,14 +28,5 @@ func withCustomer(p principal, v kyc.CaseView, c kyc.Customer) kyc.CaseView {
 	if v.Customer.Reference == "" {
 		v.Customer.Reference = c.Reference
 	}
-	if v.Attempts == nil {
-		v.Attempts = []kyc.Attempt{}
-	}
-	if v.Captures == nil {
-		v.Captures = []kyc.Capture{}
-	}
-	if v.RequiredCaptures == nil {
-		v.RequiredCaptures = []kyc.CaptureKind{}
-	}
-	return v
+	return core.EmptyLists(v)
 }

@@ -176,8 +176,7 @@ func (s *Server) devSignIn(c *gin.Context) {
 		return
 	}
 	var req devSignInRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	if !s.bind(c, &req) {
 		return
 	}
 	role := kyc.Role(req.Role)

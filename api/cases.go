@@ -184,8 +184,7 @@ func (s *Server) createCase(c *gin.Context) {
 		return
 	}
 	var req createCaseRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	if !s.bind(c, &req) {
 		return
 	}
 	n, e := req.validate()
@@ -262,10 +261,8 @@ func (s *Server) startCase(ctx context.Context, rec *store.CaseRecord, createdBy
 // benchmark. The workflow is asked only before refusing: an agent just
 // assigned, or a case just handed to audit, may not be in the projection yet.
 func (s *Server) loadCase(c *gin.Context, p principal) (*store.CaseRecord, kyc.CaseView, bool) {
-	id := c.Param("id")
-	rec, e := s.record(c.Request.Context(), id)
-	if e != nil {
-		s.abort(c, e)
+	rec, ok := s.pathRecord(c)
+	if !ok {
 		return nil, kyc.CaseView{}, false
 	}
 	view := rec.View
@@ -273,10 +270,40 @@ func (s *Server) loadCase(c *gin.Context, p principal) (*store.CaseRecord, kyc.C
 		view = s.freshView(c.Request.Context(), rec)
 	}
 	if !mayView(p, &view) {
-		s.abort(c, forbidden("case %s is not yours to see", id))
+		s.abort(c, forbidden("case %s is not yours to see", c.Param("id")))
 		return nil, kyc.CaseView{}, false
 	}
 	return rec, withCustomer(p, view, rec.Customer), true
+}
+
+// loadWorkedCase is loadCase for what only the case's own agent, of all
+// agents, may see.
+func (s *Server) loadWorkedCase(c *gin.Context, p principal) (*store.CaseRecord, kyc.CaseView, bool) {
+	rec, view, ok := s.loadCase(c, p)
+	if ok && p.Role == kyc.RoleAgent && view.AgentID != p.Sub {
+		s.abort(c, forbidden("case %s is not assigned to you", view.ID))
+		return nil, kyc.CaseView{}, false
+	}
+	return rec, view, ok
+}
+
+// recordFor is pathRecord for callers in roles only.
+func (s *Server) recordFor(c *gin.Context, roles ...kyc.Role) (*store.CaseRecord, bool) {
+	if !s.allow(c, roles...) {
+		return nil, false
+	}
+	return s.pathRecord(c)
+}
+
+// pathRecord is the case the request's path names; when there is none, or
+// the database does not answer, it has answered and returns false.
+func (s *Server) pathRecord(c *gin.Context) (*store.CaseRecord, bool) {
+	rec, e := s.record(c.Request.Context(), c.Param("id"))
+	if e != nil {
+		s.abort(c, e)
+		return nil, false
+	}
+	return rec, true
 }
 
 func (s *Server) record(ctx context.Context, id string) (*store.CaseRecord, *apiError) {
@@ -309,7 +336,7 @@ func (s *Server) queriedView(ctx context.Context, rec *store.CaseRecord) (kyc.Ca
 	if rec.Status.Terminal() {
 		return rec.View, true
 	}
-	v, err := s.queryView(ctx, rec.ID)
+	v, err := queryCase[kyc.CaseView](ctx, s, rec.ID, workflows.QueryCase)
 	if err != nil {
 		s.log.DebugContext(ctx, "case query failed; using the projection", "case_id", rec.ID, "error", err)
 		return rec.View, false
@@ -320,16 +347,19 @@ func (s *Server) queriedView(ctx context.Context, rec *store.CaseRecord) (kyc.Ca
 	return v, true
 }
 
-func (s *Server) queryView(ctx context.Context, caseID string) (kyc.CaseView, error) {
+// queryCase asks the case's workflow query, waiting no longer than the
+// query timeout, and decodes the answer.
+func queryCase[T any](ctx context.Context, s *Server, caseID, query string) (T, error) {
+	var v T
 	ctx, cancel := context.WithTimeout(ctx, s.d.QueryTimeout)
 	defer cancel()
-	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", workflows.QueryCase)
+	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", query)
 	if err != nil {
-		return kyc.CaseView{}, err
+		return v, err
 	}
-	var v kyc.CaseView
 	if err := resp.Get(&v); err != nil {
-		return kyc.CaseView{}, err
+		var zero T
+		return zero, err
 	}
 	return v, nil
 }

@@ -140,8 +140,7 @@ type locationDetails struct {
 // inviteConsent records the customer's "I agree" to the current text.
 func (s *Server) inviteConsent(c *gin.Context) {
 	var req consentRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	if !s.bind(c, &req) {
 		return
 	}
 	switch {
@@ -171,8 +170,7 @@ func (s *Server) inviteConsent(c *gin.Context) {
 // refused (or the browser could not) share it.
 func (s *Server) inviteLocation(c *gin.Context) {
 	var req locationRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	if !s.bind(c, &req) {
 		return
 	}
 	d := locationDetails{RecordedAt: s.now().UTC(), IPAddress: c.ClientIP(), UserAgent: truncate(c.Request.UserAgent(), maxUserAgentLen)}
@@ -303,12 +301,8 @@ func (s *Server) caseEvidence(c *gin.Context) {
 		return
 	}
 	p := caller(c)
-	_, view, ok := s.loadCase(c, p)
+	_, view, ok := s.loadWorkedCase(c, p)
 	if !ok {
-		return
-	}
-	if p.Role == kyc.RoleAgent && view.AgentID != p.Sub {
-		s.abort(c, forbidden("case %s is not assigned to you", view.ID))
 		return
 	}
 	items, err := s.d.Store.CaseEvidence(c.Request.Context(), view.ID)

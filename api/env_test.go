@@ -568,13 +568,19 @@ func (e *env) simJoin(token string) string {
 	return out.PeerID
 }
 
+// joinTokens are the join tokens of the case's agent agentSub (who is
+// assigned by asking) and of its customer.
+func (e *env) joinTokens(id, agentSub string) (agent, customer joinAnswer) {
+	e.t.Helper()
+	return e.joinToken(id, e.agent(agentSub), "agent"), e.joinToken(id, e.service(), "customer")
+}
+
 // inCall creates a case, gets both tokens through the API, joins both
 // participants in the simulator and waits until the workflow sees the call.
 func (e *env) inCall(agentSub string, kinds ...kyc.CaptureKind) kyc.CaseView {
 	e.t.Helper()
 	v := e.createCase(kinds...)
-	aj := e.joinToken(v.ID, e.agent(agentSub), "agent")
-	cj := e.joinToken(v.ID, e.service(), "customer")
+	aj, cj := e.joinTokens(v.ID, agentSub)
 	e.simJoin(aj.Token)
 	e.simJoin(cj.Token)
 	return e.waitFor(v.ID, "in_call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })

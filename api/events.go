@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -62,31 +61,20 @@ func (s *Server) events(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	// Order matters: the witness before the log, so that a save landing in
-	// between adds events the witness lists as pending, never the reverse;
-	// the chain before the list, so that appended events are listed but not
-	// yet covered by the verdict.
-	witness, werr := s.queryWitness(ctx, rec.ID)
-	report, err := s.d.Store.VerifyChain(ctx, rec.ID)
-	if err != nil {
-		s.abort(c, unavailable("the database", err))
+	l, ok := s.verifyLog(c, rec)
+	if !ok {
 		return
 	}
-	evs, err := s.d.Store.Events(ctx, rec.ID)
-	if err != nil {
-		s.abort(c, unavailable("the database", err))
-		return
-	}
+	evs := l.events
 	if evs == nil {
 		evs = []store.Event{}
 	}
 	resp := eventsResponse{
-		CaseID: rec.ID, Events: evs, Count: len(evs), ChainValid: report.Valid,
-		BrokenAt: report.BrokenAt, Reason: report.Reason,
-		Witness:    checkWitness(evs, witness, werr),
-		Projection: checkProjection(evs, rec),
+		CaseID: rec.ID, Events: evs, Count: len(evs), ChainValid: l.chain.Valid,
+		BrokenAt: l.chain.BrokenAt, Reason: l.chain.Reason,
+		Witness: l.witness, Projection: l.projection,
 	}
-	resp.Verified = resp.ChainValid && resp.Witness.Matches && resp.Projection.Matches
+	resp.Verified = l.verified()
 	if !resp.Verified {
 		s.log.WarnContext(ctx, "case log does not verify", "case_id", rec.ID, "chain_valid", resp.ChainValid,
 			"broken_at", resp.BrokenAt, "witness_problem", resp.Witness.Problem, "projection_problem", resp.Projection.Problem)
@@ -95,15 +83,36 @@ func (s *Server) events(c *gin.Context) {
 	c.JSON(http.StatusOK, resp)
 }
 
-func (s *Server) queryWitness(ctx context.Context, caseID string) (workflows.Witness, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.d.QueryTimeout)
-	defer cancel()
-	resp, err := s.d.Temporal.QueryWorkflow(ctx, kyc.WorkflowID(caseID), "", workflows.QueryWitness)
+// caseLog is a case's event log with its three verdicts.
+type caseLog struct {
+	events     []store.Event
+	chain      store.ChainReport
+	witness    witnessReport
+	projection projectionReport
+}
+
+func (l caseLog) verified() bool { return l.chain.Valid && l.witness.Matches && l.projection.Matches }
+
+// verifyLog reads rec's event log and checks it three ways; when the
+// database does not answer it has answered and returns false.
+func (s *Server) verifyLog(c *gin.Context, rec *store.CaseRecord) (caseLog, bool) {
+	ctx := c.Request.Context()
+	// Order matters: the witness before the log, so that a save landing in
+	// between adds events the witness lists as pending, never the reverse;
+	// the chain before the list, so that appended events are listed but not
+	// yet covered by the verdict.
+	witness, werr := queryCase[workflows.Witness](ctx, s, rec.ID, workflows.QueryWitness)
+	report, err := s.d.Store.VerifyChain(ctx, rec.ID)
 	if err != nil {
-		return workflows.Witness{}, err
+		s.abort(c, unavailable("the database", err))
+		return caseLog{}, false
 	}
-	var w workflows.Witness
-	return w, resp.Get(&w)
+	evs, err := s.d.Store.Events(ctx, rec.ID)
+	if err != nil {
+		s.abort(c, unavailable("the database", err))
+		return caseLog{}, false
+	}
+	return caseLog{events: evs, chain: report, witness: checkWitness(evs, witness, werr), projection: checkProjection(evs, rec)}, true
 }
 
 func checkWitness(evs []store.Event, w workflows.Witness, err error) witnessReport {

@@ -21,15 +21,11 @@ import (
 // audit function's work. The pack carries the customer's reference, never
 // their name or contacts, which stay in the bank's systems.
 func (s *Server) evidencePack(c *gin.Context) {
-	if !s.allow(c, kyc.RoleAuditor, kyc.RoleAdmin, kyc.RoleService) {
+	rec, ok := s.recordFor(c, kyc.RoleAuditor, kyc.RoleAdmin, kyc.RoleService)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
-		return
-	}
 	if !rec.Status.Terminal() {
 		s.abort(c, newError(http.StatusConflict, codeInvalidState,
 			"case %s is %s: an evidence pack is made of a closed case (approved, rejected, expired, cancelled, failed or terminated)", rec.ID, rec.Status))
@@ -41,20 +37,13 @@ func (s *Server) evidencePack(c *gin.Context) {
 		view.Captures = []kyc.Capture{}
 	}
 
-	witness, werr := s.queryWitness(ctx, rec.ID)
-	report, err := s.d.Store.VerifyChain(ctx, rec.ID)
-	if err != nil {
-		s.abort(c, unavailable("the database", err))
+	l, ok := s.verifyLog(c, rec)
+	if !ok {
 		return
 	}
-	evs, err := s.d.Store.Events(ctx, rec.ID)
-	if err != nil {
-		s.abort(c, unavailable("the database", err))
-		return
-	}
-	wr, pr := checkWitness(evs, witness, werr), checkProjection(evs, rec)
+	report, wr, pr := l.chain, l.witness, l.projection
 	in := evidence.Input{
-		Case: view, Events: evs, Chain: report, Verified: report.Valid && wr.Matches && pr.Matches,
+		Case: view, Events: l.events, Chain: report, Verified: l.verified(),
 		InlineMax: s.d.Config.Evidence.RecordingInline, LinkTTL: s.d.Config.Evidence.LinkTTL,
 		GeneratedBy: string(caller(c).Role) + ":" + caller(c).Sub, Now: s.now(), Key: s.d.Config.Evidence.SigningKey,
 	}

@@ -61,15 +61,11 @@ func inviteTokenHash(token string) string {
 // Each call makes a new link; older ones stay valid until they expire or
 // are revoked.
 func (s *Server) createInvite(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
+	rec, ok := s.recordFor(c, kyc.RoleService, kyc.RoleAdmin)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
-		return
-	}
 	if rec.Status.Terminal() {
 		s.abort(c, newError(http.StatusConflict, codeInvalidState, "case is %s; nobody joins it any more", rec.Status))
 		return
@@ -97,15 +93,11 @@ func (s *Server) createInvite(c *gin.Context) {
 
 // revokeInvite stops a link from working at once; revoking twice is fine.
 func (s *Server) revokeInvite(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
+	rec, ok := s.recordFor(c, kyc.RoleService, kyc.RoleAdmin)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
-		return
-	}
 	id := c.Param("invite_id")
 	if _, err := uuid.Parse(id); err != nil {
 		s.abort(c, newError(http.StatusNotFound, codeInviteNotFound, "case %s has no invite %q", rec.ID, truncate(id, 64)))

@@ -32,12 +32,8 @@ type joinResponse struct {
 // customer's to the bank's backend (which passes it to the customer's app),
 // the agent's to the agent, who is assigned to the case by asking.
 func (s *Server) joinToken(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAgent) {
-		return
-	}
-	var req joinRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	req, ok := bodyFor[joinRequest](s, c, kyc.RoleService, kyc.RoleAgent)
+	if !ok {
 		return
 	}
 	p := caller(c)
@@ -52,10 +48,8 @@ func (s *Server) joinToken(c *gin.Context) {
 		s.abort(c, forbidden("an agent gets agent tokens only; the bank's backend asks for the customer's"))
 		return
 	}
-	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
+	rec, ok := s.pathRecord(c)
+	if !ok {
 		return
 	}
 	userID := kyc.CustomerUserID(rec.ID)

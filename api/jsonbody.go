@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 const (
@@ -35,6 +37,27 @@ func decodeJSON(c *gin.Context, dst any) *apiError {
 		return e
 	}
 	return unmarshalStrict(body, dst)
+}
+
+// bind is decodeJSON for a handler: on a bad body it has answered and
+// returns false.
+func (s *Server) bind(c *gin.Context, dst any) bool {
+	if e := decodeJSON(c, dst); e != nil {
+		s.abort(c, e)
+		return false
+	}
+	return true
+}
+
+// bodyFor is the JSON body of a request that callers in roles may make;
+// when the caller may not, or the body is wrong, it has answered and
+// returns false.
+func bodyFor[T any](s *Server, c *gin.Context, roles ...kyc.Role) (T, bool) {
+	var req T
+	if !s.allow(c, roles...) || !s.bind(c, &req) {
+		return req, false
+	}
+	return req, true
 }
 
 func unmarshalStrict(body []byte, dst any) *apiError {

@@ -119,25 +119,24 @@ func (s *Server) ssoConfigured(c *gin.Context) bool {
 	return true
 }
 
-func (s *Server) ssoRedirectURI(c *gin.Context, page string) (string, bool) {
-	if _, ok := ssoPages[page]; !ok {
+// ssoRequest reads a sign-in step's body into req, whose field page names
+// the page, and gives the page's redirect URI; when sign-in is off or the
+// body is wrong it has answered and returns false.
+func (s *Server) ssoRequest(c *gin.Context, req any, page *string) (string, bool) {
+	if !s.ssoConfigured(c) || !s.bind(c, req) {
+		return "", false
+	}
+	if _, ok := ssoPages[*page]; !ok {
 		s.abort(c, invalidField("page", "must be agent or audit"))
 		return "", false
 	}
-	return s.d.Config.PublicBaseURL + "/app/" + page, true
+	return s.d.Config.PublicBaseURL + "/app/" + *page, true
 }
 
 // ssoStart begins a sign-in for a page.
 func (s *Server) ssoStart(c *gin.Context) {
-	if !s.ssoConfigured(c) {
-		return
-	}
 	var req ssoStartRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
-		return
-	}
-	redirect, ok := s.ssoRedirectURI(c, req.Page)
+	redirect, ok := s.ssoRequest(c, &req, &req.Page)
 	if !ok {
 		return
 	}
@@ -152,15 +151,8 @@ func (s *Server) ssoStart(c *gin.Context) {
 
 // ssoFinish exchanges the code the provider sent the page back with.
 func (s *Server) ssoFinish(c *gin.Context) {
-	if !s.ssoConfigured(c) {
-		return
-	}
 	var req ssoFinishRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
-		return
-	}
-	redirect, ok := s.ssoRedirectURI(c, req.Page)
+	redirect, ok := s.ssoRequest(c, &req, &req.Page)
 	if !ok {
 		return
 	}

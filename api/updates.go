@@ -53,39 +53,26 @@ func checkReasonField(reason string) *apiError {
 
 // decision is the assigned agent's verdict.
 func (s *Server) decision(c *gin.Context) {
-	if !s.allow(c, kyc.RoleAgent) {
-		return
-	}
-	var req decisionRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
-		return
-	}
-	if e := checkOutcome(req.Outcome, kyc.OutcomeApprove, kyc.OutcomeReject); e != nil {
-		s.abort(c, e)
-		return
-	}
-	if e := checkReasonField(req.Reason); e != nil {
-		s.abort(c, e)
-		return
-	}
-	p := caller(c)
-	s.runUpdate(c, workflows.UpdateAgentDecision, workflows.AgentDecisionRequest{
-		AgentID: p.Sub, Outcome: req.Outcome, Reason: req.Reason,
-	})
+	s.decide(c, kyc.RoleAgent, workflows.UpdateAgentDecision, func(sub string, req decisionRequest) any {
+		return workflows.AgentDecisionRequest{AgentID: sub, Outcome: req.Outcome, Reason: req.Reason}
+	}, kyc.OutcomeApprove, kyc.OutcomeReject)
 }
 
 // audit is an auditor's verdict; the workflow refuses the agent who decided.
 func (s *Server) audit(c *gin.Context) {
-	if !s.allow(c, kyc.RoleAuditor) {
+	s.decide(c, kyc.RoleAuditor, workflows.UpdateAuditDecision, func(sub string, req decisionRequest) any {
+		return workflows.AuditDecisionRequest{AuditorID: sub, Outcome: req.Outcome, Reason: req.Reason}
+	}, kyc.OutcomeApprove, kyc.OutcomeReject, kyc.OutcomeRecapture)
+}
+
+// decide reads a verdict of role, one of outcomes, and sends it as the
+// update kind with the arguments args makes of it for the caller sub.
+func (s *Server) decide(c *gin.Context, role kyc.Role, kind string, args func(sub string, req decisionRequest) any, outcomes ...string) {
+	req, ok := bodyFor[decisionRequest](s, c, role)
+	if !ok {
 		return
 	}
-	var req decisionRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
-		return
-	}
-	if e := checkOutcome(req.Outcome, kyc.OutcomeApprove, kyc.OutcomeReject, kyc.OutcomeRecapture); e != nil {
+	if e := checkOutcome(req.Outcome, outcomes...); e != nil {
 		s.abort(c, e)
 		return
 	}
@@ -93,20 +80,13 @@ func (s *Server) audit(c *gin.Context) {
 		s.abort(c, e)
 		return
 	}
-	p := caller(c)
-	s.runUpdate(c, workflows.UpdateAuditDecision, workflows.AuditDecisionRequest{
-		AuditorID: p.Sub, Outcome: req.Outcome, Reason: req.Reason,
-	})
+	s.runUpdate(c, kind, args(caller(c).Sub, req))
 }
 
 // cancel stops a case for good, on the bank's request.
 func (s *Server) cancel(c *gin.Context) {
-	if !s.allow(c, kyc.RoleService, kyc.RoleAdmin) {
-		return
-	}
-	var req cancelRequest
-	if e := decodeJSON(c, &req); e != nil {
-		s.abort(c, e)
+	req, ok := bodyFor[cancelRequest](s, c, kyc.RoleService, kyc.RoleAdmin)
+	if !ok {
 		return
 	}
 	if strings.TrimSpace(req.Reason) == "" {
@@ -163,12 +143,11 @@ func (s *Server) runUpdate(c *gin.Context, kind string, args any) {
 		s.abort(c, e)
 		return
 	}
-	ctx := c.Request.Context()
-	rec, e := s.record(ctx, c.Param("id"))
-	if e != nil {
-		s.abort(c, e)
+	rec, ok := s.pathRecord(c)
+	if !ok {
 		return
 	}
+	ctx := c.Request.Context()
 	scope, hash := idempotencyScope(kind, p, rec.ID), requestHash(kind, args)
 	if key != "" && s.replay(c, scope, key, hash, rec) {
 		return

@@ -194,8 +194,7 @@ func TestWebhooksBeforeAWorkerRuns(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	v := e.createCase()
-	aj := e.joinToken(v.ID, e.agent("agent-1"), "agent")
-	cj := e.joinToken(v.ID, e.service(), "customer")
+	aj, cj := e.joinTokens(v.ID, "agent-1")
 	e.stopW()
 	e.workerM.Lock()
 	e.stopW = nil
@@ -233,8 +232,7 @@ func TestWebhooksWhileTemporalIsDown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{noDispatcher: true})
 	v := e.createCase()
-	aj := e.joinToken(v.ID, e.agent("agent-1"), "agent")
-	cj := e.joinToken(v.ID, e.service(), "customer")
+	aj, cj := e.joinTokens(v.ID, "agent-1")
 
 	stopDown := e.runDispatcher(e.newDispatcher(deadTemporal(t)))
 	e.simJoin(aj.Token)

@@ -75,11 +75,7 @@ func (c *cli) caseCreate(ctx context.Context, args []string) error {
 	auditRejections := fs.Bool("audit-rejections", true, "whether the agent's rejections go to an auditor too")
 	key := fs.String("idempotency-key", "", "Idempotency-Key header: a retry with the same key returns the same case")
 	target := addAPIFlags(fs)
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*ref) == "" {
@@ -151,11 +147,7 @@ func (c *cli) caseList(ctx context.Context, args []string) error {
 	cursor := fs.String("cursor", "", "next_cursor of the previous page")
 	asJSON := fs.Bool("json", false, "print the API's JSON answer instead of a table")
 	target := addAPIFlags(fs)
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	if *status != "" && !kyc.Status(*status).Valid() {

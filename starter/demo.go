@@ -20,11 +20,7 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 	sim := fs.String("sim", "", "base URL of the 100ms simulator (default: HMS_BASE_URL without /v2)")
 	ui := fs.String("ui", defaultTemporalUI, "Temporal Web UI, for the link to the case's workflow (empty: no link)")
 	wait := fs.Duration("wait", 2*time.Minute, "longest wait for any one step (the recording takes the longest)")
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	if *wait <= 0 {

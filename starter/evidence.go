@@ -102,11 +102,7 @@ func (c *cli) evidenceVerify(args []string) error {
 // public key (give that to whoever verifies packs).
 func (c *cli) evidenceKeygen(args []string) error {
 	fs := c.newFlags("evidence keygen", "")
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	seed := make([]byte, ed25519.SeedSize)
@@ -121,11 +117,7 @@ func (c *cli) evidenceKeygen(args []string) error {
 // evidencePublicKey prints the public key of the configured signing key.
 func (c *cli) evidencePublicKey(args []string) error {
 	fs := c.newFlags("evidence public-key", "")
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	cfg, err := config.Load()
@@ -142,11 +134,7 @@ func (c *cli) evidencePublicKey(args []string) error {
 // BANK_WEBHOOK_SECRETS.
 func (c *cli) webhookSecret(args []string) error {
 	fs := c.newFlags("webhook-secret", "")
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.out, message.NewSecret())

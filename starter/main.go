@@ -182,6 +182,15 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseNone is parse for a command that takes flags only.
+func parseNone(fs *flag.FlagSet, args []string) error {
+	positional, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	return noPositional(fs, positional)
+}
+
 // noPositional refuses stray words, which are usually a mistyped flag.
 func noPositional(fs *flag.FlagSet, positional []string) error {
 	if len(positional) > 0 {

@@ -25,11 +25,7 @@ func (c *cli) ssoToken(ctx context.Context, args []string) error {
 	password := fs.String("password", devoidc.DevPassword, "their password at the development provider")
 	page := fs.String("page", "agent", "the page whose sign-in to run: agent or audit")
 	base := fs.String("api", "", "base URL of the API (default PUBLIC_BASE_URL)")
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	if *user == "" {

@@ -27,11 +27,7 @@ func (c *cli) templateApply(ctx context.Context, args []string) error {
 	storageType := fs.String("storage-type", "s3", "recording storage type: s3, gs, oss or azure")
 	accessKey := fs.String("access-key", "", "access key 100ms uploads recordings with (a write-only key of its own)")
 	secretFile := fs.String("secret-key-file", "", "file holding the secret of --access-key (never given on the command line, where ps shows it)")
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	if (*accessKey == "") != (*secretFile == "") {

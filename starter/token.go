@@ -18,11 +18,7 @@ func (c *cli) token(args []string) error {
 	role := fs.String("role", "", "role of the holder: service, agent, auditor or admin (required)")
 	sub := fs.String("sub", "", "who holds the token, e.g. agent-7 (required)")
 	ttl := fs.Duration("ttl", defaultTokenTTL, fmt.Sprintf("lifetime of the token (at most %s)", auth.MaxTTL))
-	positional, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noPositional(fs, positional); err != nil {
+	if err := parseNone(fs, args); err != nil {
 		return err
 	}
 	switch {

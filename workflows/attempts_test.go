@@ -256,15 +256,7 @@ func TestUnverifiableRecordingStartsNewAttempt(t *testing.T) {
 	if a.Attempt != 2 || a.Attempts[0].EndReason != core.ReasonRecordingInvalid {
 		t.Fatalf("after: attempt %d %+v", a.Attempt, a.Attempts[0])
 	}
-	failed := false
-	for _, e := range h.events() {
-		if e.Type == core.EventRecordingFailed && string(e.Data) != "" && contains(string(e.Data), activities.ErrRecordingWrongBucket) {
-			failed = true
-		}
-	}
-	if !failed {
-		t.Fatalf("no recording_failed event naming %s", activities.ErrRecordingWrongBucket)
-	}
+	h.mustHaveRecordingFailed(activities.ErrRecordingWrongBucket)
 }
 
 func TestAuditRecaptureStartsNewAttempt(t *testing.T) {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -414,10 +415,7 @@ func (c *kycCase) runSaves(ctx workflow.Context) {
 	for {
 		_ = workflow.Await(ctx, func() bool { return len(c.s.Log.Unsaved) > 0 })
 		batch := c.s.Log.Unsaved
-		in := activities.SaveCaseInput{View: c.s.View(), Events: make([]activities.CaseEvent, len(batch)), Witnessed: c.s.Log.Saved}
-		for i, e := range batch {
-			in.Events[i] = activities.CaseEvent{Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole, At: e.At, Data: e.Data, Hash: e.Hash}
-		}
+		in := activities.SaveCaseInput{View: c.s.View(), Events: slices.Clone(batch), Witnessed: c.s.Log.Saved}
 		c.saving = true
 		var res activities.SaveCaseResult
 		var err error

@@ -59,15 +59,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newE2E(ctx, t, "e2e0")
-	run, u := e.start(ctx)
-
-	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
-	v := u.waitFor(ctx, "room created", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
-	roomID := v.Attempts[0].RoomID
-
-	e.join(roomID, "agent")
-	e.join(roomID, "customer")
-	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	run, u, _ := e.startCall(ctx)
 	e.captureAll(ctx, u, 1)
 	time.Sleep(1100 * time.Millisecond) // a recording of at least a second
 	e.decideApprove(ctx, u)
@@ -90,20 +82,13 @@ func TestEndToEndDroppedCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newE2E(ctx, t, "e2e1")
-	run, u := e.start(ctx)
-
-	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
-	v := u.waitFor(ctx, "room of attempt 1", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
-	first := v.Attempts[0]
-	e.join(first.RoomID, "agent")
-	customer := e.join(first.RoomID, "customer")
-	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	run, u, first := e.startCall(ctx)
 	// A capture taken before the drop stays on record but must not count
 	// towards the second attempt.
 	e.capture(ctx, u, 1, kyc.CaptureFace)
-	e.leave(customer, hmssim.ReasonWebsocketClosed)
+	e.leave(first.customer, hmssim.ReasonWebsocketClosed)
 
-	v = u.waitFor(ctx, "room of attempt 2", func(v kyc.CaseView) bool {
+	v := u.waitFor(ctx, "room of attempt 2", func(v kyc.CaseView) bool {
 		return v.Attempt == 2 && len(v.Attempts) == 2 && v.Attempts[1].RoomID != ""
 	})
 	if a := v.Attempts[0]; a.Status != kyc.AttemptAborted || a.EndReason != core.ReasonNetworkDrop {
@@ -118,7 +103,7 @@ func TestEndToEndDroppedCall(t *testing.T) {
 	}
 
 	agent := e.join(second.RoomID, "agent")
-	customer = e.join(second.RoomID, "customer")
+	customer := e.join(second.RoomID, "customer")
 	u.waitFor(ctx, "in call again", func(v kyc.CaseView) bool { return v.Attempt == 2 && v.Status == kyc.StatusInCall })
 	e.captureAll(ctx, u, 2)
 	time.Sleep(1100 * time.Millisecond) // a recording of at least a second
@@ -156,13 +141,8 @@ func TestEndToEndOperatorCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newE2E(ctx, t, "e2e2")
-	run, u := e.start(ctx)
-	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
-	v := u.waitFor(ctx, "room created", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
-	roomID := v.Attempts[0].RoomID
-	e.join(roomID, "agent")
-	e.join(roomID, "customer")
-	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	run, _, call := e.startCall(ctx)
+	roomID := call.RoomID
 
 	const operator = "ops-7@bank.example"
 	ops, err := client.NewClientFromExisting(e.tc, client.Options{Identity: operator})
@@ -225,12 +205,7 @@ func TestEndToEndOperatorReset(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	e := newE2E(ctx, t, "e2e3")
-	run, u := e.start(ctx)
-	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
-	v := u.waitFor(ctx, "room created", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
-	e.join(v.Attempts[0].RoomID, "agent")
-	e.join(v.Attempts[0].RoomID, "customer")
-	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	run, u, _ := e.startCall(ctx)
 	e.capture(ctx, u, 1, kyc.CaptureFace)
 	before, err := e.st.Events(ctx, e.caseID)
 	if err != nil {
@@ -476,6 +451,27 @@ func (e *e2e) start(ctx context.Context) (client.WorkflowRun, updater) {
 		e.t.Fatalf("second start: run %v, err %v", again, err)
 	}
 	return run, updater{t: e.t, tc: e.tc, id: run.GetID()}
+}
+
+// firstCall is the first attempt's room with the peers in it.
+type firstCall struct {
+	kyc.Attempt
+	agent, customer string
+}
+
+// startCall starts the case, assigns the agent and has the agent and the
+// customer join the first attempt's room; it returns once the case is in
+// the call.
+func (e *e2e) startCall(ctx context.Context) (client.WorkflowRun, updater, firstCall) {
+	e.t.Helper()
+	run, u := e.start(ctx)
+	u.do(ctx, workflows.UpdateAssignAgent, "assign", workflows.AssignAgentRequest{AgentID: "agent-e2e"})
+	v := u.waitFor(ctx, "room of attempt 1", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
+	call := firstCall{Attempt: v.Attempts[0]}
+	call.agent = e.join(call.RoomID, "agent")
+	call.customer = e.join(call.RoomID, "customer")
+	u.waitFor(ctx, "in call", func(v kyc.CaseView) bool { return v.Status == kyc.StatusInCall })
+	return run, u, call
 }
 
 func (e *e2e) capture(ctx context.Context, u updater, attempt int, k kyc.CaptureKind) {

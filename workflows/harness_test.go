@@ -228,36 +228,31 @@ func (h *harness) decodeView(result any) kyc.CaseView {
 
 // snapshot queries the case at start+d under a label.
 func (h *harness) snapshot(d time.Duration, label string) {
-	h.at(d, func() {
-		enc, err := h.env.QueryWorkflow(QueryCase)
-		if err != nil {
-			h.t.Errorf("query %s: %v", label, err)
-			return
-		}
-		var v kyc.CaseView
-		if err := enc.Get(&v); err != nil {
-			h.t.Errorf("decode query %s: %v", label, err)
-		}
-		h.mu.Lock()
-		h.queries[label] = v
-		h.mu.Unlock()
-	})
+	queryAt(h, d, QueryCase, label, func(v kyc.CaseView) { h.queries[label] = v })
 }
 
 // currentDetails reads, at start+d, the markdown the Web UI shows.
 func (h *harness) currentDetails(d time.Duration, label string) {
+	queryAt(h, d, "__temporal_workflow_metadata", label, func(md *sdkpb.WorkflowMetadata) {
+		h.details[label] = md.GetCurrentDetails()
+	})
+}
+
+// queryAt runs query at start+d and hands its answer to keep, under the
+// harness's lock.
+func queryAt[T any](h *harness, d time.Duration, query, label string, keep func(T)) {
 	h.at(d, func() {
-		enc, err := h.env.QueryWorkflow("__temporal_workflow_metadata")
+		enc, err := h.env.QueryWorkflow(query)
 		if err != nil {
-			h.t.Errorf("metadata query %s: %v", label, err)
+			h.t.Errorf("query %s (%s): %v", query, label, err)
 			return
 		}
-		var md sdkpb.WorkflowMetadata
-		if err := enc.Get(&md); err != nil {
-			h.t.Errorf("decode metadata %s: %v", label, err)
+		var v T
+		if err := enc.Get(&v); err != nil {
+			h.t.Errorf("decode query %s (%s): %v", query, label, err)
 		}
 		h.mu.Lock()
-		h.details[label] = md.GetCurrentDetails()
+		keep(v)
 		h.mu.Unlock()
 	})
 }
@@ -328,6 +323,18 @@ func (h *harness) events() []activities.CaseEvent {
 		out = append(out, s.Events...)
 	}
 	return out
+}
+
+// mustHaveRecordingFailed fails the test unless a recording_failed event
+// names the error type errType.
+func (h *harness) mustHaveRecordingFailed(errType string) {
+	h.t.Helper()
+	for _, e := range h.events() {
+		if e.Type == core.EventRecordingFailed && contains(string(e.Data), errType) {
+			return
+		}
+	}
+	h.t.Fatalf("no recording_failed event naming %s", errType)
 }
 
 func (h *harness) eventTypes() []string {

@@ -82,71 +82,56 @@ func activeStatusSteps() []activeStatus {
 }
 
 func TestCancelInEveryActiveStatus(t *testing.T) {
-	for _, tc := range activeStatusSteps() {
-		t.Run(string(tc.status), func(t *testing.T) {
-			h := newHarness(t)
-			h.assign()
-			at := tc.steps(h)
-			h.snapshot(at, "before")
-			h.update(at+time.Second, UpdateCancel, "cancel-no-by", CancelRequest{Reason: "x"})
-			h.update(at+2*time.Second, UpdateCancel, "cancel", CancelRequest{By: "ops-1", Role: "admin", Reason: "customer withdrew consent"})
-			h.update(at+2*time.Second, UpdateCancel, "cancel-again", CancelRequest{By: "ops-1", Role: "admin", Reason: "customer withdrew consent"})
-
-			v := h.run(input())
-
-			if b := h.view("before"); b.Status != tc.status {
-				t.Fatalf("reached %s, want %s", b.Status, tc.status)
-			}
-			h.mustReject("cancel-no-by", RejectInvalidRequest, "by is required")
-			if c := h.mustAccept("cancel"); c.Status != kyc.StatusCancelled {
-				t.Fatalf("cancel answered %s", c.Status)
-			}
-			h.mustAccept("cancel-again")
-			if v.Status != kyc.StatusCancelled || v.StatusReason != "customer withdrew consent" || h.count(core.EventCaseCancelled) != 1 {
-				t.Fatalf("final %s (%s), events %v", v.Status, v.StatusReason, h.eventTypes())
-			}
-			if !slices.Contains(h.disabled, roomID(1)) {
-				t.Fatalf("room not disabled: %v", h.disabled)
-			}
-			for _, e := range h.events() {
-				if e.Type == core.EventCaseCancelled && (e.ActorID != "ops-1" || e.ActorRole != kyc.RoleAdmin) {
-					t.Fatalf("cancel event actor %s/%s", e.ActorID, e.ActorRole)
-				}
-			}
-			if h.search["KycStatus"] != "cancelled" {
-				t.Fatalf("search %v", h.search)
-			}
-		})
-	}
+	cancelInEveryActiveStatus(t, func(h *harness, at time.Duration) {
+		h.update(at+time.Second, UpdateCancel, "cancel-no-by", CancelRequest{Reason: "x"})
+		h.update(at+2*time.Second, UpdateCancel, "cancel", CancelRequest{By: "ops-1", Role: "admin", Reason: "customer withdrew consent"})
+		h.update(at+2*time.Second, UpdateCancel, "cancel-again", CancelRequest{By: "ops-1", Role: "admin", Reason: "customer withdrew consent"})
+	}, func(h *harness) {
+		h.mustReject("cancel-no-by", RejectInvalidRequest, "by is required")
+		if c := h.mustAccept("cancel"); c.Status != kyc.StatusCancelled {
+			h.t.Fatalf("cancel answered %s", c.Status)
+		}
+		h.mustAccept("cancel-again")
+	}, "customer withdrew consent", "ops-1", kyc.RoleAdmin)
 }
 
 // TestTemporalCancelInEveryActiveStatus: an operator's "Request
 // Cancellation" in the Web UI (or `temporal workflow cancel`) ends the case
 // as the bank's cancel does, names the operator, and completes the workflow.
 func TestTemporalCancelInEveryActiveStatus(t *testing.T) {
+	cancelInEveryActiveStatus(t, func(h *harness, at time.Duration) {
+		h.at(at+time.Second, h.env.CancelWorkflow)
+	}, func(*harness) {}, "opened twice by mistake", "ops-7@bank (temporal-ui)", kyc.RoleOperator)
+}
+
+// cancelInEveryActiveStatus reaches each active status, has cancel cancel
+// the case there, checks the answers, and checks that the case ended
+// cancelled for reason in the name of actor (in role), its room disabled.
+func cancelInEveryActiveStatus(t *testing.T, cancel func(h *harness, at time.Duration), answers func(h *harness), reason, actor string, role kyc.Role) {
 	for _, tc := range activeStatusSteps() {
 		t.Run(string(tc.status), func(t *testing.T) {
 			h := newHarness(t)
 			h.assign()
 			at := tc.steps(h)
 			h.snapshot(at, "before")
-			h.at(at+time.Second, h.env.CancelWorkflow)
+			cancel(h, at)
 
 			v := h.run(input())
 
 			if b := h.view("before"); b.Status != tc.status {
 				t.Fatalf("reached %s, want %s", b.Status, tc.status)
 			}
-			if v.Status != kyc.StatusCancelled || v.StatusReason != "opened twice by mistake" || h.count(core.EventCaseCancelled) != 1 {
+			answers(h)
+			if v.Status != kyc.StatusCancelled || v.StatusReason != reason || h.count(core.EventCaseCancelled) != 1 {
 				t.Fatalf("final %s (%s), events %v", v.Status, v.StatusReason, h.eventTypes())
-			}
-			for _, e := range h.events() {
-				if e.Type == core.EventCaseCancelled && (e.ActorID != "ops-7@bank (temporal-ui)" || e.ActorRole != kyc.RoleOperator) {
-					t.Fatalf("cancel event actor %s/%s", e.ActorID, e.ActorRole)
-				}
 			}
 			if !slices.Contains(h.disabled, roomID(1)) {
 				t.Fatalf("room not disabled: %v", h.disabled)
+			}
+			for _, e := range h.events() {
+				if e.Type == core.EventCaseCancelled && (e.ActorID != actor || e.ActorRole != role) {
+					t.Fatalf("cancel event actor %s/%s", e.ActorID, e.ActorRole)
+				}
 			}
 			if h.search["KycStatus"] != "cancelled" {
 				t.Fatalf("search %v", h.search)

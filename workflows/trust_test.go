@@ -134,15 +134,7 @@ func TestRecordingWaitIsBounded(t *testing.T) {
 			if errors.As(tc.verifyErr, &app) && !app.NonRetryable() {
 				return
 			}
-			found := false
-			for _, e := range h.events() {
-				if e.Type == core.EventRecordingFailed && contains(string(e.Data), activities.ErrRecordingAccessDenied) {
-					found = true
-				}
-			}
-			if !found {
-				t.Fatalf("no recording_failed event naming %s", activities.ErrRecordingAccessDenied)
-			}
+			h.mustHaveRecordingFailed(activities.ErrRecordingAccessDenied)
 		})
 	}
 }

@@ -24,15 +24,7 @@ func (s *State) View() kyc.CaseView {
 		Consent: cloneEvidence(s.Consent), Location: cloneEvidence(s.Location),
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Version: s.Log.Version,
 	}
-	if v.RequiredCaptures == nil {
-		v.RequiredCaptures = []kyc.CaptureKind{}
-	}
-	if v.Attempts == nil {
-		v.Attempts = []kyc.Attempt{}
-	}
-	if v.Captures == nil {
-		v.Captures = []kyc.Capture{}
-	}
+	v = EmptyLists(v)
 	for i := range v.Attempts {
 		v.Attempts[i].EndedAt = cloneTime(v.Attempts[i].EndedAt)
 	}
@@ -192,4 +184,20 @@ func Diagram() string {
 		}
 	}
 	return b.String()
+}
+
+// EmptyLists is v with its nil lists (required captures, attempts,
+// captures) made empty, so that a view's JSON has [] and never null there;
+// the API applies it to the projection's views too.
+func EmptyLists(v kyc.CaseView) kyc.CaseView {
+	if v.RequiredCaptures == nil {
+		v.RequiredCaptures = []kyc.CaptureKind{}
+	}
+	if v.Attempts == nil {
+		v.Attempts = []kyc.Attempt{}
+	}
+	if v.Captures == nil {
+		v.Captures = []kyc.Capture{}
+	}
+	return v
 }
