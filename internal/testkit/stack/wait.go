@@ -10,20 +10,33 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 )
 
-// FreeAddr asks the kernel for a free loopback host:port.
+// handedOut holds every address FreeAddr returned in this process: the
+// kernel may give a just-closed port again, and two programs of one stack
+// were then told to listen on the same port.
+var handedOut sync.Map
+
+// FreeAddr asks the kernel for a free loopback host:port that this process
+// has not handed out before.
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("find a free port: %w", err)
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		if _, dup := handedOut.LoadOrStore(addr, true); !dup {
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("find a free port: the kernel kept offering ports handed out before")
 }
 
 // LowPorts returns n distinct free loopback ports between 20000 and the
@@ -45,20 +58,21 @@ func LowPorts(n int) ([]int, error) {
 	if high-20000 < 1000 {
 		return nil, fmt.Errorf("the ephemeral port range starts at %d: no room for low ports", high)
 	}
-	seen := map[int]bool{}
 	var out []int
 	for tries := 0; len(out) < n && tries < 100*n; tries++ {
 		p := 20000 + mrand.IntN(high-20000) // #nosec G404 -- a port number, not a secret
-		if seen[p] {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		if _, dup := handedOut.Load(addr); dup {
 			continue
 		}
-		seen[p] = true
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
 		}
 		_ = ln.Close()
-		out = append(out, p)
+		if _, dup := handedOut.LoadOrStore(addr, true); !dup {
+			out = append(out, p)
+		}
 	}
 	if len(out) < n {
 		return nil, errors.New("not enough free ports below the ephemeral range")
