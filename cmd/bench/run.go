@@ -21,7 +21,6 @@ import (
 
 	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
-	"github.com/vkyc-engine/vkyc/internal/platform/codec"
 	"github.com/vkyc-engine/vkyc/internal/testkit/stack"
 	"github.com/vkyc-engine/vkyc/internal/testkit/stack/pprofhook"
 	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
@@ -168,10 +167,7 @@ func (b *bench) setup(ctx context.Context, stamp string) error {
 	}
 	b.api, b.worker, b.sim = b.eng.Process(stack.API), b.eng.Process(stack.Worker), b.eng.Process(stack.Simulator)
 	if b.tc, err = client.DialContext(ctx, client.Options{HostPort: b.svc.Temporal, Namespace: namespace,
-		Logger: quietTemporalLogger(), ConnectionOptions: engineConnection(),
-		// The engine seals payloads with the development key (its default):
-		// the workflow query of scenario 6 opens its answer with it.
-		DataConverter: codec.DataConverter(codec.DevKeyring())}); err != nil {
+		Logger: quietTemporalLogger(), ConnectionOptions: engineConnection()}); err != nil {
 		return fmt.Errorf("connect to Temporal: %w", err)
 	}
 	b.apiURL, b.simURL = b.eng.APIBase, b.eng.SimBase
