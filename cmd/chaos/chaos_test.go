@@ -46,7 +46,7 @@ func TestShortFaultSuite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	// Class 8 (the production topology) runs in make chaos only: its first
+	// Class 9 (the production topology) runs in make chaos only: its first
 	// run on a machine builds the Temporal server.
 	res, err := runSuite(ctx, options{root: root, classes: devClassIDs(), settings: shortSettings(), log: log})
 	if res != nil && res.WorkDir != "" {

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"sync"
 	"testing"
+
+	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
 var (
@@ -45,7 +47,7 @@ func chromium(t *testing.T) string {
 		}
 	})
 	if chromiumPath == "" {
-		if os.Getenv("CI") == "true" {
+		if testenv.InCI() {
 			t.Fatal(chromiumErr)
 		}
 		t.Skip(chromiumErr)
