@@ -153,15 +153,15 @@ func parseFlags() (options, error) {
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", flag.Args())
 	}
+	explicit := map[string]string{} // the flags given on the command line
+	flag.Visit(func(f *flag.Flag) { explicit[f.Name] = f.Value.String() })
 	// The committed report is the whole run's: a quick or partial run
 	// prints its figures and writes files only where -out or -json say.
 	if *quick || *only != "" {
-		explicit := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-		if !explicit["out"] {
+		if _, ok := explicit["out"]; !ok {
 			o.out = ""
 		}
-		if !explicit["json"] {
+		if _, ok := explicit["json"]; !ok {
 			o.jsonOut = ""
 		}
 	}
@@ -169,8 +169,6 @@ func parseFlags() (options, error) {
 	if *quick {
 		// -quick changes the size flags' defaults; sizes given explicitly win.
 		base = quickSizes()
-		explicit := map[string]string{}
-		flag.Visit(func(f *flag.Flag) { explicit[f.Name] = f.Value.String() })
 		q := flag.NewFlagSet("quick", flag.ContinueOnError)
 		sizeFlags(q, &s, base) // s takes the quick defaults
 		for name, v := range explicit {
