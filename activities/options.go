@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -55,6 +56,18 @@ func HMSOptions() workflow.ActivityOptions {
 	}
 }
 
+// HMSLocalOptions are for CreateRoom and CloseRoom run as local activities,
+// inside the workflow task: a few quick tries within 20 seconds, after
+// which the workflow makes the call again as a regular activity under
+// HMSOptions. 100ms's own refusals are final here too.
+func HMSLocalOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 20 * time.Second,
+		RetryPolicy:            doubling(500*time.Millisecond, 4*time.Second, ErrHMSPermanent),
+	}
+}
+
 // RecordingMissingAttempts is how many tries VerifyRecording gives an object
 // that is not there yet (storage can lag 100ms's webhook); with StorageOptions'
 // backoff that is about three minutes before it gives up with a non-retryable
@@ -72,12 +85,30 @@ func StorageOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
 		HeartbeatTimeout:    20 * time.Second,
-		RetryPolicy:         doubling(2*time.Second, time.Minute, ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty, ErrRecordingAccessDenied),
+		RetryPolicy:         doubling(2*time.Second, time.Minute, RecordingVerdicts...),
 	}
 }
 
-// SaveActivityOptions are for SaveCase run as a regular activity (see
-// workflows.saveWorker for why). A save is one short transaction; 10 s per
+// RecordingVerdicts are VerifyRecording's final answers about the object
+// itself; every other failure is storage's, or the object's lag.
+var RecordingVerdicts = []string{ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty, ErrRecordingAccessDenied}
+
+// StorageLocalOptions are for VerifyRecording run as a local activity,
+// inside the workflow task: a minute for the whole check, storage's blips
+// retried. An object not there yet (no retry here), a longer recording or a
+// storage outage is then checked again by a regular activity under
+// StorageOptions.
+func StorageLocalOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: time.Minute,
+		RetryPolicy:            doubling(2*time.Second, 8*time.Second, slices.Concat(RecordingVerdicts, []string{ErrRecordingMissing})...),
+	}
+}
+
+// SaveActivityOptions are for SaveCase run as a regular activity: the
+// case's last save, whose task completes the workflow (see
+// workflows.runSaves for why). A save is one short transaction; 10 s per
 // try bounds how long a try lost with a killed worker holds the case (and
 // the update waiting for it) before Temporal retries it. A database outage
 // is retried for 10 minutes with backoff up to a minute; the workflow then
@@ -91,15 +122,15 @@ func SaveActivityOptions() workflow.ActivityOptions {
 	}
 }
 
-// SaveOptions are for SaveCase of cases started before it became a regular
-// activity, run as a local activity: it is on the path of
-// every change the API reads back, and a local activity saves the two extra
-// history events and the task-queue round trip of a regular one. Failures
-// are retried for 10 minutes (a local activity's ScheduleToCloseTimeout
-// would otherwise default to its StartToCloseTimeout); retries with a backoff
-// above the workflow task timeout become workflow timers, which keeps the
-// worker's slot free while the database is down. The workflow starts over
-// after that, so the projection is never given up on.
+// SaveOptions are for SaveCase run as a local activity, every save but the
+// last: it is on the path of every change the API reads back, and a local
+// activity saves the three history events and the task-queue round trip of
+// a regular one. Failures are retried for 10 minutes (a local activity's
+// ScheduleToCloseTimeout would otherwise default to its
+// StartToCloseTimeout); retries with a backoff above the workflow task
+// timeout become workflow timers, which keeps the worker's slot free while
+// the database is down. The workflow starts over after that, so the
+// projection is never given up on.
 func SaveOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
 		StartToCloseTimeout:    15 * time.Second,

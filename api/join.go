@@ -66,7 +66,7 @@ func (s *Server) joinToken(c *gin.Context) {
 func (s *Server) respondJoinToken(c *gin.Context, rec *store.CaseRecord, role, userID string) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.d.RoomWait)
 	defer cancel()
-	view, e := s.update(ctx, rec, workflows.UpdateJoin, workflows.UpdateJoin+"-"+requestID(c),
+	a, e := s.send(ctx, rec, workflows.UpdateJoin, workflows.UpdateJoin+"-"+requestID(c),
 		workflows.JoinRequest{Role: role, UserID: userID})
 	switch {
 	case e != nil && e.Status == http.StatusForbidden:
@@ -78,7 +78,7 @@ func (s *Server) respondJoinToken(c *gin.Context, rec *store.CaseRecord, role, u
 		s.abort(c, e)
 		return
 	}
-	roomID := view.CurrentAttempt().RoomID
+	roomID := a.RoomID
 	token, exp, err := s.d.HMS.AuthToken(hms.AuthTokenParams{
 		RoomID: roomID, Role: role, UserID: userID, TTL: s.d.Config.JoinTokenTTL,
 	})

@@ -224,8 +224,19 @@ func (s *Server) saveResponse(c *gin.Context, scope, key, hash string, code int,
 	return true
 }
 
-// update sends one update to the case's workflow and waits for its result.
+// update sends one update to the case's workflow and answers with the case
+// as the projection shows it once the update is done: the workflow answers
+// after the change is saved, with the version it made.
 func (s *Server) update(ctx context.Context, rec *store.CaseRecord, kind, id string, args any) (kyc.CaseView, *apiError) {
+	a, e := s.send(ctx, rec, kind, id, args)
+	if e != nil {
+		return kyc.CaseView{}, e
+	}
+	return s.viewAt(ctx, rec, a.Version)
+}
+
+// send sends one update to the case's workflow and waits for its answer.
+func (s *Server) send(ctx context.Context, rec *store.CaseRecord, kind, id string, args any) (workflows.Answer, *apiError) {
 	ctx, cancel := context.WithTimeout(ctx, s.d.UpdateTimeout)
 	defer cancel()
 	for wait := 25 * time.Millisecond; ; wait *= 2 {
@@ -236,12 +247,12 @@ func (s *Server) update(ctx context.Context, rec *store.CaseRecord, kind, id str
 			Args:         []any{args},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
-		var view kyc.CaseView
+		var a workflows.Answer
 		if err == nil {
-			err = h.Get(ctx, &view)
+			err = h.Get(ctx, &a)
 		}
 		if err == nil {
-			return view, nil
+			return a, nil
 		}
 		// The workflow task that took the update failed (a worker died, or
 		// the server refused its completion because a webhook came in
@@ -249,14 +260,34 @@ func (s *Server) update(ctx context.Context, rec *store.CaseRecord, kind, id str
 		// retry, which the same update id makes safe.
 		var notReady *serviceerror.WorkflowNotReady
 		if !errors.As(err, &notReady) || ctx.Err() != nil {
-			return kyc.CaseView{}, s.updateError(ctx, rec, kind, err)
+			return workflows.Answer{}, s.updateError(ctx, rec, kind, err)
 		}
 		select {
 		case <-ctx.Done():
-			return kyc.CaseView{}, s.updateError(ctx, rec, kind, err)
+			return workflows.Answer{}, s.updateError(ctx, rec, kind, err)
 		case <-time.After(wait):
 		}
 	}
+}
+
+// viewAt reads the case from the projection, which holds version (the
+// update's answer) or a later one. Should it not, the workflow is asked:
+// the answer must show the change it confirms.
+func (s *Server) viewAt(ctx context.Context, rec *store.CaseRecord, version int64) (kyc.CaseView, *apiError) {
+	fresh, err := s.d.Store.GetCase(ctx, rec.ID)
+	if err != nil {
+		return kyc.CaseView{}, unavailable("the database", err)
+	}
+	if fresh.Version >= version {
+		return fresh.View, nil
+	}
+	v, err := queryCase[kyc.CaseView](ctx, s, rec.ID, workflows.QueryCase)
+	if err != nil {
+		return kyc.CaseView{}, unavailable("the workflow service", err)
+	}
+	s.log.WarnContext(ctx, "the projection was behind an update's answer", "case_id", rec.ID,
+		"version", version, "projection_version", fresh.Version)
+	return v, nil
 }
 
 func (s *Server) updateError(ctx context.Context, rec *store.CaseRecord, kind string, err error) *apiError {

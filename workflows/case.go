@@ -54,14 +54,19 @@ func KYCCase(ctx workflow.Context, in CaseInput) (kyc.CaseView, error) {
 type kycCase struct {
 	in      CaseInput
 	s       *core.State
-	signals workflow.ReceiveChannel
+	signals workflow.ReceiveChannel // SignalHMSEvent, one event
+	batches workflow.ReceiveChannel // SignalHMSEvents, the dispatcher's
 	logger  log.Logger
 
 	// tick changes whenever anything happens; the main loop sleeps until it
 	// changes or the next deadline.
 	tick                             int
 	roomsBusy, recordingBusy, saving bool
-	published                        published
+	// locals counts the 100ms and storage calls running as local
+	// activities: saves wait for them, so that a change and the outcome of
+	// the call it asked for are saved together.
+	locals    int
+	published published
 	// timer fires at timerAt. A later deadline keeps it: it wakes the loop
 	// early, which then arms the next one. Timers are never cancelled, so
 	// that a case's many changes add no timer events to its history.
@@ -75,7 +80,11 @@ type kycCase struct {
 func openCase(ctx workflow.Context, in CaseInput) (*kycCase, error) {
 	c := &kycCase{
 		signals: workflow.GetSignalChannel(ctx, SignalHMSEvent),
+		batches: workflow.GetSignalChannel(ctx, SignalHMSEvents),
 		logger:  log.With(workflow.GetLogger(ctx), "case_id", in.CaseID),
+	}
+	if in.Revision >= 1 {
+		c.published.search = searchValuesAtStart(ctx)
 	}
 	if in.Resume != nil {
 		c.s, c.in = in.Resume, in
@@ -151,7 +160,7 @@ func (c *kycCase) listen(ctx workflow.Context) error {
 // history) and its handler (validators do not run on replay).
 func handle[R core.Input](ctx workflow.Context, c *kycCase, name string) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, name,
-		func(ctx workflow.Context, req R) (kyc.CaseView, error) { return c.request(ctx, req) },
+		func(ctx workflow.Context, req R) (Answer, error) { return c.request(ctx, req) },
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req R) error {
 			_, err := c.check(ctx, req)
 			return err
@@ -166,57 +175,80 @@ func (c *kycCase) check(ctx workflow.Context, in core.Input) (repeat bool, err e
 	return repeat, nil
 }
 
-// request applies a request and answers with the case once the change is
-// saved: the API reads cases from the projection, so a client that reads
-// after an answer sees what it was told, and a 200 means the change is in
-// the case's event log. A repeated request waits, as its first answer did,
-// until the case as it stands is saved.
-func (c *kycCase) request(ctx workflow.Context, in core.Input) (kyc.CaseView, error) {
+// request applies a request and answers once the change is saved: the API
+// reads the case from the projection, which then shows the change, and a
+// 200 means the change is in the case's event log. A repeated request
+// waits, as its first answer did, until the case as it stands is saved.
+// The answer is the version only, not the view: every answer is kept in
+// the history.
+func (c *kycCase) request(ctx workflow.Context, in core.Input) (Answer, error) {
 	repeat, err := c.check(ctx, in)
 	if err != nil {
-		return c.s.View(), err
+		return Answer{}, err
 	}
 	if !repeat {
 		c.apply(ctx, in)
 	}
-	v := c.s.View()
+	version := c.s.Log.Version
 	// Await fails only when the workflow is cancelled; the answer stands.
-	_ = workflow.Await(ctx, func() bool { return c.s.Log.Saved.Seq >= v.Version || len(c.s.Log.Unsaved) == 0 })
-	return v, nil
+	_ = workflow.Await(ctx, func() bool { return c.s.Log.Saved.Seq >= version || len(c.s.Log.Unsaved) == 0 })
+	return Answer{Version: version}, nil
 }
 
 // join answers once the current attempt has its room: the workflow
 // creates it right after the case starts and after each new attempt, and a
 // join token is for that room. It answers an error if the case ends first.
-func (c *kycCase) join(ctx workflow.Context, req JoinRequest) (kyc.CaseView, error) {
-	v, err := c.request(ctx, req)
+func (c *kycCase) join(ctx workflow.Context, req JoinRequest) (Answer, error) {
+	a, err := c.request(ctx, req)
 	if err != nil {
-		return v, err
+		return a, err
 	}
 	_ = workflow.Await(ctx, func() bool { return c.s.CurrentAttempt().RoomID != "" || c.s.Status.Terminal() })
 	if c.s.Status.Terminal() {
-		return c.s.View(), temporal.NewApplicationError(
+		return Answer{}, temporal.NewApplicationError(
 			fmt.Sprintf("case is %s; nobody joins it any more", c.s.Status), RejectInvalidState)
 	}
-	return c.s.View(), nil
+	a.RoomID = c.s.CurrentAttempt().RoomID
+	return a, nil
 }
 
-// runWebhooks applies 100ms's events as the inbox dispatcher signals them.
+// runWebhooks applies 100ms's events as the inbox dispatcher (or an
+// operator) signals them.
 func (c *kycCase) runWebhooks(ctx workflow.Context) {
-	for {
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(c.signals, func(ch workflow.ReceiveChannel, _ bool) {
 		var ev HMSEvent
-		c.signals.Receive(ctx, &ev)
+		ch.Receive(ctx, &ev)
 		c.apply(ctx, core.Webhook{Event: ev})
+	})
+	sel.AddReceive(c.batches, func(ch workflow.ReceiveChannel, _ bool) {
+		var evs []HMSEvent
+		ch.Receive(ctx, &evs)
+		for _, ev := range evs {
+			c.apply(ctx, core.Webhook{Event: ev})
+		}
+	})
+	for {
+		sel.Select(ctx)
 	}
 }
 
 // drainSignals applies signals already delivered but not yet received, so
 // that none is lost when the run continues as new.
 func (c *kycCase) drainSignals(ctx workflow.Context) {
-	var ev HMSEvent
-	for c.signals.ReceiveAsync(&ev) {
-		c.apply(ctx, core.Webhook{Event: ev})
-		ev = HMSEvent{}
+	for {
+		var ev HMSEvent
+		var evs []HMSEvent
+		switch {
+		case c.signals.ReceiveAsync(&ev):
+			evs = []HMSEvent{ev}
+		case c.batches.ReceiveAsync(&evs):
+		default:
+			return
+		}
+		for _, ev := range evs {
+			c.apply(ctx, core.Webhook{Event: ev})
+		}
 	}
 }
 
@@ -318,7 +350,6 @@ var acts *activities.Activities
 
 // runRooms closes rooms (oldest first) and creates the current attempt's.
 func (c *kycCase) runRooms(ctx workflow.Context) {
-	ctx = workflow.WithActivityOptions(ctx, activities.HMSOptions())
 	for {
 		_ = workflow.Await(ctx, func() bool { _, ok := c.s.NextRoomWork(); return ok })
 		work, _ := c.s.NextRoomWork()
@@ -326,8 +357,7 @@ func (c *kycCase) runRooms(ctx workflow.Context) {
 		switch w := work.(type) {
 		case core.CreateRoom:
 			var room activities.RoomInfo
-			err := workflow.ExecuteActivity(ctx, acts.CreateRoom, activities.CreateRoomInput{CaseID: c.s.CaseID, Attempt: w.Attempt}).
-				Get(ctx, &room)
+			err := c.callHMS(ctx, acts.CreateRoom, activities.CreateRoomInput{CaseID: c.s.CaseID, Attempt: w.Attempt}, &room)
 			if err != nil {
 				c.logger.Error("create room failed", "attempt", w.Attempt, "error", err)
 				c.apply(ctx, core.RoomNotCreated{Attempt: w.Attempt, Error: errorText(err)})
@@ -341,6 +371,25 @@ func (c *kycCase) runRooms(ctx workflow.Context) {
 	}
 }
 
+// callHMS makes a room's 100ms call. From revision 1 it is first a local
+// activity, run in the workflow task that asked for it (no activity task:
+// three history events and a task fewer); should 100ms not answer within
+// its few tries, the call goes on as a regular activity with the full
+// retry policy, so that an outage holds neither the task nor the worker.
+func (c *kycCase) callHMS(ctx workflow.Context, activity, in, out any) error {
+	if c.in.Revision >= 1 {
+		c.locals++
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, activities.HMSLocalOptions()), activity, in).
+			Get(ctx, out)
+		c.locals--
+		if err == nil || errorType(err) == activities.ErrHMSPermanent {
+			return err
+		}
+		c.logger.Warn("100ms did not answer the local call; retrying as an activity", "error", err)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.HMSOptions()), activity, in).Get(ctx, out)
+}
+
 func (c *kycCase) closeRoom(ctx workflow.Context, op core.RoomOp) core.RoomClosed {
 	done := core.RoomClosed{Op: op}
 	if a := c.s.AttemptNumber(op.Attempt); a != nil {
@@ -349,9 +398,9 @@ func (c *kycCase) closeRoom(ctx workflow.Context, op core.RoomOp) core.RoomClose
 	if done.RoomID == "" {
 		return done // the room was never created, so nobody can be in it
 	}
-	err := workflow.ExecuteActivity(ctx, acts.CloseRoom, activities.CloseRoomInput{
+	err := c.callHMS(ctx, acts.CloseRoom, activities.CloseRoomInput{
 		RoomID: done.RoomID, Reason: "kyc attempt closed: " + op.Reason, End: op.End,
-	}).Get(ctx, nil)
+	}, nil)
 	if err != nil {
 		// The case must not hang on a room 100ms will not close; the
 		// reconciler ends it later.
@@ -384,19 +433,38 @@ func (c *kycCase) runRecording(ctx workflow.Context) {
 	}
 }
 
+// verifyRecording checks the recording in the bucket. From revision 1 it
+// first does so as a local activity, in the task that learnt of the
+// recording; a recording too long to read within a minute, or storage that
+// fails, is then checked by a regular activity, with StorageOptions'
+// heartbeats and retries.
 func (c *kycCase) verifyRecording(ctx workflow.Context, w core.VerifyRecording) {
-	actx, cancel := workflow.WithCancel(workflow.WithActivityOptions(ctx, activities.StorageOptions()))
-	defer cancel()
-	f := workflow.ExecuteActivity(actx, acts.VerifyRecording,
-		activities.VerifyRecordingInput{CaseID: c.s.CaseID, Attempt: w.Attempt, Path: w.Path})
-	// Storage outages are retried without limit, so stop waiting as soon as
-	// the attempt is gone (aborted, cancelled, expired).
-	_ = workflow.Await(ctx, func() bool { return f.IsReady() || !c.s.StillWanted(w) })
-	if !f.IsReady() {
-		return
-	}
+	in := activities.VerifyRecordingInput{CaseID: c.s.CaseID, Attempt: w.Attempt, Path: w.Path}
 	var check activities.RecordingCheck
-	if err := f.Get(ctx, &check); err != nil {
+	var err error
+	done := false
+	if c.in.Revision >= 1 {
+		c.locals++
+		done, err = c.awaitWanted(ctx, w, func(ctx workflow.Context) workflow.Future {
+			return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, activities.StorageLocalOptions()),
+				acts.VerifyRecording, in)
+		}, &check)
+		c.locals--
+		if !done {
+			return
+		}
+		if err != nil && !slices.Contains(activities.RecordingVerdicts, errorType(err)) {
+			done = false // storage failed, the object is not there yet, or the read took too long
+		}
+	}
+	if !done {
+		if done, err = c.awaitWanted(ctx, w, func(ctx workflow.Context) workflow.Future {
+			return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.StorageOptions()), acts.VerifyRecording, in)
+		}, &check); !done {
+			return
+		}
+	}
+	if err != nil {
 		c.logger.Warn("recording not verified", "attempt", w.Attempt, "error", err)
 		c.apply(ctx, core.RecordingNotVerified{For: w, ErrorType: errorType(err)})
 		return
@@ -404,16 +472,33 @@ func (c *kycCase) verifyRecording(ctx workflow.Context, w core.VerifyRecording) 
 	c.apply(ctx, core.RecordingVerified{For: w, Check: core.RecordingCheck{Size: check.Size, SHA256: check.SHA256, ETag: check.ETag}})
 }
 
+// awaitWanted runs a verification of w and waits for it while the attempt
+// still wants it: storage outages are retried without limit, so it stops
+// waiting (and cancels the call) as soon as the attempt is gone (aborted,
+// cancelled, expired). done is false when it stopped waiting.
+func (c *kycCase) awaitWanted(ctx workflow.Context, w core.VerifyRecording, run func(workflow.Context) workflow.Future,
+	out *activities.RecordingCheck) (done bool, err error) {
+	actx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	f := run(actx)
+	_ = workflow.Await(ctx, func() bool { return f.IsReady() || !c.s.StillWanted(w) })
+	if !f.IsReady() {
+		return false, nil
+	}
+	return true, f.Get(ctx, out)
+}
+
 // runSaves persists events and the view through SaveCase, one call at a
 // time and in order; whatever accumulates during a call goes in the next.
 // SaveCase runs as a local activity, inside the workflow task that made
 // the change: an update is answered in the task that applied it, with no
-// activity task between. Events a failed task saved come back as
+// activity task between. A local 100ms or storage call in the same task
+// (bounded by its options) is waited for, so that one save holds both. Events a failed task saved come back as
 // unconfirmed (see activities.SaveCase) and the case continues after them.
 func (c *kycCase) runSaves(ctx workflow.Context) {
 	ctx = workflow.WithLocalActivityOptions(ctx, activities.SaveOptions())
 	for {
-		_ = workflow.Await(ctx, func() bool { return len(c.s.Log.Unsaved) > 0 })
+		_ = workflow.Await(ctx, func() bool { return len(c.s.Log.Unsaved) > 0 && c.locals == 0 })
 		batch := c.s.Log.Unsaved
 		in := activities.SaveCaseInput{View: c.s.View(), Events: slices.Clone(batch), Witnessed: c.s.Log.Saved}
 		c.saving = true

@@ -172,18 +172,17 @@ func input() CaseInput {
 		CreatedBy:       "svc-onboarding",
 		CreatedAt:       time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
 		Recordings:      RecordingLocation{Bucket: testBucket, Prefix: "recordings"},
+		Revision:        Revision,
 	}
 }
 
 // at runs fn when the workflow clock reaches start+d.
 func (h *harness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
 
+// signal delivers events at start+d as the inbox dispatcher does: one
+// hms-events signal.
 func (h *harness) signal(d time.Duration, events ...HMSEvent) {
-	h.at(d, func() {
-		for _, ev := range events {
-			h.env.SignalWorkflow(SignalHMSEvent, ev)
-		}
-	})
+	h.at(d, func() { h.env.SignalWorkflow(SignalHMSEvents, events) })
 }
 
 // update sends an update with the given id at start+d and keeps its outcome.
@@ -196,7 +195,8 @@ func (h *harness) sendUpdate(name, id string, arg any) {
 		OnAccept: func() { h.setOutcome(id, func(o *updateOutcome) { o.accepted = true }) },
 		OnReject: func(err error) { h.setOutcome(id, func(o *updateOutcome) { o.rejected = err }) },
 		OnComplete: func(result any, err error) {
-			h.setOutcome(id, func(o *updateOutcome) { o.view, o.err = h.decodeView(result), err })
+			v := h.viewAfter(result, err)
+			h.setOutcome(id, func(o *updateOutcome) { o.view, o.err = v, err })
 		},
 	}, arg)
 }
@@ -209,21 +209,36 @@ func (h *harness) setOutcome(id string, f func(*updateOutcome)) {
 	h.updates[id] = o
 }
 
-func (h *harness) decodeView(result any) kyc.CaseView {
-	switch r := result.(type) {
-	case kyc.CaseView:
-		return r
-	case converter.EncodedValue:
-		var v kyc.CaseView
-		if err := r.Get(&v); err != nil {
-			h.t.Errorf("decode update result: %v", err)
-		}
-		return v
-	case nil:
+// viewAfter is the case as the API answers an update with it: the view
+// once the answer came, which shows the answer's version.
+func (h *harness) viewAfter(result any, err error) kyc.CaseView {
+	if err != nil {
 		return kyc.CaseView{}
 	}
-	h.t.Errorf("update result of type %T", result)
-	return kyc.CaseView{}
+	var a Answer
+	switch r := result.(type) {
+	case Answer:
+		a = r
+	case converter.EncodedValue:
+		if err := r.Get(&a); err != nil {
+			h.t.Errorf("decode update answer: %v", err)
+		}
+	default:
+		h.t.Errorf("update answer of type %T", result)
+	}
+	enc, qerr := h.env.QueryWorkflow(QueryCase)
+	if qerr != nil {
+		h.t.Errorf("query the case after an update: %v", qerr)
+		return kyc.CaseView{}
+	}
+	var v kyc.CaseView
+	if err := enc.Get(&v); err != nil {
+		h.t.Errorf("decode the case after an update: %v", err)
+	}
+	if v.Version < a.Version {
+		h.t.Errorf("the case after an update is at version %d, the answer at %d", v.Version, a.Version)
+	}
+	return v
 }
 
 // snapshot queries the case at start+d under a label.

@@ -26,7 +26,11 @@ type CaseInput struct {
 	Recordings RecordingLocation `json:"recordings"`
 	CreatedBy  string            `json:"created_by"`
 	CreatedAt  time.Time         `json:"created_at"`
-	Resume     *core.State       `json:"resume,omitempty"`
+	// Revision is the revision of the workflow's commands the case runs
+	// (see Revision); histories of cases started at an earlier one replay
+	// with the commands they were recorded with.
+	Revision int         `json:"revision,omitempty"`
+	Resume   *core.State `json:"resume,omitempty"`
 	// Close is set by the reconciler only, with Resume: the case's previous
 	// run was closed from outside (Terminate, a timeout) before the case
 	// ended, and this run ends it in that run's name.
@@ -41,6 +45,17 @@ type CloseOrder = core.CloseOrder
 
 // State is a case's state as it crosses continue-as-new.
 type State = core.State
+
+// Revision is the revision of the workflow's commands new cases start at.
+// A change to the commands the workflow issues (activities, local
+// activities, timers, search attribute upserts, their order) makes a new
+// revision, taken by cases started after it; running cases keep theirs.
+// The input carries it, so the choice is in the history without a marker.
+//
+//   - 0: the first.
+//   - 1: 100ms rooms are created and closed by local activities; the
+//     search attributes the case starts with are not upserted again.
+const Revision = 1
 
 // DefaultAuditRejections is the product default of CaseInput.AuditRejections.
 const DefaultAuditRejections = true
@@ -178,6 +193,9 @@ func (in CaseInput) Validate() error {
 	if in.Recordings.Bucket == "" {
 		return fmt.Errorf("the recordings' bucket is required")
 	}
+	if in.Revision < 0 || in.Revision > Revision {
+		return fmt.Errorf("revision %d is unknown to this worker (it runs 0 to %d): deploy the workers before the API", in.Revision, Revision)
+	}
 	for _, k := range in.RequiredCaptures {
 		if !k.Valid() {
 			return fmt.Errorf("required capture %q is not a capture kind", k)
@@ -258,5 +276,6 @@ func (d CaseDefaults) Input(caseID, customerRef string, required []kyc.CaptureKi
 	return CaseInput{
 		CaseID: caseID, CustomerRef: customerRef, RequiredCaptures: required, AuditRejections: auditRejections,
 		Timeouts: d.Timeouts, Recordings: d.Recordings, CreatedBy: createdBy, CreatedAt: createdAt,
+		Revision: Revision,
 	}
 }

@@ -18,7 +18,12 @@ const (
 	WorkflowName = "KYCCase"
 	TaskQueue    = "kyc-cases"
 
-	SignalHMSEvent = "hms-event"
+	// SignalHMSEvents carries a case's 100ms events in the order the
+	// inbox received them ([]HMSEvent): the inbox dispatcher sends a burst
+	// as one. SignalHMSEvent carries one (an operator can send it from the
+	// Web UI).
+	SignalHMSEvents = "hms-events"
+	SignalHMSEvent  = "hms-event"
 
 	UpdateAssignAgent   = "assign-agent"
 	UpdateJoin          = "join"
@@ -48,8 +53,8 @@ type (
 	HMSEvent = core.HMSEvent
 	// AssignAgentRequest assigns the case to an agent. The first agent wins.
 	AssignAgentRequest = core.AssignAgent
-	// JoinRequest asks for the current attempt's room (the answer's view
-	// names it) once it exists; an agent is assigned on the way.
+	// JoinRequest asks for the current attempt's room (the answer names
+	// it) once it exists; an agent is assigned on the way.
 	JoinRequest = core.Join
 	// AddCaptureRequest records an image the agent uploaded for an attempt.
 	AddCaptureRequest = core.AddCapture
@@ -60,6 +65,14 @@ type (
 	// CancelRequest stops a case for good.
 	CancelRequest = core.Cancel
 )
+
+// Answer is what an accepted update answers once its change is saved: the
+// case's version after it (the projection then shows that version or a
+// later one) and, for a join, the current attempt's room.
+type Answer struct {
+	Version int64  `json:"version"`
+	RoomID  string `json:"room_id,omitempty"`
+}
 
 // Witness is what the workflow knows of its case's event log, for checking
 // the stored log against it: the chain head as of the last confirmed save,

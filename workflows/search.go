@@ -52,6 +52,24 @@ func (s searchValues) updates() []temporal.SearchAttributeUpdate {
 	return u
 }
 
+// searchValuesAtStart reads the search attributes the run started with
+// (StartOptions' for a new case, the previous run's after continue-as-new):
+// from revision 1 they count as published, so they are not upserted again.
+func searchValuesAtStart(ctx workflow.Context) *searchValues {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	status, ok := sa.GetKeyword(SearchStatus)
+	if !ok {
+		return nil
+	}
+	sv := searchValues{status: kyc.Status(status)}
+	sv.customerRef, _ = sa.GetKeyword(SearchCustomerRef)
+	sv.agentID, _ = sa.GetKeyword(SearchAgentID)
+	attempt, _ := sa.GetInt64(SearchAttempt)
+	sv.attempt = int(attempt)
+	sv.overdue, _ = sa.GetBool(SearchOverdue)
+	return &sv
+}
+
 // published is what this run last showed to Temporal's visibility.
 type published struct {
 	search  *searchValues

@@ -152,6 +152,9 @@ func TestOperatorSignalsCannotBreakACase(t *testing.T) {
 		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{})
 		h.env.SignalWorkflow(SignalHMSEvent, HMSEvent{ID: "x", Type: core.HMSPeerJoin, RoomName: "kyc-another-case-a1", Role: "agent", UserID: testAgent})
 		h.env.SignalWorkflow("approve-please", map[string]string{"outcome": "approve"})
+		h.env.SignalWorkflow(SignalHMSEvents, "a line typed in the Web UI")
+		h.env.SignalWorkflow(SignalHMSEvents, HMSEvent{ID: "y", Type: core.HMSPeerJoin, Role: "agent", UserID: testAgent})
+		h.env.SignalWorkflow(SignalHMSEvents, []any{42, "x", HMSEvent{}})
 		// Text PostgreSQL refuses, in an event of the case's own room.
 		odd := h.hms(1, core.HMSPeerLeave)
 		odd.ID, odd.Role, odd.UserID, odd.Reason = "evt-nul", "agent", "agent\x00-9", "client request\x00\xff"

@@ -18,11 +18,10 @@ import (
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
-// The baseline of the case scenarios: a bare workflow that receives the same
-// signals and updates and runs the same number of activities and local
-// activities, in the same order, as a real case, each doing no work. Its
-// script is read from the history of a case the engine completed in the same
-// run, so the baseline follows the engine when the workflow changes.
+// The baseline of the case scenarios: a bare workflow that walks a script of
+// activities, local activities, signals and updates, each doing no work.
+// Scenario 1 gives it the KYC procedure's minimal shape (minimalShape),
+// written from the domain rather than read from the engine's history.
 
 const (
 	bareWorkflowName = "BenchBareCase"

@@ -428,19 +428,36 @@ func (v *verifier) hmsSignals(ctx context.Context, workflowID string) (map[strin
 	}
 }
 
-func addSignal(out map[string][]signalSend, dc converter.DataConverter, e *historypb.HistoryEvent) error {
+// signalledEvents are the 100ms events a history event signalled: none
+// unless it is an hms-event or hms-events signal.
+func signalledEvents(dc converter.DataConverter, e *historypb.HistoryEvent) ([]workflows.HMSEvent, error) {
 	a := e.GetWorkflowExecutionSignaledEventAttributes()
-	if a == nil || a.GetSignalName() != workflows.SignalHMSEvent {
-		return nil
+	var evs []workflows.HMSEvent
+	var err error
+	switch a.GetSignalName() {
+	case workflows.SignalHMSEvent:
+		var ev workflows.HMSEvent
+		err = dc.FromPayloads(a.GetInput(), &ev)
+		evs = append(evs, ev)
+	case workflows.SignalHMSEvents:
+		err = dc.FromPayloads(a.GetInput(), &evs)
 	}
-	var ev workflows.HMSEvent
-	if ps := a.GetInput().GetPayloads(); len(ps) > 0 {
-		if err := dc.FromPayload(ps[0], &ev); err != nil {
-			return fmt.Errorf("decode an hms-event signal: %w", err)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("decode an %s signal: %w", a.GetSignalName(), err)
 	}
+	return evs, nil
+}
+
+func addSignal(out map[string][]signalSend, dc converter.DataConverter, e *historypb.HistoryEvent) error {
+	evs, err := signalledEvents(dc, e)
+	if err != nil {
+		return err
+	}
+	a := e.GetWorkflowExecutionSignaledEventAttributes()
 	pidText, _, _ := strings.Cut(a.GetIdentity(), "@")
 	pid, _ := strconv.Atoi(pidText)
-	out[ev.ID] = append(out[ev.ID], signalSend{at: e.GetEventTime().AsTime(), pid: pid})
+	for _, ev := range evs {
+		out[ev.ID] = append(out[ev.ID], signalSend{at: e.GetEventTime().AsTime(), pid: pid})
+	}
 	return nil
 }

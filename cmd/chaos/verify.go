@@ -24,7 +24,6 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
 	"github.com/vkyc-engine/vkyc/internal/platform/codec"
 	tstack "github.com/vkyc-engine/vkyc/internal/testkit/stack"
-	"github.com/vkyc-engine/vkyc/workflows"
 	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
@@ -773,15 +772,13 @@ func (v *verifier) checkSignalledOnce(ctx context.Context, caseID string) error 
 			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
 				prev = a.GetContinuedExecutionRunId()
 			}
-			a := ev.GetWorkflowExecutionSignaledEventAttributes()
-			if a == nil || a.GetSignalName() != workflows.SignalHMSEvent {
-				continue
+			evs, err := signalledEvents(codec.DataConverter(v.r.st.codec), ev)
+			if err != nil {
+				return fmt.Errorf("history of %s: %w", caseID, err)
 			}
-			var hev workflows.HMSEvent
-			if err := codec.DataConverter(v.r.st.codec).FromPayloads(a.GetInput(), &hev); err != nil {
-				return fmt.Errorf("history of %s: decode a signal: %w", caseID, err)
+			for _, hev := range evs {
+				seen[hev.ID]++
 			}
-			seen[hev.ID]++
 		}
 		if prev == "" {
 			break

@@ -33,10 +33,13 @@ type Options struct {
 	MaxBackoff    time.Duration // cap of the doubling wait; default 30s
 	SignalTimeout time.Duration // one signal call; default 5s
 	// Coalesce is how long a woken dispatcher waits for more events before
-	// it reads the inbox; default 5ms. Without it, a burst of webhooks woke
+	// it reads the inbox; default 20ms. Without it, a burst of webhooks woke
 	// a round per event or two, three statements each, which cost the API
-	// a tenth of its CPU in the webhook benchmark; the wait adds at most this
-	// much to an event's delivery.
+	// a tenth of its CPU in the webhook benchmark. A case's own bursts (a
+	// peer's join and the session's open, the leaves and the session's
+	// close, some milliseconds apart) then reach its workflow together: one
+	// workflow task and one save instead of one each. The wait adds at most
+	// this much to an event's delivery.
 	Coalesce time.Duration
 	// Owner names this dispatcher in the inbox's case leases; it must
 	// differ between the dispatchers sharing an inbox. Default: a random
@@ -77,7 +80,7 @@ func (o Options) withDefaults() Options {
 		o.Parallelism = 4
 	}
 	if o.Coalesce <= 0 {
-		o.Coalesce = 5 * time.Millisecond
+		o.Coalesce = 20 * time.Millisecond
 	}
 	if o.Owner == "" {
 		o.Owner = "dispatcher-" + uuid.NewString()
@@ -302,30 +305,60 @@ func (d *Dispatcher) round(ctx context.Context) (more bool, err error) {
 // the rows back can set their "no such case" inbox rows to pending again.
 func (d *Dispatcher) deliverCase(ctx context.Context, out *outcomes, rows []store.InboxRow, known bool) (int, error) {
 	n := 0
-	gone := false
+	var batch []store.InboxRow
+	var events []workflows.HMSEvent
 	for _, row := range rows {
+		log := d.log.With("event_id", row.EventID, "type", row.Type, "case_id", row.CaseID)
+		switch {
+		case row.CaseID == "":
+			_ = out.mark(log, row, store.InboxIgnored, reasonNotOurRoom)
+			n++
+			continue
+		case !known:
+			_ = out.mark(log, row, store.InboxIgnored, reasonNoCase)
+			n++
+			continue
+		}
+		ev, err := hms.DecodeEvent(row.Body)
+		if err != nil {
+			// The API decoded it before storing; this is a bug or tampering.
+			log.Error("inbox row cannot be decoded; needs an operator", "error", err)
+			_ = out.mark(log, row, store.InboxFailed, reasonUndecodable)
+			n++
+			continue
+		}
+		batch, events = append(batch, row), append(events, Convert(ev))
+	}
+	for len(batch) > 0 {
 		if ctx.Err() != nil {
 			return n, nil
 		}
-		if row.CaseID != "" && !known {
-			_ = out.mark(d.log, row, store.InboxIgnored, reasonNoCase)
-			n++
-			continue
+		k := min(len(batch), maxSignalEvents)
+		gone, err := d.deliver(ctx, out, batch[:k], events[:k])
+		if errors.Is(err, errSplit) {
+			k = 1 // one at a time, so that each row's refusals are its own
+			gone, err = d.deliver(ctx, out, batch[:k], events[:k])
 		}
-		if gone {
-			_ = out.mark(d.log, row, store.InboxIgnored, reasonNoWorkflow)
-			n++
-			continue
-		}
-		var err error
-		gone, err = d.deliver(ctx, out, row)
 		if err != nil {
 			return n, err
 		}
-		n++
+		n += k
+		batch, events = batch[k:], events[k:]
+		if gone {
+			for _, row := range batch {
+				_ = out.mark(d.log, row, store.InboxIgnored, reasonNoWorkflow)
+			}
+			return n + len(batch), nil
+		}
 	}
 	return n, nil
 }
+
+// maxSignalEvents bounds the events one signal carries.
+const maxSignalEvents = 25
+
+// errSplit asks for a refused batch to be delivered row by row.
+var errSplit = errors.New("deliver the batch row by row")
 
 // routeOf is the case a row is for, "" when its room is not a case room.
 // The API routes by room name; a row written without a case id is checked
@@ -340,31 +373,38 @@ func routeOf(row store.InboxRow) string {
 	return ""
 }
 
-// deliver settles one row; an error means it stays pending for a retry.
-// gone reports that the case's workflow does not exist.
-func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, row store.InboxRow) (gone bool, err error) {
-	log := d.log.With("event_id", row.EventID, "type", row.Type, "case_id", row.CaseID)
-	caseID := row.CaseID
-	if caseID == "" {
-		return false, out.mark(log, row, store.InboxIgnored, reasonNotOurRoom)
-	}
-	ev, err := hms.DecodeEvent(row.Body)
-	if err != nil {
-		// The API decoded it before storing; this is a bug or tampering.
-		log.Error("inbox row cannot be decoded; needs an operator", "error", err)
-		return false, out.mark(log, row, store.InboxFailed, reasonUndecodable)
+// deliver signals a case's rows (in inbox order) in one signal, so that a
+// burst of its webhooks reaches the workflow in one task, and settles them;
+// an error means they stay pending for a retry. gone reports that the
+// case's workflow does not exist. A batch Temporal refuses is answered with
+// errSplit, for delivery row by row.
+func (d *Dispatcher) deliver(ctx context.Context, out *outcomes, rows []store.InboxRow, events []workflows.HMSEvent) (gone bool, err error) {
+	caseID := rows[0].CaseID
+	log := d.log.With("case_id", caseID)
+	if len(rows) == 1 {
+		log = log.With("event_id", rows[0].EventID, "type", rows[0].Type)
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.opts.SignalTimeout)
-	err = d.tc.SignalWorkflow(sctx, kyc.WorkflowID(caseID), "", workflows.SignalHMSEvent, Convert(ev))
+	err = d.tc.SignalWorkflow(sctx, kyc.WorkflowID(caseID), "", workflows.SignalHMSEvents, events)
 	cancel()
+	markAll := func(state store.InboxState, detail string) {
+		for _, row := range rows {
+			_ = out.mark(log, row, state, detail)
+		}
+	}
 	switch {
 	case err == nil:
-		return false, out.mark(log, row, store.InboxDone, "")
+		markAll(store.InboxDone, "")
+		return false, nil
 	case isNotFound(err):
-		return true, out.mark(log, row, store.InboxIgnored, reasonNoWorkflow)
+		markAll(store.InboxIgnored, reasonNoWorkflow)
+		return true, nil
 	case ctx.Err() != nil:
 		return false, ctx.Err()
+	case len(rows) > 1 && permanent(err):
+		return false, errSplit
 	}
+	row := rows[0] // the first the failure holds back
 	if rerr := d.st.InboxRetry(ctx, row.EventID, truncate(err.Error(), 500)); rerr != nil {
 		log.Warn("could not record a failed delivery", "error", rerr)
 	}

@@ -26,20 +26,20 @@ import (
 )
 
 // recorder stands in for the case workflow at the workflow id of a case: it
-// keeps every hms-event signal it receives, in order, and answers them to a
-// query. The dispatcher's contract is exactly that signal, so the real case
+// keeps every event of the hms-events signals it receives, in order, and
+// answers them to a query. The dispatcher's contract is exactly that signal, so the real case
 // workflow (tested in its package and through the API) is not needed here.
 func recorder(ctx workflow.Context) error {
 	var got []workflows.HMSEvent
 	if err := workflow.SetQueryHandler(ctx, "events", func() ([]workflows.HMSEvent, error) { return got, nil }); err != nil {
 		return err
 	}
-	ch := workflow.GetSignalChannel(ctx, workflows.SignalHMSEvent)
+	ch := workflow.GetSignalChannel(ctx, workflows.SignalHMSEvents)
 	for {
-		var ev workflows.HMSEvent
-		ch.Receive(ctx, &ev)
-		got = append(got, ev)
-		if ev.Type == "test.finish" {
+		var evs []workflows.HMSEvent
+		ch.Receive(ctx, &evs)
+		got = append(got, evs...)
+		if slices.ContainsFunc(evs, func(ev workflows.HMSEvent) bool { return ev.Type == "test.finish" }) {
 			return nil
 		}
 	}
