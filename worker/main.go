@@ -9,8 +9,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -39,22 +37,12 @@ func main() {
 const startupTimeout = time.Minute
 
 func run() error {
-	cfg, log, err := backends.Load("worker")
+	ctx, startCtx, p, err := backends.Start("worker", startupTimeout)
 	if err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-
-	b, err := backends.Open(startCtx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	st, bs, hc := b.Store, b.Blob, b.HMS
+	defer p.Close()
+	cfg, log, st, bs, hc := p.Config, p.Log, p.Store, p.Blob, p.HMS
 
 	opts, err := cfg.TemporalClientOptions()
 	if err != nil {

@@ -12,9 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,22 +50,12 @@ const (
 )
 
 func run() error {
-	cfg, log, err := backends.Load("api")
+	ctx, _, p, err := backends.Start("api", startupTimeout)
 	if err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-
-	b, err := backends.Open(startCtx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	st, bs, hc := b.Store, b.Blob, b.HMS
+	defer p.Close()
+	cfg, log, st, bs, hc := p.Config, p.Log, p.Store, p.Blob, p.HMS
 
 	tc, err := connectTemporal(ctx, cfg, log)
 	if err != nil {

@@ -7,6 +7,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
@@ -30,6 +33,42 @@ func Load(program string) (config.Config, *slog.Logger, error) {
 		log.Warn("development defaults in use; never run like this in production", "variables", insecure)
 	}
 	return cfg, log, nil
+}
+
+// Program is a started API or worker: its configuration, its logger and
+// its backends.
+type Program struct {
+	Config config.Config
+	Log    *slog.Logger
+	*Set
+	stop, cancel context.CancelFunc
+}
+
+// Start is how the API and the worker begin: Load, a context that SIGINT or
+// SIGTERM cancels (ctx), and Open within startupTimeout of it. startCtx is
+// ctx bounded by startupTimeout, for what else the program connects to
+// before it runs; Close releases all of it.
+func Start(program string, startupTimeout time.Duration) (ctx, startCtx context.Context, p *Program, err error) {
+	cfg, log, err := Load(program)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	b, err := Open(startCtx, cfg, log)
+	if err != nil {
+		cancel()
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, startCtx, &Program{Config: cfg, Log: log, Set: b, stop: stop, cancel: cancel}, nil
+}
+
+// Close closes the backends and stops listening for the stop signals.
+func (p *Program) Close() {
+	_ = p.Set.Close()
+	p.cancel()
+	p.stop()
 }
 
 // Set is the opened backends.
