@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -22,14 +21,7 @@ import (
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
-func main() {
-	if err := run(); err != nil {
-		// The logger may not exist yet (bad configuration), so the last word
-		// goes to standard error as plain text.
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
+func main() { backends.Main("worker", run) }
 
 // startupTimeout bounds connecting to the database, the bucket and Temporal:
 // a dependency that does not answer by then is reported instead of waited on

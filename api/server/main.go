@@ -30,13 +30,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		// The logger may not exist yet (bad configuration): plain stderr.
-		fmt.Fprintln(os.Stderr, "api:", err)
-		os.Exit(1)
-	}
-}
+func main() { backends.Main("api", run) }
 
 const (
 	// startupTimeout bounds connecting to the database and the bucket; a

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -33,6 +34,16 @@ func Load(program string) (config.Config, *slog.Logger, error) {
 		log.Warn("development defaults in use; never run like this in production", "variables", insecure)
 	}
 	return cfg, log, nil
+}
+
+// Main is the API's and the worker's main: it runs run and, when that
+// fails, writes the error to standard error as plain text (the logger may
+// not exist yet: bad configuration) and exits with status 1.
+func Main(program string, run func() error) {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, program+":", err)
+		os.Exit(1)
+	}
 }
 
 // Program is a started API or worker: its configuration, its logger and
