@@ -21,19 +21,14 @@ import (
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
-func main() { backends.Main("worker", run) }
-
 // startupTimeout bounds connecting to the database, the bucket and Temporal:
 // a dependency that does not answer by then is reported instead of waited on
 // forever, and the supervisor (compose, Kubernetes, make dev) restarts us.
 const startupTimeout = time.Minute
 
-func run() error {
-	ctx, startCtx, p, err := backends.Start("worker", startupTimeout)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
+func main() { backends.Main("worker", startupTimeout, run) }
+
+func run(ctx, startCtx context.Context, p *backends.Program) error {
 	cfg, log, st, bs, hc := p.Config, p.Log, p.Store, p.Blob, p.HMS
 
 	opts, err := cfg.TemporalClientOptions()

@@ -30,8 +30,6 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
-func main() { backends.Main("api", run) }
-
 const (
 	// startupTimeout bounds connecting to the database and the bucket; a
 	// supervisor restarts us if they are not there. Temporal is not waited
@@ -43,12 +41,9 @@ const (
 	drainTimeout = 20 * time.Second
 )
 
-func run() error {
-	ctx, _, p, err := backends.Start("api", startupTimeout)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
+func main() { backends.Main("api", startupTimeout, run) }
+
+func run(ctx, _ context.Context, p *backends.Program) error {
 	cfg, log, st, bs, hc := p.Config, p.Log, p.Store, p.Blob, p.HMS
 
 	tc, err := connectTemporal(ctx, cfg, log)

@@ -36,11 +36,14 @@ func Load(program string) (config.Config, *slog.Logger, error) {
 	return cfg, log, nil
 }
 
-// Main is the API's and the worker's main: it runs run and, when that
-// fails, writes the error to standard error as plain text (the logger may
-// not exist yet: bad configuration) and exits with status 1.
-func Main(program string, run func() error) {
-	if err := run(); err != nil {
+// Main is the API's and the worker's main: start (Load, a context that
+// SIGINT or SIGTERM cancels, Open within startupTimeout of it), run, Close.
+// run gets that context, and startCtx, the same bounded by startupTimeout,
+// for what else the program connects to before it runs. When start or run
+// fails, Main writes the error to standard error as plain text (the logger
+// may not exist yet: bad configuration) and exits with status 1.
+func Main(program string, startupTimeout time.Duration, run func(ctx, startCtx context.Context, p *Program) error) {
+	if err := start(program, startupTimeout, run); err != nil {
 		fmt.Fprintln(os.Stderr, program+":", err)
 		os.Exit(1)
 	}
@@ -52,34 +55,23 @@ type Program struct {
 	Config config.Config
 	Log    *slog.Logger
 	*Set
-	stop, cancel context.CancelFunc
 }
 
-// Start is how the API and the worker begin: Load, a context that SIGINT or
-// SIGTERM cancels (ctx), and Open within startupTimeout of it. startCtx is
-// ctx bounded by startupTimeout, for what else the program connects to
-// before it runs; Close releases all of it.
-func Start(program string, startupTimeout time.Duration) (ctx, startCtx context.Context, p *Program, err error) {
+func start(program string, startupTimeout time.Duration, run func(ctx, startCtx context.Context, p *Program) error) error {
 	cfg, log, err := Load(program)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
 	b, err := Open(startCtx, cfg, log)
 	if err != nil {
-		cancel()
-		stop()
-		return nil, nil, nil, err
+		return err
 	}
-	return ctx, startCtx, &Program{Config: cfg, Log: log, Set: b, stop: stop, cancel: cancel}, nil
-}
-
-// Close closes the backends and stops listening for the stop signals.
-func (p *Program) Close() {
-	_ = p.Set.Close()
-	p.cancel()
-	p.stop()
+	defer b.Close()
+	return run(ctx, startCtx, &Program{Config: cfg, Log: log, Set: b})
 }
 
 // Set is the opened backends.
