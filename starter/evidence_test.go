@@ -1,12 +1,10 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +22,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
 	"github.com/vkyc-engine/vkyc/internal/platform/codec"
 	"github.com/vkyc-engine/vkyc/internal/platform/config"
+	"github.com/vkyc-engine/vkyc/internal/testkit/packtest"
 	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
@@ -65,30 +64,15 @@ func makePack(t *testing.T) string {
 	return path
 }
 
-// tamper rewrites one entry of a pack.
+// tamper rewrites one entry of a pack (or, for a name ending in "/", the
+// entries under it).
 func tamper(t *testing.T, src, entry string, change func([]byte) []byte) string {
-	t.Helper()
-	zr, err := zip.OpenReader(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	out := filepath.Join(t.TempDir(), "tampered.zip")
-	f, _ := os.Create(out)
-	zw := zip.NewWriter(f)
-	for _, e := range zr.File {
-		rc, _ := e.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if e.Name == entry || (strings.HasSuffix(entry, "/") && strings.HasPrefix(e.Name, entry)) {
-			b = change(b)
+	return packtest.Rewrite(t, src, func(name string, b []byte) []byte {
+		if name == entry || (strings.HasSuffix(entry, "/") && strings.HasPrefix(name, entry)) {
+			return change(b)
 		}
-		w, _ := zw.Create(e.Name)
-		_, _ = w.Write(b)
-	}
-	_ = zw.Close()
-	f.Close()
-	return out
+		return b
+	}, nil)
 }
 
 // TestEvidenceVerify: `starter evidence verify` passes an untouched pack

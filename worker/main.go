@@ -8,9 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -24,37 +21,15 @@ import (
 	"github.com/vkyc-engine/vkyc/workflows"
 )
 
-func main() {
-	if err := run(); err != nil {
-		// The logger may not exist yet (bad configuration), so the last word
-		// goes to standard error as plain text.
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
-
 // startupTimeout bounds connecting to the database, the bucket and Temporal:
 // a dependency that does not answer by then is reported instead of waited on
 // forever, and the supervisor (compose, Kubernetes, make dev) restarts us.
 const startupTimeout = time.Minute
 
-func run() error {
-	cfg, log, err := backends.Load("worker")
-	if err != nil {
-		return err
-	}
+func main() { backends.Main("worker", startupTimeout, run) }
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-
-	b, err := backends.Open(startCtx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	st, bs, hc := b.Store, b.Blob, b.HMS
+func run(ctx, startCtx context.Context, p *backends.Program) error {
+	cfg, log, st, bs, hc := p.Config, p.Log, p.Store, p.Blob, p.HMS
 
 	opts, err := cfg.TemporalClientOptions()
 	if err != nil {

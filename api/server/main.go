@@ -12,9 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,14 +30,6 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/platform/store"
 )
 
-func main() {
-	if err := run(); err != nil {
-		// The logger may not exist yet (bad configuration): plain stderr.
-		fmt.Fprintln(os.Stderr, "api:", err)
-		os.Exit(1)
-	}
-}
-
 const (
 	// startupTimeout bounds connecting to the database and the bucket; a
 	// supervisor restarts us if they are not there. Temporal is not waited
@@ -51,23 +41,10 @@ const (
 	drainTimeout = 20 * time.Second
 )
 
-func run() error {
-	cfg, log, err := backends.Load("api")
-	if err != nil {
-		return err
-	}
+func main() { backends.Main("api", startupTimeout, run) }
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-
-	b, err := backends.Open(startCtx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	st, bs, hc := b.Store, b.Blob, b.HMS
+func run(ctx, _ context.Context, p *backends.Program) error {
+	cfg, log, st, bs, hc := p.Config, p.Log, p.Store, p.Blob, p.HMS
 
 	tc, err := connectTemporal(ctx, cfg, log)
 	if err != nil {

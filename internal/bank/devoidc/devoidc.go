@@ -371,22 +371,29 @@ func (s *storage) SetUserinfoFromScopes(_ context.Context, info *oidc.UserInfo, 
 	return nil
 }
 
-func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, _, _ string) error {
+// tokenSubject is the person an access token was issued to.
+func (s *storage) tokenSubject(tokenID string) (string, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sub, ok := s.tokens[tokenID]
-	s.mu.Unlock()
 	if !ok {
-		return errNotFound
+		return "", errNotFound
+	}
+	return sub, nil
+}
+
+func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, _, _ string) error {
+	sub, err := s.tokenSubject(tokenID)
+	if err != nil {
+		return err
 	}
 	return s.SetUserinfoFromScopes(ctx, info, sub, "", []string{oidc.ScopeProfile})
 }
 
 func (s *storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.IntrospectionResponse, tokenID, _, clientID string) error {
-	s.mu.Lock()
-	sub, ok := s.tokens[tokenID]
-	s.mu.Unlock()
-	if !ok {
-		return errNotFound
+	sub, err := s.tokenSubject(tokenID)
+	if err != nil {
+		return err
 	}
 	resp.Active, resp.Subject, resp.ClientID = true, sub, clientID
 	return nil

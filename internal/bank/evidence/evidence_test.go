@@ -20,6 +20,7 @@ import (
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
 	"github.com/vkyc-engine/vkyc/internal/platform/store"
+	"github.com/vkyc-engine/vkyc/internal/testkit/packtest"
 	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
 )
 
@@ -118,38 +119,6 @@ func verifyFile(t *testing.T, path string, key ed25519.PublicKey) *Report {
 	return rep
 }
 
-// rewrite copies a pack, changing entries through change (nil drops one).
-func rewrite(t *testing.T, src string, change func(name string, b []byte) []byte, extra map[string][]byte) string {
-	t.Helper()
-	zr, err := zip.OpenReader(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	out := filepath.Join(t.TempDir(), "tampered.zip")
-	f, _ := os.Create(out)
-	zw := zip.NewWriter(f)
-	for _, e := range zr.File {
-		rc, _ := e.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if b = change(e.Name, b); b == nil {
-			continue
-		}
-		w, _ := zw.Create(e.Name)
-		_, _ = w.Write(b)
-	}
-	for name, b := range extra {
-		w, _ := zw.Create(name)
-		_, _ = w.Write(b)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	return out
-}
-
 func TestPackAndVerify(t *testing.T) {
 	b := testBucket(t)
 	in := fixture(t, b, 300<<10)
@@ -194,7 +163,7 @@ func TestPackAndVerify(t *testing.T) {
 		expect string
 	}{
 		{"a capture changed", func() string {
-			return rewrite(t, path, func(n string, b []byte) []byte {
+			return packtest.Rewrite(t, path, func(n string, b []byte) []byte {
 				if strings.Contains(n, "/face-") {
 					b = append([]byte(nil), b...)
 					b[len(b)/2] ^= 0xff
@@ -203,7 +172,7 @@ func TestPackAndVerify(t *testing.T) {
 			}, nil)
 		}, pub, "face-cap-a.jpg: "},
 		{"the manifest changed", func() string {
-			return rewrite(t, path, func(n string, b []byte) []byte {
+			return packtest.Rewrite(t, path, func(n string, b []byte) []byte {
 				if n == ManifestName {
 					return bytes.Replace(b, []byte(`"approved"`), []byte(`"rejected"`), 1)
 				}
@@ -212,7 +181,7 @@ func TestPackAndVerify(t *testing.T) {
 		}, pub, "the signature does not match manifest.json"},
 		{"signed by another key", func() string { return path }, other.Public().(ed25519.PublicKey), "not by the trusted key"},
 		{"a file removed", func() string {
-			return rewrite(t, path, func(n string, b []byte) []byte {
+			return packtest.Rewrite(t, path, func(n string, b []byte) []byte {
 				if n == SummaryName {
 					return nil
 				}
@@ -220,7 +189,7 @@ func TestPackAndVerify(t *testing.T) {
 			}, nil)
 		}, pub, "summary.pdf is listed in the manifest but not in the pack"},
 		{"a file added", func() string {
-			return rewrite(t, path, func(_ string, b []byte) []byte { return b }, map[string][]byte{"captures/extra.jpg": []byte("x")})
+			return packtest.Rewrite(t, path, func(_ string, b []byte) []byte { return b }, map[string][]byte{"captures/extra.jpg": []byte("x")})
 		}, pub, "captures/extra.jpg is in the pack but not in the manifest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,31 +41,28 @@ func pagedServer(t *testing.T, total int, lastOnFinal bool) *fakeHMS {
 	})
 }
 
+// idsOf is the ids of what a list call returned.
+func idsOf[T any](items []T, id func(T) string) []string {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = id(it)
+	}
+	return ids
+}
+
 func TestListsFollowEveryPage(t *testing.T) {
 	lists := map[string]func(ctx context.Context, c *Client) ([]string, error){
 		"rooms": func(ctx context.Context, c *Client) ([]string, error) {
 			rs, err := c.ListRooms(ctx, RoomFilter{})
-			ids := make([]string, len(rs))
-			for i, r := range rs {
-				ids[i] = r.ID
-			}
-			return ids, err
+			return idsOf(rs, func(r Room) string { return r.ID }), err
 		},
 		"recordings": func(ctx context.Context, c *Client) ([]string, error) {
 			rs, err := c.ListRecordings(ctx, RecordingFilter{RoomID: roomID})
-			ids := make([]string, len(rs))
-			for i, r := range rs {
-				ids[i] = r.ID
-			}
-			return ids, err
+			return idsOf(rs, func(r Recording) string { return r.ID }), err
 		},
 		"sessions": func(ctx context.Context, c *Client) ([]string, error) {
 			rs, err := c.ListSessions(ctx, SessionFilter{RoomID: roomID})
-			ids := make([]string, len(rs))
-			for i, r := range rs {
-				ids[i] = r.ID
-			}
-			return ids, err
+			return idsOf(rs, func(r Session) string { return r.ID }), err
 		},
 	}
 	for _, tc := range []struct {

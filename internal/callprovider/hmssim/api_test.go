@@ -267,14 +267,8 @@ func TestEndpointFaults(t *testing.T) {
 func TestFaultsControlEndpoint(t *testing.T) {
 	s := newSim(t, hmssim.Config{})
 	body := `{"endpoints":{"GET /v2/rooms":{"error_rate":1,"status":502,"retry_after":"3s","latency":1000000}},"webhook_duplicate":true,"webhook_reorder":0.25,"seed":5}`
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/sim/v1/faults", strings.NewReader(body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("set faults: %d", resp.StatusCode)
+	if status := postFaults(t, s, body); status != 200 {
+		t.Fatalf("set faults: %d", status)
 	}
 	status, b := do(t, http.MethodGet, s.URL+"/sim/v1/faults", "", nil)
 	f, err := hmssim.ParseFaults(b)
@@ -289,16 +283,23 @@ func TestFaultsControlEndpoint(t *testing.T) {
 		t.Fatalf("fault set at run time not applied: %d", status)
 	}
 	for _, bad := range []string{`{"webhook_reorder":2}`, `{"endpoints":{"*":{"status":42}}}`, `{"endpoints":{"*":{"latency":"soon"}}}`, `[`} {
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/sim/v1/faults", strings.NewReader(bad))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 400 {
-			t.Errorf("faults %s: status %d, want 400", bad, resp.StatusCode)
+		if status := postFaults(t, s, bad); status != 400 {
+			t.Errorf("faults %s: status %d, want 400", bad, status)
 		}
 	}
+}
+
+// postFaults sends body, as it is, to the simulator's fault control
+// endpoint and returns the answer's status.
+func postFaults(t *testing.T, s *sim, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/sim/v1/faults", strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestStateAndSessionsAPI(t *testing.T) {

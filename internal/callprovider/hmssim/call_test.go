@@ -39,15 +39,10 @@ type recordingOut struct {
 // TestWholeCall runs a vKYC call and checks every webhook, in order, and
 // that the announced recording really is in MinIO with the announced size.
 func TestWholeCall(t *testing.T) {
-	s3, mc, bucketName := bucket(t)
-	rx := newReceiver(t, nil)
 	const secretHeader, secret, hmacKey = "X-Vkyc-Webhook-Secret", "whsec-test", "hmac-key"
-	s := newSim(t, hmssim.Config{
-		WebhookURL:          rx.URL(),
+	s, rx, mc, bucketName := recordingSim(t, hmssim.Config{
 		WebhookHeaders:      map[string]string{secretHeader: secret},
 		HMACSecret:          hmacKey,
-		Storage:             minioStore(t, s3),
-		Bucket:              bucketName,
 		Prefix:              "recordings",
 		RecordingStartDelay: 250 * time.Millisecond, // after both joins, so the order is fixed
 		RecordingReadyDelay: 400 * time.Millisecond,
@@ -324,10 +319,7 @@ func TestAbnormalLeaveAndSessionCloseDelay(t *testing.T) {
 // TestRecordingFailureFault: the injected share of recordings ends in
 // beam.failure and a failed recording.
 func TestRecordingFailureFault(t *testing.T) {
-	s3, _, bucketName := bucket(t)
-	rx := newReceiver(t, nil)
-	s := newSim(t, hmssim.Config{
-		WebhookURL: rx.URL(), Storage: minioStore(t, s3), Bucket: bucketName,
+	s, rx, _, _ := recordingSim(t, hmssim.Config{
 		RecordingStartDelay: 5 * time.Millisecond, RecordingReadyDelay: 10 * time.Millisecond,
 		Faults: hmssim.Faults{RecordingFailure: 1},
 	})
@@ -415,10 +407,8 @@ func TestTemplateControlsRolesAndRecording(t *testing.T) {
 // TestTemplateUploadLocation: the template's settings.recording.upload
 // location and prefix decide where the file goes.
 func TestTemplateUploadLocation(t *testing.T) {
-	s3, mc, bucketName := bucket(t)
-	rx := newReceiver(t, nil)
-	s := newSim(t, hmssim.Config{
-		WebhookURL: rx.URL(), Storage: minioStore(t, s3), Bucket: "not-this-bucket",
+	s, rx, mc, bucketName := recordingSim(t, hmssim.Config{
+		Bucket:              "not-this-bucket",
 		RecordingStartDelay: 5 * time.Millisecond, RecordingReadyDelay: 10 * time.Millisecond,
 	})
 	var tpl struct {

@@ -105,6 +105,16 @@ func apiErr(t *testing.T, err error) *hms.APIError {
 	return ae
 }
 
+// mustCreateRoom creates a room through the client or fails t.
+func mustCreateRoom(t *testing.T, ctx context.Context, c *hms.Client, req hms.CreateRoomRequest) *hms.Room {
+	t.Helper()
+	room, err := c.CreateRoom(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return room
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -215,10 +225,7 @@ func TestContractActiveRoomAndEndRoom(t *testing.T) {
 	s := newSim(t, hmssim.Config{WebhookURL: rx.URL(), WebhookHeaders: headers, HMACSecret: "hmac", RecordingStartDelay: time.Minute})
 	c, _ := newClient(t, s, nil)
 	ctx := ctxT(t)
-	room, err := c.CreateRoom(ctx, hms.CreateRoomRequest{Name: "active-room"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(t, ctx, c, hms.CreateRoomRequest{Name: "active-room"})
 	if _, err := c.GetActiveRoom(ctx, room.ID); !hms.IsNotFound(err) {
 		t.Fatalf("GetActiveRoom before anyone joined: %v, want not found", err)
 	}
@@ -314,10 +321,8 @@ func TestContractActiveRoomAndEndRoom(t *testing.T) {
 // the simulator auto-record into our bucket; the client's recording calls
 // and event decoder agree with what lands in MinIO.
 func TestContractRecordings(t *testing.T) {
-	s3, mc, bucketName := bucket(t)
-	rx := newReceiver(t, nil)
-	s := newSim(t, hmssim.Config{
-		WebhookURL: rx.URL(), Storage: minioStore(t, s3), Bucket: "unused-default",
+	s, rx, mc, bucketName := recordingSim(t, hmssim.Config{
+		Bucket:              "unused-default",
 		RecordingStartDelay: 10 * time.Millisecond, RecordingReadyDelay: 300 * time.Millisecond,
 	})
 	c, _ := newClient(t, s, nil)
@@ -326,10 +331,7 @@ func TestContractRecordings(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ApplyTemplate: %v", err)
 	}
-	room, err := c.CreateRoom(ctx, hms.CreateRoomRequest{Name: "recorded", TemplateID: tpl.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(t, ctx, c, hms.CreateRoomRequest{Name: "recorded", TemplateID: tpl.ID})
 	agent, _ := joinWith(t, s, c, room.ID, "agent", "agent-1")
 	customer, _ := joinWith(t, s, c, room.ID, "customer", "case-1")
 	rx.waitType(t, hms.EventBeamStarted, 5*time.Second)
@@ -389,10 +391,7 @@ func TestContractRecordingsPagination(t *testing.T) {
 	s := newSim(t, hmssim.Config{RecordingStartDelay: time.Hour})
 	c, w := newClient(t, s, nil)
 	ctx := ctxT(t)
-	room, err := c.CreateRoom(ctx, hms.CreateRoomRequest{Name: "many-sessions"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(t, ctx, c, hms.CreateRoomRequest{Name: "many-sessions"})
 	const n = 103
 	sessions := map[string]bool{}
 	for i := range n {
@@ -433,10 +432,7 @@ func TestContractRecordingsPagination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mroom, err := c.CreateRoom(ctx, hms.CreateRoomRequest{Name: "manual", TemplateID: tpl.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mroom := mustCreateRoom(t, ctx, c, hms.CreateRoomRequest{Name: "manual", TemplateID: tpl.ID})
 	if _, err := c.StartRecording(ctx, mroom.ID, hms.StartRecordingRequest{}); err == nil || hms.IsRetryable(err) {
 		t.Fatalf("StartRecording with nobody in the room: %v, want a non-retryable error", err)
 	}
@@ -454,10 +450,7 @@ func TestContractSessions(t *testing.T) {
 	s := newSim(t, hmssim.Config{RecordingStartDelay: time.Minute})
 	c, _ := newClient(t, s, nil)
 	ctx := ctxT(t)
-	room, err := c.CreateRoom(ctx, hms.CreateRoomRequest{Name: "sessions"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(t, ctx, c, hms.CreateRoomRequest{Name: "sessions"})
 	agent, _ := joinWith(t, s, c, room.ID, "agent", "agent-1")
 	customer, _ := joinWith(t, s, c, room.ID, "customer", "case-1")
 	s.leave(t, customer.PeerID, hmssim.ReasonClientRequest)
@@ -573,10 +566,7 @@ func TestContractManagementTokenExpiry(t *testing.T) {
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	c, w := newClient(t, s, func(cfg *hms.Config) { cfg.Now = now })
 	ctx := ctxT(t)
-	room, err := c.CreateRoom(ctx, hms.CreateRoomRequest{Name: "tokens"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(t, ctx, c, hms.CreateRoomRequest{Name: "tokens"})
 
 	// A token signed by a clock 10 days ahead is not valid yet here; once
 	// the clock is right the cached token is refused, re-signed, and the
@@ -631,10 +621,7 @@ func TestContractErrorClasses(t *testing.T) {
 		cfg.HTTPClient.Timeout = 300 * time.Millisecond
 	})
 	ctx := ctxT(t)
-	room, err := c.CreateRoom(ctx, hms.CreateRoomRequest{Name: "errors"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(t, ctx, c, hms.CreateRoomRequest{Name: "errors"})
 	const key = "GET /v2/rooms/{room_id}"
 	tests := []struct {
 		name       string

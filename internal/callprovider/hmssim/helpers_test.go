@@ -336,6 +336,20 @@ func bucket(t *testing.T) (testenv.S3, *minio.Client, string) {
 	return s3, mc, name
 }
 
+// recordingSim is a simulator that delivers its webhooks to rx and stores
+// recordings in MinIO, with a fresh bucket (mc's bucketName), which is also
+// the simulator's default bucket unless cfg names another.
+func recordingSim(t *testing.T, cfg hmssim.Config) (s *sim, rx *receiver, mc *minio.Client, bucketName string) {
+	t.Helper()
+	s3, mc, bucketName := bucket(t)
+	rx = newReceiver(t, nil)
+	cfg.WebhookURL, cfg.Storage = rx.URL(), minioStore(t, s3)
+	if cfg.Bucket == "" {
+		cfg.Bucket = bucketName
+	}
+	return newSim(t, cfg), rx, mc, bucketName
+}
+
 func minioStore(t *testing.T, s3 testenv.S3) hmssim.RecordingStore {
 	t.Helper()
 	store, err := hmssim.NewMinIOStore(s3.Endpoint, s3.AccessKey, s3.SecretKey, false)

@@ -7,6 +7,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/callprovider/hms"
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
@@ -30,6 +34,44 @@ func Load(program string) (config.Config, *slog.Logger, error) {
 		log.Warn("development defaults in use; never run like this in production", "variables", insecure)
 	}
 	return cfg, log, nil
+}
+
+// Main is the API's and the worker's main: start (Load, a context that
+// SIGINT or SIGTERM cancels, Open within startupTimeout of it), run, Close.
+// run gets that context, and startCtx, the same bounded by startupTimeout,
+// for what else the program connects to before it runs. When start or run
+// fails, Main writes the error to standard error as plain text (the logger
+// may not exist yet: bad configuration) and exits with status 1.
+func Main(program string, startupTimeout time.Duration, run func(ctx, startCtx context.Context, p *Program) error) {
+	if err := start(program, startupTimeout, run); err != nil {
+		fmt.Fprintln(os.Stderr, program+":", err)
+		os.Exit(1)
+	}
+}
+
+// Program is a started API or worker: its configuration, its logger and
+// its backends.
+type Program struct {
+	Config config.Config
+	Log    *slog.Logger
+	*Set
+}
+
+func start(program string, startupTimeout time.Duration, run func(ctx, startCtx context.Context, p *Program) error) error {
+	cfg, log, err := Load(program)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+	b, err := Open(startCtx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return run(ctx, startCtx, &Program{Config: cfg, Log: log, Set: b})
 }
 
 // Set is the opened backends.

@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,55 +55,99 @@ func mustLoad(t *testing.T, e env) Config {
 	return c
 }
 
+// loadValidated is what a program does with its environment: LoadFrom,
+// then Validate.
+func loadValidated(e env) (Config, error) {
+	c, err := LoadFrom(e.getenv)
+	if err == nil {
+		err = c.Validate()
+	}
+	return c, err
+}
+
+// wantRefusal fails t unless err is nil where want is "", or an error
+// containing want.
+func wantRefusal(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("refused: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("got %v, want an error containing %q", err, want)
+	}
+}
+
+// noSecrets fails t if err repeats one of secretValues or of more.
+func noSecrets(t *testing.T, err error, more ...string) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, s := range append(slices.Clone(secretValues), more...) {
+		if strings.Contains(err.Error(), s) {
+			t.Fatalf("the error repeats a secret: %v", err)
+		}
+	}
+}
+
+// wantFields checks the fields of c named by their path ("S3.Endpoint")
+// against their wanted values.
+func wantFields(t *testing.T, c Config, want map[string]any) {
+	t.Helper()
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		v := reflect.ValueOf(c)
+		for f := range strings.SplitSeq(name, ".") {
+			v = v.FieldByName(f)
+		}
+		if !v.IsValid() {
+			t.Errorf("Config has no field %s", name)
+		} else if got := v.Interface(); !reflect.DeepEqual(got, want[name]) {
+			t.Errorf("%s = %v, want %v", name, got, want[name])
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	isolate(t)
 	c := mustLoad(t, env{})
-	checks := []struct {
-		name      string
-		got, want any
-	}{
-		{"HTTPAddr", c.HTTPAddr, "127.0.0.1:8080"},
-		{"PublicBaseURL", c.PublicBaseURL, "http://127.0.0.1:8080"},
-		{"AuthSecret", c.AuthSecret, devAuthSecret},
-		{"DataDir", c.DataDir, ".run/dev"},
-		{"DatabaseURL", c.DatabaseURL, "sqlite://.run/dev/vkyc.db"},
-		{"LogLevel", c.LogLevel, "info"},
-		{"Production", c.Production, false},
-		{"S3.Endpoint", c.S3.Endpoint, "127.0.0.1:9000"},
-		{"S3.DevStore", c.S3.DevStore, true},
-		{"S3.AccessKey", c.S3.AccessKey, DevS3AccessKey},
-		{"S3.SecretKey", c.S3.SecretKey, DevS3SecretKey},
-		{"S3.Bucket", c.S3.Bucket, "vkyc"},
-		{"S3.Region", c.S3.Region, "us-east-1"},
-		{"S3.SSE", c.S3.SSE, "auto"},
-		{"S3.Secure", c.S3.Secure, false},
-		{"Temporal.Address", c.Temporal.Address, "127.0.0.1:7233"},
-		{"Temporal.Namespace", c.Temporal.Namespace, "default"},
-		{"Temporal.TaskQueue", c.Temporal.TaskQueue, "kyc-cases"},
-		{"HMS.BaseURL", c.HMS.BaseURL, "http://127.0.0.1:8090/v2"},
-		{"HMS.Simulated", c.HMS.Simulated, true},
-		{"HMS.AccessKey", c.HMS.AccessKey, "dev-access-key"},
-		{"HMS.AppSecret", c.HMS.AppSecret, "dev-app-secret-change-me"},
-		{"HMS.TemplateID", c.HMS.TemplateID, ""},
-		{"HMS.WebhookHeader", c.HMS.WebhookHeader, "X-Vkyc-Webhook-Secret"},
-		{"HMS.WebhookSecret", c.HMS.WebhookSecret, "dev-webhook-secret"},
-		{"HMS.WebhookHMACSecret", c.HMS.WebhookHMACSecret, ""},
-		{"Case.JoinTimeout", c.Case.JoinTimeout, 30 * time.Minute},
-		{"Case.MaxCallLength", c.Case.MaxCallLength, 30 * time.Minute},
-		{"Case.DecisionWindow", c.Case.DecisionWindow, 15 * time.Minute},
-		{"Case.RecordingGrace", c.Case.RecordingGrace, 10 * time.Minute},
-		{"Case.AuditSLA", c.Case.AuditSLA, 24 * time.Hour},
-		{"Case.CaseTTL", c.Case.CaseTTL, 72 * time.Hour},
-		{"Case.MaxAttempts", c.Case.MaxAttempts, 3},
-		{"Capture.MaxBytes", c.Capture.MaxBytes, int64(10 << 20)},
-		{"Capture.URLTTL", c.Capture.URLTTL, 5 * time.Minute},
-		{"JoinTokenTTL", c.JoinTokenTTL, 2 * time.Hour},
-	}
-	for _, ch := range checks {
-		if !reflect.DeepEqual(ch.got, ch.want) {
-			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
-		}
-	}
+	wantFields(t, c, map[string]any{
+		"HTTPAddr":              "127.0.0.1:8080",
+		"PublicBaseURL":         "http://127.0.0.1:8080",
+		"AuthSecret":            devAuthSecret,
+		"DataDir":               ".run/dev",
+		"DatabaseURL":           "sqlite://.run/dev/vkyc.db",
+		"LogLevel":              "info",
+		"Production":            false,
+		"S3.Endpoint":           "127.0.0.1:9000",
+		"S3.DevStore":           true,
+		"S3.AccessKey":          DevS3AccessKey,
+		"S3.SecretKey":          DevS3SecretKey,
+		"S3.Bucket":             "vkyc",
+		"S3.Region":             "us-east-1",
+		"S3.SSE":                "auto",
+		"S3.Secure":             false,
+		"Temporal.Address":      "127.0.0.1:7233",
+		"Temporal.Namespace":    "default",
+		"Temporal.TaskQueue":    "kyc-cases",
+		"HMS.BaseURL":           "http://127.0.0.1:8090/v2",
+		"HMS.Simulated":         true,
+		"HMS.AccessKey":         "dev-access-key",
+		"HMS.AppSecret":         "dev-app-secret-change-me",
+		"HMS.TemplateID":        "",
+		"HMS.WebhookHeader":     "X-Vkyc-Webhook-Secret",
+		"HMS.WebhookSecret":     "dev-webhook-secret",
+		"HMS.WebhookHMACSecret": "",
+		"Case.JoinTimeout":      30 * time.Minute,
+		"Case.MaxCallLength":    30 * time.Minute,
+		"Case.DecisionWindow":   15 * time.Minute,
+		"Case.RecordingGrace":   10 * time.Minute,
+		"Case.AuditSLA":         24 * time.Hour,
+		"Case.CaseTTL":          72 * time.Hour,
+		"Case.MaxAttempts":      3,
+		"Capture.MaxBytes":      int64(10 << 20),
+		"Capture.URLTTL":        5 * time.Minute,
+		"JoinTokenTTL":          2 * time.Hour,
+	})
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the defaults do not validate in development: %v", err)
 	}
@@ -161,54 +206,48 @@ var secretValues = []string{"Jx7qP2vL9sKd4mWz8cRt1nBy6hFg3aEu-prod", "pg-passwor
 func TestOverrides(t *testing.T) {
 	isolate(t)
 	c := mustLoad(t, production)
-	checks := []struct {
-		name      string
-		got, want any
-	}{
-		{"Production", c.Production, true},
-		{"HTTPAddr", c.HTTPAddr, "0.0.0.0:9090"},
-		{"PublicBaseURL (trailing slash dropped)", c.PublicBaseURL, "https://kyc.bank.example"},
-		{"AuthSecret", c.AuthSecret, production["API_JWT_SECRET"]},
-		{"DatabaseURL", c.DatabaseURL, production["DATABASE_URL"]},
-		{"DataDir", c.DataDir, "/var/lib/vkyc"},
-		{"LogLevel (case-insensitive)", c.LogLevel, "warn"},
-		{"S3.Endpoint", c.S3.Endpoint, "s3.bank.example:443"},
-		{"S3.DevStore", c.S3.DevStore, false},
-		{"S3.AccessKey", c.S3.AccessKey, "AKIAPRODKEY"},
-		{"S3.SecretKey", c.S3.SecretKey, "s3-Secret-value-9Xq2Lm7"},
-		{"S3.Bucket", c.S3.Bucket, "kyc-evidence"},
-		{"S3.Region", c.S3.Region, "ap-south-1"},
-		{"S3.SSE", c.S3.SSE, "on"},
-		{"S3.Secure", c.S3.Secure, true},
-		{"Temporal.Address", c.Temporal.Address, "temporal.internal:7233"},
-		{"Temporal.Namespace", c.Temporal.Namespace, "kyc-prod"},
-		{"Temporal.TaskQueue", c.Temporal.TaskQueue, "kyc-prod-cases"},
-		{"HMS.BaseURL", c.HMS.BaseURL, "https://api.100ms.live/v2"},
-		{"HMS.Simulated", c.HMS.Simulated, false},
-		{"HMS.AccessKey", c.HMS.AccessKey, "hms-access-1"},
-		{"HMS.AppSecret", c.HMS.AppSecret, "hms-app-secret-1"},
-		{"HMS.TemplateID", c.HMS.TemplateID, "tmpl-123"},
-		{"HMS.WebhookHeader", c.HMS.WebhookHeader, "X-Bank-Hook"},
-		{"HMS.WebhookSecret", c.HMS.WebhookSecret, "hook-5e3f1c9a7b2d8e4f6a0c1b3d5e7f9a2c"},
-		{"HMS.WebhookHMACSecret", c.HMS.WebhookHMACSecret, "hmac-8d2b6f0e4a9c3e7b1f5d9a3c7e1b5f0d"},
-		{"Case.JoinTimeout", c.Case.JoinTimeout, 20 * time.Minute},
-		{"Case.MaxCallLength", c.Case.MaxCallLength, 45 * time.Minute},
-		{"Case.DecisionWindow", c.Case.DecisionWindow, 10 * time.Minute},
-		{"Case.RecordingGrace", c.Case.RecordingGrace, 5 * time.Minute},
-		{"Case.AuditSLA", c.Case.AuditSLA, 48 * time.Hour},
-		{"Case.CaseTTL", c.Case.CaseTTL, 96 * time.Hour},
-		{"Case.MaxAttempts", c.Case.MaxAttempts, 5},
-		{"Capture.MaxBytes", c.Capture.MaxBytes, int64(8 << 20)},
-		{"Capture.URLTTL", c.Capture.URLTTL, 2 * time.Minute},
-		{"JoinTokenTTL", c.JoinTokenTTL, time.Hour},
-		{"Outbound.URLs", []string(c.Outbound.URLs), []string{"https://hooks.bank.example/kyc"}},
-		{"Outbound.RetryWindow", c.Outbound.RetryWindow, 24 * time.Hour},
-		{"Codec.ActiveID", c.Codec.Keys.ActiveID(), "prod-1"},
-	}
-	for _, ch := range checks {
-		if !reflect.DeepEqual(ch.got, ch.want) {
-			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
-		}
+	wantFields(t, c, map[string]any{
+		"Production":            true,
+		"HTTPAddr":              "0.0.0.0:9090",
+		"PublicBaseURL":         "https://kyc.bank.example", // trailing slash dropped
+		"AuthSecret":            production["API_JWT_SECRET"],
+		"DatabaseURL":           production["DATABASE_URL"],
+		"DataDir":               "/var/lib/vkyc",
+		"LogLevel":              "warn", // case-insensitive
+		"S3.Endpoint":           "s3.bank.example:443",
+		"S3.DevStore":           false,
+		"S3.AccessKey":          "AKIAPRODKEY",
+		"S3.SecretKey":          "s3-Secret-value-9Xq2Lm7",
+		"S3.Bucket":             "kyc-evidence",
+		"S3.Region":             "ap-south-1",
+		"S3.SSE":                "on",
+		"S3.Secure":             true,
+		"Temporal.Address":      "temporal.internal:7233",
+		"Temporal.Namespace":    "kyc-prod",
+		"Temporal.TaskQueue":    "kyc-prod-cases",
+		"HMS.BaseURL":           "https://api.100ms.live/v2",
+		"HMS.Simulated":         false,
+		"HMS.AccessKey":         "hms-access-1",
+		"HMS.AppSecret":         "hms-app-secret-1",
+		"HMS.TemplateID":        "tmpl-123",
+		"HMS.WebhookHeader":     "X-Bank-Hook",
+		"HMS.WebhookSecret":     "hook-5e3f1c9a7b2d8e4f6a0c1b3d5e7f9a2c",
+		"HMS.WebhookHMACSecret": "hmac-8d2b6f0e4a9c3e7b1f5d9a3c7e1b5f0d",
+		"Case.JoinTimeout":      20 * time.Minute,
+		"Case.MaxCallLength":    45 * time.Minute,
+		"Case.DecisionWindow":   10 * time.Minute,
+		"Case.RecordingGrace":   5 * time.Minute,
+		"Case.AuditSLA":         48 * time.Hour,
+		"Case.CaseTTL":          96 * time.Hour,
+		"Case.MaxAttempts":      5,
+		"Capture.MaxBytes":      int64(8 << 20),
+		"Capture.URLTTL":        2 * time.Minute,
+		"JoinTokenTTL":          time.Hour,
+		"Outbound.URLs":         List{"https://hooks.bank.example/kyc"},
+		"Outbound.RetryWindow":  24 * time.Hour,
+	})
+	if got := c.Codec.Keys.ActiveID(); got != "prod-1" {
+		t.Errorf("Codec.ActiveID = %v, want prod-1", got)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("a complete production configuration does not validate: %v", err)
@@ -366,11 +405,7 @@ func TestValidate(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
 				t.Fatalf("Validate = %v, want an error naming %s", err, tc.wantVar)
 			}
-			for _, s := range secretValues {
-				if strings.Contains(err.Error(), s) {
-					t.Fatalf("Validate error repeats a secret: %v", err)
-				}
-			}
+			noSecrets(t, err)
 		})
 	}
 	t.Run("a real S3 server with credentials", func(t *testing.T) {
@@ -393,11 +428,7 @@ func TestProductionValidation(t *testing.T) {
 				t.Errorf("error does not name %s: %v", name, err)
 			}
 		}
-		for _, s := range secretValues {
-			if strings.Contains(err.Error(), s) {
-				t.Fatalf("error repeats a secret: %v", err)
-			}
-		}
+		noSecrets(t, err)
 	})
 	// Each case spoils one thing in an otherwise complete production setup.
 	cases := []struct {
@@ -445,11 +476,7 @@ func TestProductionValidation(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
 				t.Fatalf("Validate = %v, want an error naming %s", err, tc.wantVar)
 			}
-			for _, s := range secretValues {
-				if strings.Contains(err.Error(), s) {
-					t.Fatalf("Validate error repeats a secret: %v", err)
-				}
-			}
+			noSecrets(t, err)
 			// The same configuration is acceptable in development, apart from
 			// the checks that apply everywhere.
 			dev := c

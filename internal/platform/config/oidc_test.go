@@ -17,10 +17,7 @@ func TestOIDCSettings(t *testing.T) {
 		"OIDC_CLIENT_ID": "vkyc-pages",
 		"OIDC_ROLE_MAP":  "kyc-agents=agent, kyc-auditors=auditor,kyc-admins=admin",
 	}
-	c, err := LoadFrom(on.getenv)
-	if err == nil {
-		err = c.Validate()
-	}
+	c, err := loadValidated(on)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,16 +49,8 @@ func TestOIDCSettings(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := LoadFrom(tc.env.getenv)
-			if err == nil {
-				err = c.Validate()
-			}
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Fatalf("got %v, want an error containing %q", err, tc.want)
-			}
+			_, err := loadValidated(tc.env)
+			wantRefusal(t, err, tc.want)
 		})
 	}
 }

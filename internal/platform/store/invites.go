@@ -21,15 +21,9 @@ type Invite struct {
 	RevokedAt *time.Time
 }
 
-type inviteRow struct {
-	ID        string `gorm:"primaryKey"`
-	CaseID    string
-	TokenHash string
-	CreatedBy string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	RevokedAt *time.Time
-}
+// inviteRow is an Invite as the invites table holds it (ID is the primary
+// key by gorm's convention).
+type inviteRow Invite
 
 func (inviteRow) TableName() string { return "invites" }
 

@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,15 +147,10 @@ func connect(ctx context.Context, dsn string, o options) (*Store, error) {
 		s.dialect = DialectSQLite
 		// Every connection to ":memory:" is a different database, so the
 		// store keeps exactly one connection open forever.
-		db, err := openSQLite(":memory:?_pragma=foreign_keys(1)", cfg())
+		db, _, err := openSQLite(":memory:?_pragma=foreign_keys(1)", cfg(), 1)
 		if err != nil {
 			return nil, err
 		}
-		sqlDB, _ := db.DB()
-		sqlDB.SetMaxOpenConns(1)
-		sqlDB.SetMaxIdleConns(1)
-		sqlDB.SetConnMaxLifetime(0)
-		sqlDB.SetConnMaxIdleTime(0)
 		s.db, s.read = db, db
 	case strings.HasPrefix(dsn, "sqlite://"):
 		s.dialect = DialectSQLite
@@ -168,26 +164,19 @@ func connect(ctx context.Context, dsn string, o options) (*Store, error) {
 		// timeout cover other processes (the API and the worker may share the
 		// file in `make dev`). Readers get their own read-only pool, which WAL
 		// lets run alongside the writer.
-		writer, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate", cfg())
+		writer, wDB, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate", cfg(), 1)
 		if err != nil {
 			return nil, err
 		}
-		wDB, _ := writer.DB()
-		wDB.SetMaxOpenConns(1)
-		wDB.SetMaxIdleConns(1)
-		wDB.SetConnMaxLifetime(0)
 		if err := enableWAL(ctx, writer); err != nil {
 			_ = wDB.Close() // the error worth returning is enableWAL's
 			return nil, err
 		}
-		reader, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)", cfg())
+		reader, _, err := openSQLite(path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)", cfg(), 4)
 		if err != nil {
 			_ = wDB.Close() // the error worth returning is the open's
 			return nil, err
 		}
-		rDB, _ := reader.DB()
-		rDB.SetMaxOpenConns(4)
-		rDB.SetMaxIdleConns(4)
 		s.db, s.read = writer, reader
 	default:
 		// The dsn may hold a password: never echo it.
@@ -231,12 +220,19 @@ func sqliteBusy(err error) bool {
 	return code == sqliteBusy || code == sqliteLocked
 }
 
-func openSQLite(dsn string, cfg *gorm.Config) (*gorm.DB, error) {
+// openSQLite opens a pool of at most conns connections, which stay open
+// (for ":memory:", closing the last one would drop the database).
+func openSQLite(dsn string, cfg *gorm.Config, conns int) (*gorm.DB, *sql.DB, error) {
 	db, err := gorm.Open(sqlite.Open(dsn), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
+		return nil, nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
-	return db, nil
+	sqlDB, _ := db.DB()
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxLifetime(0)
+	sqlDB.SetConnMaxIdleTime(0)
+	return db, sqlDB, nil
 }
 
 // Close closes every connection.
