@@ -13,9 +13,9 @@ import (
 )
 
 // SaveCase appends the events to the case's hash-chained log and stores the
-// view. Both steps are idempotent in the store (an identical (case, seq) is
-// a no-op; a view not newer than the stored one is ignored), so retries are
-// safe.
+// view, in one transaction. Both are idempotent in the store (an identical
+// (case, seq) is a no-op; a view not newer than the stored one is ignored),
+// so retries are safe.
 //
 // The workflow runs it as a local activity, inside the workflow task that
 // made the events, so that an update is answered in the task that applied
@@ -38,25 +38,13 @@ func (a *Activities) SaveCase(ctx context.Context, in SaveCaseInput) (SaveCaseRe
 			At: e.At, Data: e.Data, Hash: e.Hash, RunID: run,
 		}
 	}
-	err := a.Store.AppendEvents(ctx, events)
-	if errors.Is(err, store.ErrNotFound) {
-		// The API creates the case row before starting the workflow; if it
-		// is missing, the projection creates it (without PII) so that the
-		// log has a case to hang on.
-		if err := a.Store.SaveProjection(ctx, in.View); err != nil {
-			return SaveCaseResult{}, storeError(in, err)
-		}
-		err = a.Store.AppendEvents(ctx, events)
-	}
+	err := a.Store.SaveCase(ctx, events, in.View)
 	if errors.Is(err, store.ErrConflict) && run != "" && len(in.Events) > 0 {
 		if tail, ok := a.unconfirmedTail(ctx, in, run); ok {
 			return SaveCaseResult{Unconfirmed: &tail}, nil
 		}
 	}
 	if err != nil {
-		return SaveCaseResult{}, storeError(in, err)
-	}
-	if err := a.Store.SaveProjection(ctx, in.View); err != nil {
 		return SaveCaseResult{}, storeError(in, err)
 	}
 	res := SaveCaseResult{Saved: in.Witnessed}

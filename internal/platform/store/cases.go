@@ -162,20 +162,37 @@ func (s *Store) KnownCases(ctx context.Context, ids []string) (map[string]bool, 
 // (it is created by the API before the workflow starts, so this means an
 // inconsistency) the row is created from the view, without PII.
 func (s *Store) SaveProjection(ctx context.Context, view kyc.CaseView) error {
+	p, err := newProjection(view)
+	if err != nil {
+		return err
+	}
+	if err := s.db.WithContext(ctx).Transaction(p.save); err != nil {
+		return p.error(err)
+	}
+	return nil
+}
+
+// projected is a view ready to be stored.
+type projected struct {
+	view kyc.CaseView
+	row  caseRow
+}
+
+func newProjection(view kyc.CaseView) (*projected, error) {
 	if view.ID == "" || !view.Status.Valid() {
-		return fmt.Errorf("store: save projection: case id %q, status %q: %w", view.ID, view.Status, ErrInvalid)
+		return nil, fmt.Errorf("store: save projection: case id %q, status %q: %w", view.ID, view.Status, ErrInvalid)
 	}
 	// The view must not carry PII; strip it anyway so that a careless caller
 	// cannot copy the customer's name or contacts into the JSON column.
 	view.Customer = kyc.Customer{Reference: view.Customer.Reference}
 	viewJSON, err := json.Marshal(view)
 	if err != nil {
-		return fmt.Errorf("store: save projection %s: %w", view.ID, err)
+		return nil, fmt.Errorf("store: save projection %s: %w", view.ID, err)
 	}
 	viewText := string(viewJSON)
 	requiredJSON, err := json.Marshal(nonNil(view.RequiredCaptures))
 	if err != nil {
-		return fmt.Errorf("store: save projection %s: %w", view.ID, err)
+		return nil, fmt.Errorf("store: save projection %s: %w", view.ID, err)
 	}
 	updatedAt := view.UpdatedAt
 	if updatedAt.IsZero() {
@@ -185,7 +202,7 @@ func (s *Store) SaveProjection(ctx context.Context, view kyc.CaseView) error {
 	if createdAt.IsZero() {
 		createdAt = updatedAt
 	}
-	row := caseRow{
+	return &projected{view: view, row: caseRow{
 		ID:                view.ID,
 		CustomerReference: view.Customer.Reference,
 		Status:            string(view.Status),
@@ -199,34 +216,38 @@ func (s *Store) SaveProjection(ctx context.Context, view kyc.CaseView) error {
 		Version:           view.Version,
 		CreatedAt:         dbTime(createdAt),
 		UpdatedAt:         dbTime(updatedAt),
+	}}, nil
+}
+
+// save stores the projection in tx.
+func (p *projected) save(tx *gorm.DB) error {
+	row := p.row
+	res := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"status", "agent_id", "audited_by", "attempt", "overdue", "view", "version", "updated_at"}),
+		Where: clause.Where{Exprs: []clause.Expression{
+			clause.Expr{SQL: "cases.view IS NULL OR cases.version < excluded.version"},
+		}},
+	}).Create(&row)
+	if res.Error != nil {
+		return res.Error
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"status", "agent_id", "audited_by", "attempt", "overdue", "view", "version", "updated_at"}),
-			Where: clause.Where{Exprs: []clause.Expression{
-				clause.Expr{SQL: "cases.view IS NULL OR cases.version < excluded.version"},
-			}},
-		}).Create(&row)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return nil // stale or repeated projection
-		}
-		if err := syncAttempts(tx, view); err != nil {
-			return err
-		}
-		return syncCaptures(tx, view)
-	})
-	if err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			// A capture id that belongs to another case.
-			return fmt.Errorf("store: save projection %s v%d: %w: %w", view.ID, view.Version, ErrConflict, err)
-		}
-		return fmt.Errorf("store: save projection %s v%d: %w", view.ID, view.Version, refused(err))
+	if res.RowsAffected == 0 {
+		return nil // stale or repeated projection
 	}
-	return nil
+	if err := syncAttempts(tx, p.view); err != nil {
+		return err
+	}
+	return syncCaptures(tx, p.view)
+}
+
+// error is the error of a failed save.
+func (p *projected) error(err error) error {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		// A capture id that belongs to another case.
+		return fmt.Errorf("store: save projection %s v%d: %w: %w", p.view.ID, p.view.Version, ErrConflict, err)
+	}
+	return fmt.Errorf("store: save projection %s v%d: %w", p.view.ID, p.view.Version, refused(err))
 }
 
 // The attempt and capture rows follow the view by difference, not by

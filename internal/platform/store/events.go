@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/vkyc-engine/vkyc/internal/case/chain"
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // NewEvent is an event the workflow accepted. The workflow chooses Seq
@@ -65,74 +66,126 @@ func (s *Store) AppendEvents(ctx context.Context, events []NewEvent) error {
 	if err != nil {
 		return err
 	}
-	caseID := batch[0].CaseID
-	first, last := batch[0].Seq, batch[len(batch)-1].Seq
+	return appendError(batch, s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.appendEvents(tx, batch)
+	}))
+}
+
+// SaveCase appends a case's events (as AppendEvents) and stores its
+// projection (as SaveProjection) in one transaction, so that the log and
+// the projection never tell different stories. A missing case row is
+// created from the view first.
+func (s *Store) SaveCase(ctx context.Context, events []NewEvent, view kyc.CaseView) error {
+	batch, err := prepareEvents(events)
+	if err != nil {
+		return err
+	}
+	p, err := newProjection(view)
+	if err != nil {
+		return err
+	}
+	var phase string
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		headSeq, headHash, err := s.lockEventHead(tx, caseID)
+		phase = "append"
+		err := s.appendEvents(tx, batch)
+		if errors.Is(err, ErrNotFound) {
+			// The API creates the case row before starting the workflow;
+			// if it is missing, the projection creates it (without PII) so
+			// that the log has a case to hang on.
+			phase = "project"
+			if err := p.save(tx); err != nil {
+				return err
+			}
+			phase = "append"
+			err = s.appendEvents(tx, batch)
+		}
 		if err != nil {
 			return err
 		}
-		if first > headSeq+1 {
-			return fmt.Errorf("batch starts at seq %d but the log ends at %d: %w", first, headSeq, ErrSequenceGap)
-		}
-		var stored []eventRow
-		if first <= headSeq {
-			err := tx.Where("case_id = ? AND seq >= ? AND seq <= ?", caseID, first, min(last, headSeq)).
-				Order("seq").Find(&stored).Error
-			if err != nil {
-				return err
-			}
-			if want := min(last, headSeq) - first + 1; int64(len(stored)) != want {
-				return fmt.Errorf("log of case %s has %d of events %d..%d; run VerifyChain", caseID, len(stored), first, first+want-1)
-			}
-		}
-		prev := headHash
-		if headSeq == 0 {
-			prev = chain.Genesis
-		}
-		var fresh []eventRow
-		now := s.now()
-		for _, e := range batch {
-			canonical := chain.WithData(e.event(), []byte(e.Data))
-			if e.Seq <= headSeq {
-				old := stored[e.Seq-first]
-				if string(chain.WithData(old.chainEvent(), []byte(old.Data))) != string(canonical) {
-					return fmt.Errorf("event %d differs from the stored one: %w", e.Seq, ErrConflict)
-				}
-				if e.Hash != "" && old.Hash != e.Hash {
-					return fmt.Errorf("event %d is stored with hash %s, the writer's chain gives %s: %w", e.Seq, old.Hash, e.Hash, ErrConflict)
-				}
-				continue
-			}
-			hash := chain.Link(prev, canonical)
-			if e.Hash != "" && hash != e.Hash {
-				return fmt.Errorf("event %d would get hash %s, the writer's chain gives %s (the stored log before it differs from the writer's): %w",
-					e.Seq, hash, e.Hash, ErrConflict)
-			}
-			fresh = append(fresh, eventRow{
-				CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole,
-				At: e.At, Data: string(e.Data), PrevHash: prev, Hash: hash, RecordedAt: now, RunID: e.RunID,
-			})
-			prev = hash
-		}
-		if len(fresh) == 0 {
-			return nil
-		}
-		if err := tx.CreateInBatches(&fresh, 500).Error; err != nil {
-			return err
-		}
-		if err := s.writeOutbox(tx, caseID, fresh); err != nil {
-			return err
-		}
-		tail := fresh[len(fresh)-1]
-		// Raw SQL: the head columns are read-only in the gorm model so that
-		// no other write can move them.
-		return tx.Exec("UPDATE cases SET events_head_seq = ?, events_head_hash = ? WHERE id = ?", tail.Seq, tail.Hash, caseID).Error
+		phase = "project"
+		return p.save(tx)
 	})
-	if err != nil {
-		return fmt.Errorf("store: append events %d..%d of case %s: %w", first, last, caseID, refused(err))
+	if err != nil && phase == "project" {
+		return p.error(err)
 	}
-	return nil
+	return appendError(batch, err)
+}
+
+// appendError says which events a failed append was about.
+func appendError(batch []NewEvent, err error) error {
+	if err == nil || len(batch) == 0 {
+		return err
+	}
+	return fmt.Errorf("store: append events %d..%d of case %s: %w", batch[0].Seq, batch[len(batch)-1].Seq, batch[0].CaseID, refused(err))
+}
+
+// appendEvents is AppendEvents inside the caller's transaction.
+func (s *Store) appendEvents(tx *gorm.DB, batch []NewEvent) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	caseID := batch[0].CaseID
+	first, last := batch[0].Seq, batch[len(batch)-1].Seq
+	headSeq, headHash, err := s.lockEventHead(tx, caseID)
+	if err != nil {
+		return err
+	}
+	if first > headSeq+1 {
+		return fmt.Errorf("batch starts at seq %d but the log ends at %d: %w", first, headSeq, ErrSequenceGap)
+	}
+	var stored []eventRow
+	if first <= headSeq {
+		err := tx.Where("case_id = ? AND seq >= ? AND seq <= ?", caseID, first, min(last, headSeq)).
+			Order("seq").Find(&stored).Error
+		if err != nil {
+			return err
+		}
+		if want := min(last, headSeq) - first + 1; int64(len(stored)) != want {
+			return fmt.Errorf("log of case %s has %d of events %d..%d; run VerifyChain", caseID, len(stored), first, first+want-1)
+		}
+	}
+	prev := headHash
+	if headSeq == 0 {
+		prev = chain.Genesis
+	}
+	var fresh []eventRow
+	now := s.now()
+	for _, e := range batch {
+		canonical := chain.WithData(e.event(), []byte(e.Data))
+		if e.Seq <= headSeq {
+			old := stored[e.Seq-first]
+			if string(chain.WithData(old.chainEvent(), []byte(old.Data))) != string(canonical) {
+				return fmt.Errorf("event %d differs from the stored one: %w", e.Seq, ErrConflict)
+			}
+			if e.Hash != "" && old.Hash != e.Hash {
+				return fmt.Errorf("event %d is stored with hash %s, the writer's chain gives %s: %w", e.Seq, old.Hash, e.Hash, ErrConflict)
+			}
+			continue
+		}
+		hash := chain.Link(prev, canonical)
+		if e.Hash != "" && hash != e.Hash {
+			return fmt.Errorf("event %d would get hash %s, the writer's chain gives %s (the stored log before it differs from the writer's): %w",
+				e.Seq, hash, e.Hash, ErrConflict)
+		}
+		fresh = append(fresh, eventRow{
+			CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole,
+			At: e.At, Data: string(e.Data), PrevHash: prev, Hash: hash, RecordedAt: now, RunID: e.RunID,
+		})
+		prev = hash
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := tx.CreateInBatches(&fresh, 500).Error; err != nil {
+		return err
+	}
+	if err := s.writeOutbox(tx, caseID, fresh); err != nil {
+		return err
+	}
+	tail := fresh[len(fresh)-1]
+	// Raw SQL: the head columns are read-only in the gorm model so that
+	// no other write can move them.
+	return tx.Exec("UPDATE cases SET events_head_seq = ?, events_head_hash = ? WHERE id = ?", tail.Seq, tail.Hash, caseID).Error
 }
 
 // prepareEvents validates a batch and returns it with canonical data and
