@@ -33,10 +33,10 @@ func (a *Activities) SaveCase(ctx context.Context, in SaveCaseInput) (SaveCaseRe
 	}
 	events := make([]store.NewEvent, len(in.Events))
 	for i, e := range in.Events {
-		events[i] = store.NewEvent{
+		events[i] = store.NewEvent{Event: chain.Event{
 			CaseID: in.View.ID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: string(e.ActorRole),
-			At: e.At, Data: e.Data, Hash: e.Hash, RunID: run,
-		}
+			At: e.At, Data: e.Data,
+		}, Hash: e.Hash, RunID: run}
 	}
 	err := a.Store.SaveCase(ctx, events, in.View)
 	if errors.Is(err, store.ErrConflict) && run != "" && len(in.Events) > 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/apiclient"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/blob"
 	"github.com/vkyc-engine/vkyc/internal/platform/store"
@@ -62,8 +63,10 @@ func fixture(t *testing.T, b *blob.Store, recSize int64) Input {
 	in := Input{Case: v, InlineMax: 1 << 30, LinkTTL: time.Hour, GeneratedBy: "auditor:auditor-3", Now: at.Add(time.Hour),
 		Verified: true, Key: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)),
 		Events: []store.Event{
-			{CaseID: v.ID, Seq: 1, Type: "case_created", ActorID: "svc", ActorRole: "service", At: at, Data: json.RawMessage(`{}`), PrevHash: "0", Hash: "h1"},
-			{CaseID: v.ID, Seq: 2, Type: "customer_consent", ActorID: "customer", ActorRole: "customer", At: at.Add(time.Minute), Data: json.RawMessage(`{"consent":"recording","lat":19.07}`), PrevHash: "h1", Hash: "h2"},
+			{Event: chain.Event{CaseID: v.ID, Seq: 1, Type: "case_created", ActorID: "svc", ActorRole: "service", At: at, Data: json.RawMessage(`{}`)},
+				PrevHash: "0", Hash: "h1"},
+			{Event: chain.Event{CaseID: v.ID, Seq: 2, Type: "customer_consent", ActorID: "customer", ActorRole: "customer", At: at.Add(time.Minute),
+				Data: json.RawMessage(`{"consent":"recording","lat":19.07}`)}, PrevHash: "h1", Hash: "h2"},
 		},
 		Chain: store.ChainReport{Valid: true, Count: 2}, Witness: json.RawMessage(`{"matches":true}`)}
 	if recSize > 0 {

@@ -19,6 +19,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/vkyc-engine/vkyc/internal/bank/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/store"
 	"github.com/vkyc-engine/vkyc/internal/testkit/testenv"
@@ -119,7 +120,8 @@ func writeCase(t *testing.T, st *store.Store, id string) {
 	}
 	at := time.Now()
 	ev := func(seq int64, typ, data string) store.NewEvent {
-		return store.NewEvent{CaseID: id, Seq: seq, Type: typ, ActorID: "system", ActorRole: "system", At: at.Add(time.Duration(seq) * time.Millisecond), Data: json.RawMessage(data)}
+		return store.NewEvent{Event: chain.Event{CaseID: id, Seq: seq, Type: typ, ActorID: "system", ActorRole: "system",
+			At: at.Add(time.Duration(seq) * time.Millisecond), Data: json.RawMessage(data)}}
 	}
 	if err := st.AppendEvents(ctx, []store.NewEvent{
 		ev(1, "case_created", `{}`),

@@ -18,15 +18,16 @@ import (
 // Genesis is the prev_hash of the first event of every case: 64 zeros.
 const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// Event is what the chain covers of one case event.
+// Event is what the chain covers of one case event. The store's events
+// embed it; the JSON names are the log's, as the API shows it.
 type Event struct {
-	CaseID    string
-	Seq       int64
-	Type      string
-	ActorID   string
-	ActorRole string
-	At        time.Time
-	Data      json.RawMessage
+	CaseID    string          `json:"case_id"`
+	Seq       int64           `json:"seq"`
+	Type      string          `json:"type"`
+	ActorID   string          `json:"actor_id"`
+	ActorRole string          `json:"actor_role"`
+	At        time.Time       `json:"at"`
+	Data      json.RawMessage `json:"data"`
 }
 
 // Head is the last link of a chain: the sequence number and hash of the

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -18,13 +17,7 @@ import (
 // NewEvent is an event the workflow accepted. The workflow chooses Seq
 // deterministically, which is what makes AppendEvents safe to retry.
 type NewEvent struct {
-	CaseID    string
-	Seq       int64
-	Type      string
-	ActorID   string
-	ActorRole string
-	At        time.Time
-	Data      json.RawMessage
+	chain.Event
 	// Hash, when set, is the chain hash the writer computed for the event;
 	// a log whose chain gives another (rewritten before this append) is
 	// refused with ErrConflict rather than extended.
@@ -36,16 +29,10 @@ type NewEvent struct {
 // Event is a stored event with its place in the hash chain. At is UTC at
 // microsecond precision and Data is canonical JSON (see chain.Canonical).
 type Event struct {
-	CaseID    string          `json:"case_id"`
-	Seq       int64           `json:"seq"`
-	Type      string          `json:"type"`
-	ActorID   string          `json:"actor_id"`
-	ActorRole string          `json:"actor_role"`
-	At        time.Time       `json:"at"`
-	Data      json.RawMessage `json:"data"`
-	PrevHash  string          `json:"prev_hash"`
-	Hash      string          `json:"hash"`
-	RunID     string          `json:"run_id,omitempty"`
+	chain.Event
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+	RunID    string `json:"run_id,omitempty"`
 }
 
 // AppendEvents appends events of one case, given in Seq order with contiguous
@@ -151,7 +138,7 @@ func (s *Store) appendEvents(tx *gorm.DB, batch []NewEvent) error {
 	var fresh []eventRow
 	now := s.now()
 	for _, e := range batch {
-		canonical := chain.WithData(e.event(), []byte(e.Data))
+		canonical := chain.WithData(e.Event, []byte(e.Data))
 		if e.Seq <= headSeq {
 			old := stored[e.Seq-first]
 			if string(chain.WithData(old.chainEvent(), []byte(old.Data))) != string(canonical) {
@@ -240,14 +227,8 @@ func (s *Store) lockEventHead(tx *gorm.DB, caseID string) (int64, string, error)
 	return head.EventsHeadSeq, head.EventsHeadHash, nil
 }
 
-func (e NewEvent) event() chain.Event {
-	return chain.Event{CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole, At: e.At, Data: e.Data}
-}
-
 // Chain is what the hash chain covers of e.
-func (e Event) Chain() chain.Event {
-	return chain.Event{CaseID: e.CaseID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, ActorRole: e.ActorRole, At: e.At, Data: e.Data}
-}
+func (e Event) Chain() chain.Event { return e.Event }
 
 func (r eventRow) chainEvent() chain.Event {
 	return chain.Event{
@@ -257,10 +238,7 @@ func (r eventRow) chainEvent() chain.Event {
 }
 
 func (r eventRow) event() Event {
-	return Event{
-		CaseID: r.CaseID, Seq: r.Seq, Type: r.Type, ActorID: r.ActorID, ActorRole: r.ActorRole,
-		At: r.At.UTC(), Data: json.RawMessage(r.Data), PrevHash: r.PrevHash, Hash: r.Hash, RunID: r.RunID,
-	}
+	return Event{Event: r.chainEvent(), PrevHash: r.PrevHash, Hash: r.Hash, RunID: r.RunID}
 }
 
 // Events returns the case's events in Seq order (none for an unknown case).

@@ -17,7 +17,7 @@ import (
 func batch(caseID string, from, to int64) []NewEvent {
 	var out []NewEvent
 	for seq := from; seq <= to; seq++ {
-		out = append(out, NewEvent{
+		out = append(out, NewEvent{Event: chain.Event{
 			CaseID:    caseID,
 			Seq:       seq,
 			Type:      fmt.Sprintf("type-%d", seq),
@@ -25,7 +25,7 @@ func batch(caseID string, from, to int64) []NewEvent {
 			ActorRole: string(kyc.RoleAgent),
 			At:        t0.Add(time.Duration(seq)*time.Second + 123456789), // nanoseconds are dropped on store
 			Data:      json.RawMessage(fmt.Sprintf(`{"seq": %d, "note": "n\u00e9 <%d>", "nested": {"b": 1.50, "a": [true, null]}}`, seq, seq)),
-		})
+		}})
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vkyc-engine/vkyc/internal/bank/outbound/message"
+	"github.com/vkyc-engine/vkyc/internal/case/chain"
 )
 
 var testEndpoints = []string{"https://bank.example/hooks/a", "https://bank.example/hooks/b"}
@@ -27,8 +28,8 @@ func openOutboxStore(t *testing.T, dsn string) *Store {
 // change, a capture, more status changes, a verified recording.
 func caseLog(caseID string) []NewEvent {
 	ev := func(seq int64, typ, data string) NewEvent {
-		return NewEvent{CaseID: caseID, Seq: seq, Type: typ, ActorID: "system", ActorRole: "system",
-			At: t0.Add(time.Duration(seq) * time.Second), Data: json.RawMessage(data)}
+		return NewEvent{Event: chain.Event{CaseID: caseID, Seq: seq, Type: typ, ActorID: "system", ActorRole: "system",
+			At: t0.Add(time.Duration(seq) * time.Second), Data: json.RawMessage(data)}}
 	}
 	return []NewEvent{
 		ev(1, "case_created", `{"customer_ref":"x"}`),

@@ -22,25 +22,46 @@ func Rewrite(t testing.TB, src string, change func(name string, b []byte) []byte
 	}
 	defer zr.Close()
 	out := filepath.Join(t.TempDir(), "tampered.zip")
-	f, _ := os.Create(out)
+	f, err := os.Create(out) // #nosec G304 -- a file in the test's own temporary directory
+	if err != nil {
+		t.Fatal(err)
+	}
 	zw := zip.NewWriter(f)
-	for _, e := range zr.File {
-		rc, _ := e.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if b = change(e.Name, b); b == nil {
-			continue
+	add := func(name string, b []byte) {
+		w, err := zw.Create(name)
+		if err == nil {
+			_, err = w.Write(b)
 		}
-		w, _ := zw.Create(e.Name)
-		_, _ = w.Write(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range zr.File {
+		b, err := read(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b = change(e.Name, b); b != nil {
+			add(e.Name, b)
+		}
 	}
 	for name, b := range extra {
-		w, _ := zw.Create(name)
-		_, _ = w.Write(b)
+		add(name, b)
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return out
+}
+
+func read(e *zip.File) ([]byte, error) {
+	rc, err := e.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
 }
