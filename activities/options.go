@@ -94,15 +94,15 @@ func StorageOptions() workflow.ActivityOptions {
 var RecordingVerdicts = []string{ErrRecordingBadPath, ErrRecordingWrongBucket, ErrRecordingEmpty, ErrRecordingAccessDenied}
 
 // StorageLocalOptions are for VerifyRecording run as a local activity,
-// inside the workflow task: a minute for the whole check, storage's blips
-// retried. An object not there yet (no retry here), a longer recording or a
-// storage outage is then checked again by a regular activity under
-// StorageOptions.
+// inside the workflow task: 20 seconds for the whole check, storage's blips
+// retried (the case's saves wait for it meanwhile). An object not there yet
+// (no retry here), a recording too long to read in that time or a storage
+// outage is then checked again by a regular activity under StorageOptions.
 func StorageLocalOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: time.Minute,
-		RetryPolicy:            doubling(2*time.Second, 8*time.Second, slices.Concat(RecordingVerdicts, []string{ErrRecordingMissing})...),
+		StartToCloseTimeout:    20 * time.Second,
+		ScheduleToCloseTimeout: 20 * time.Second,
+		RetryPolicy:            doubling(time.Second, 4*time.Second, slices.Concat(RecordingVerdicts, []string{ErrRecordingMissing})...),
 	}
 }
 

@@ -294,6 +294,25 @@ func TestRoomCreationFailureFailsCase(t *testing.T) {
 	}
 }
 
+// TestRoomCallOutlastsItsLocalTries: 100ms fails every try the local
+// activity makes within its 20 seconds; the call then goes on as a regular
+// activity, whose later try succeeds, and the case runs on that room.
+func TestRoomCallOutlastsItsLocalTries(t *testing.T) {
+	h := newHarness(t)
+	h.createFails = 12
+	h.assign()
+	end := h.callWithCaptures(5*time.Minute, 1)
+	h.update(end, UpdateAgentDecision, "decide", approve(""))
+	h.signal(end+time.Minute, h.recorded(1))
+	h.update(end+2*time.Minute, UpdateAuditDecision, "audit", audit(kyc.OutcomeApprove, ""))
+
+	v := h.run(input())
+
+	if v.Status != kyc.StatusApproved || v.Attempts[0].RoomID != roomID(1) || len(h.created) != h.createFails+1 {
+		t.Fatalf("final %s, attempt 1 %+v, %d CreateRoom calls", v.Status, v.Attempts[0], len(h.created))
+	}
+}
+
 // A participant alone in the room opens sessions of their own; their
 // recordings are not the call's and must never stand in for it.
 func TestPreCallSessionRecordingIsIgnored(t *testing.T) {

@@ -435,9 +435,9 @@ func (c *kycCase) runRecording(ctx workflow.Context) {
 
 // verifyRecording checks the recording in the bucket. From revision 1 it
 // first does so as a local activity, in the task that learnt of the
-// recording; a recording too long to read within a minute, or storage that
-// fails, is then checked by a regular activity, with StorageOptions'
-// heartbeats and retries.
+// recording; an object not there yet, a recording too long to read within
+// the local call's 20 seconds, or storage that fails, is then checked by a
+// regular activity, with StorageOptions' heartbeats and retries.
 func (c *kycCase) verifyRecording(ctx workflow.Context, w core.VerifyRecording) {
 	in := activities.VerifyRecordingInput{CaseID: c.s.CaseID, Attempt: w.Attempt, Path: w.Path}
 	var check activities.RecordingCheck

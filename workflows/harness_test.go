@@ -50,11 +50,12 @@ type harness struct {
 	details  map[string]string
 	eventSeq int
 
-	createErr error
-	saveErr   func(call int) error // nil: every save succeeds
-	saveCalls int
-	verify    func(activities.VerifyRecordingInput) (activities.RecordingCheck, error)
-	find      func(activities.FindRecordingInput) (activities.FoundRecording, error)
+	createErr   error
+	createFails int                  // the first this many CreateRoom calls fail as 100ms outages do
+	saveErr     func(call int) error // nil: every save succeeds
+	saveCalls   int
+	verify      func(activities.VerifyRecordingInput) (activities.RecordingCheck, error)
+	find        func(activities.FindRecordingInput) (activities.FoundRecording, error)
 	// fork answers ResolveFork; by default the log is not a reset's.
 	fork func(activities.ResolveForkInput) activities.ForkResolution
 }
@@ -103,6 +104,9 @@ func (h *harness) mockActivities() {
 			h.created = append(h.created, in)
 			if h.createErr != nil {
 				return activities.RoomInfo{}, h.createErr
+			}
+			if len(h.created) <= h.createFails {
+				return activities.RoomInfo{}, temporal.NewApplicationError("100ms answered 503", activities.ErrHMSTransient)
 			}
 			return activities.RoomInfo{ID: roomID(in.Attempt), Name: kyc.RoomName(in.CaseID, in.Attempt)}, nil
 		})
