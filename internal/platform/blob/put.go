@@ -210,10 +210,18 @@ func (s *Store) uploadParts(ctx context.Context, key, uploadID string, src io.Re
 	for {
 		chunk := buf[:n]
 		whole.Write(chunk)
-		partSum := sha256.Sum256(chunk)
+		var partSum []byte
+		if len(parts) == 0 {
+			// The first part starts the object: whole has seen exactly its
+			// bytes, so its digest is the part's, without a second pass.
+			partSum = whole.Sum(nil)
+		} else {
+			sum := sha256.Sum256(chunk)
+			partSum = sum[:]
+		}
 		part, perr := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, len(parts)+1,
 			bytes.NewReader(chunk), int64(n), minio.PutObjectPartOptions{
-				Sha256Hex:            hex.EncodeToString(partSum[:]),
+				Sha256Hex:            hex.EncodeToString(partSum),
 				SSE:                  s.sse,
 				DisableContentSha256: true,
 			})
