@@ -138,7 +138,9 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		return
 	}
 	// More than the sniffer needs: checkImage reads the image's header.
-	head := make([]byte, min(headerWindow, limit+1))
+	headp := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(headp)
+	head := (*headp)[:min(headerWindow, limit+1)]
 	n, err := io.ReadFull(file, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		s.abort(c, readFailure(err, limit))
@@ -178,6 +180,11 @@ func (s *Server) uploadCapture(c *gin.Context) {
 	}
 	s.storeCapture(c, &u, body, wantSHA, saved)
 }
+
+// headBuffers hold the start of an upload while it is checked, until it is
+// stored: one per upload in flight, reused rather than allocated and zeroed
+// for every upload.
+var headBuffers = sync.Pool{New: func() any { b := make([]byte, headerWindow); return &b }}
 
 type captureUpload struct {
 	rec         *store.CaseRecord
