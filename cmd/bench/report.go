@@ -330,10 +330,12 @@ const methodNotes = `
    three captures (face, ID front, ID back, valid JPEG/PNG files padded to the capture size), the agent's approval,
    both leave, wait until the recording is verified and the case awaits audit, the auditor's approval. A case ends at
    the audit's answer. Waits re-read ` + "`GET /v1/cases/{id}`" + ` at the poll interval. Throughput is completed
-   cases over the wall time of the batch, after warm-up cases. **Baseline:** a bare workflow whose script (activities,
-   local activities, signals, updates, in order) is read from the history of one of the cases just completed; its
-   activities do nothing, and a driver sends its signals and updates (waiting for each update's result, as the API
-   does) with the same concurrency, against the same Temporal server.
+   cases over the wall time of the batch, after warm-up cases. **Baseline:** a bare workflow of the KYC procedure's
+   minimal shape, written down from the domain (cmd/bench/scenario_cases.go): start; create room; two joins;
+   recording started; three capture updates; decision update; two leaves; recording success; verify recording; audit
+   update; end room. Its activities do nothing, and a driver sends its signals and updates (waiting for each update's
+   result, as the API does) with the same concurrency, against the same Temporal server. The history row compares
+   an approved case's history with the bare workflow's; CPU-seconds come from /proc of each process over the batch.
 2. **Webhook intake.** Valid 100ms events (peer joins and leaves, session opens and closes, each with a fresh event id,
    six per case as in a session, for rooms named like ours whose cases do not exist) posted with the webhook secret.
    The dispatcher runs alongside as in production: it reads the rows back, looks up the round's case ids (one query)
