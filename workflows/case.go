@@ -42,8 +42,10 @@ func KYCCase(ctx workflow.Context, in CaseInput) (kyc.CaseView, error) {
 		return kyc.CaseView{}, err
 	}
 	work, _ := workflow.NewDisconnectedContext(ctx)
-	workflow.Go(work, c.runRooms)
-	workflow.Go(work, c.runRecording)
+	if c.in.Revision < 1 {
+		workflow.Go(work, c.runRooms)
+		workflow.Go(work, c.runRecording)
+	}
 	workflow.Go(work, c.runSaves)
 	workflow.Go(work, c.runWebhooks)
 	return c.run(ctx, work)
@@ -264,6 +266,9 @@ func (c *kycCase) run(ctx, work workflow.Context) (kyc.CaseView, error) {
 		// Once per wake, not per input: each change of the search
 		// attributes is an event in the history.
 		c.publish(ctx)
+		if c.in.Revision >= 1 {
+			c.startWork(work)
+		}
 		if c.finished() {
 			break
 		}
@@ -348,26 +353,60 @@ func (c *kycCase) cancelRequested(ctx workflow.Context) {
 // resolves each method by name to its registered *activities.Activities).
 var acts *activities.Activities
 
-// runRooms closes rooms (oldest first) and creates the current attempt's.
+// startWork starts the room and the recording work the case calls for,
+// each in a coroutine that ends with it, so that a case at rest holds no
+// coroutine of its own for them (revision 0 runs runRooms and runRecording
+// throughout). A work's coroutine first holds the saves: it runs later in
+// this task than the save loop, and its local call's outcome belongs in the
+// same save as the change that asked for it.
+func (c *kycCase) startWork(work workflow.Context) {
+	if w, ok := c.s.NextRoomWork(); ok && !c.roomsBusy {
+		c.roomsBusy = true
+		c.locals++
+		workflow.Go(work, func(ctx workflow.Context) {
+			c.locals--
+			c.roomWork(ctx, w)
+			c.roomsBusy = false
+			c.tick++
+		})
+	}
+	if w, ok := c.s.NextRecordingWork(); ok && !c.recordingBusy {
+		c.recordingBusy = true
+		c.locals++
+		workflow.Go(work, func(ctx workflow.Context) {
+			c.locals--
+			c.recordingWork(ctx, w)
+			c.recordingBusy = false
+			c.tick++
+		})
+	}
+}
+
+// runRooms closes rooms (oldest first) and creates the current attempt's,
+// in revision 0.
 func (c *kycCase) runRooms(ctx workflow.Context) {
 	for {
 		_ = workflow.Await(ctx, func() bool { _, ok := c.s.NextRoomWork(); return ok })
 		work, _ := c.s.NextRoomWork()
 		c.roomsBusy = true
-		switch w := work.(type) {
-		case core.CreateRoom:
-			var room activities.RoomInfo
-			err := c.callHMS(ctx, acts.CreateRoom, activities.CreateRoomInput{CaseID: c.s.CaseID, Attempt: w.Attempt}, &room)
-			if err != nil {
-				c.logger.Error("create room failed", "attempt", w.Attempt, "error", err)
-				c.apply(ctx, core.RoomNotCreated{Attempt: w.Attempt, Error: errorText(err)})
-			} else {
-				c.apply(ctx, core.RoomCreated{Attempt: w.Attempt, RoomID: room.ID, Name: room.Name})
-			}
-		case core.CloseRoom:
-			c.apply(ctx, c.closeRoom(ctx, w.RoomOp))
-		}
+		c.roomWork(ctx, work)
 		c.roomsBusy = false
+	}
+}
+
+func (c *kycCase) roomWork(ctx workflow.Context, work core.Effect) {
+	switch w := work.(type) {
+	case core.CreateRoom:
+		var room activities.RoomInfo
+		err := c.callHMS(ctx, acts.CreateRoom, activities.CreateRoomInput{CaseID: c.s.CaseID, Attempt: w.Attempt}, &room)
+		if err != nil {
+			c.logger.Error("create room failed", "attempt", w.Attempt, "error", err)
+			c.apply(ctx, core.RoomNotCreated{Attempt: w.Attempt, Error: errorText(err)})
+		} else {
+			c.apply(ctx, core.RoomCreated{Attempt: w.Attempt, RoomID: room.ID, Name: room.Name})
+		}
+	case core.CloseRoom:
+		c.apply(ctx, c.closeRoom(ctx, w.RoomOp))
 	}
 }
 
@@ -410,26 +449,31 @@ func (c *kycCase) closeRoom(ctx workflow.Context, op core.RoomOp) core.RoomClose
 	return done
 }
 
-// runRecording verifies announced recordings and asks 100ms for late ones.
+// runRecording verifies announced recordings and asks 100ms for late ones,
+// in revision 0.
 func (c *kycCase) runRecording(ctx workflow.Context) {
 	for {
 		_ = workflow.Await(ctx, func() bool { _, ok := c.s.NextRecordingWork(); return ok })
 		work, _ := c.s.NextRecordingWork()
 		c.recordingBusy = true
-		switch w := work.(type) {
-		case core.VerifyRecording:
-			c.verifyRecording(ctx, w)
-		case core.PollRecording:
-			var found activities.FoundRecording
-			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.HMSOptions()), acts.FindRecording,
-				activities.FindRecordingInput{RoomID: w.RoomID, SessionID: w.SessionID}).Get(ctx, &found)
-			polled := core.RecordingPolled{Attempt: w.Attempt, ErrorType: errorType(err)}
-			if err == nil && found.Found {
-				polled.Found = &core.FoundRecording{ID: found.ID, Path: found.Path, Size: found.Size, Duration: found.Duration}
-			}
-			c.apply(ctx, polled)
-		}
+		c.recordingWork(ctx, work)
 		c.recordingBusy = false
+	}
+}
+
+func (c *kycCase) recordingWork(ctx workflow.Context, work core.Effect) {
+	switch w := work.(type) {
+	case core.VerifyRecording:
+		c.verifyRecording(ctx, w)
+	case core.PollRecording:
+		var found activities.FoundRecording
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.HMSOptions()), acts.FindRecording,
+			activities.FindRecordingInput{RoomID: w.RoomID, SessionID: w.SessionID}).Get(ctx, &found)
+		polled := core.RecordingPolled{Attempt: w.Attempt, ErrorType: errorType(err)}
+		if err == nil && found.Found {
+			polled.Found = &core.FoundRecording{ID: found.ID, Path: found.Path, Size: found.Size, Duration: found.Duration}
+		}
+		c.apply(ctx, polled)
 	}
 }
 

@@ -698,3 +698,34 @@ func emptyBucket(s3 testenv.S3, name string) {
 	}
 	_ = mc.RemoveBucket(ctx, name)
 }
+
+// TestEndToEndCaseAtRest: a case waiting for its participants, its room
+// made, holds only its main loop, its save loop and its webhook loop (the
+// room's work ran in a coroutine that ended with it), as its stack trace
+// in the Web UI shows. A worker keeps thousands of such cases cached.
+func TestEndToEndCaseAtRest(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newE2E(ctx, t, "e2e5")
+	run, u := e.start(ctx)
+	u.waitFor(ctx, "room of attempt 1", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
+	var trace string
+	enc, err := e.tc.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), "__stack_trace")
+	if err == nil {
+		err = enc.Get(&trace)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(trace, "runSaves") || !strings.Contains(trace, "runWebhooks") {
+		t.Fatalf("the stack trace lacks the loops a case keeps:\n%s", trace)
+	}
+	for _, gone := range []string{"roomWork", "recordingWork", "runRooms", "runRecording"} {
+		if strings.Contains(trace, gone) {
+			t.Errorf("a case at rest still holds %s:\n%s", gone, trace)
+		}
+	}
+	if n := strings.Count(trace, "coroutine "); n != 3 {
+		t.Errorf("%d coroutines at rest, want 3:\n%s", n, trace)
+	}
+}
