@@ -24,15 +24,16 @@ import (
 //  2. listen: requests arrive as updates (checked by the core before they
 //     are accepted, answered once their change is saved), 100ms webhooks as
 //     signals, questions as queries; each becomes an input of the core;
-//  3. run the effects the core calls for, each kind in its own loop: rooms
-//     (create, close), the recording (verify, ask 100ms), saves of the log
-//     and the projection; their outcomes are inputs again;
+//  3. run the effects the core calls for: the saves of the log and the
+//     projection in a loop of their own, the rooms' work (create, close)
+//     and the recording's (verify, ask 100ms) each in a coroutine started
+//     for it; their outcomes are inputs again;
 //  4. wait for the next deadline or change, until the case is over and
 //     saved, and return its view.
 //
 // A cancel request from Temporal (Request Cancellation) ends the case as the
-// bank's cancel does; the effect loops run on a context the request does
-// not cancel, so that the room is still closed and the log saved.
+// bank's cancel does; the effects run on a context the request does not
+// cancel, so that the room is still closed and the log saved.
 func KYCCase(ctx workflow.Context, in CaseInput) (kyc.CaseView, error) {
 	c, err := openCase(ctx, in)
 	if err != nil {
