@@ -65,9 +65,11 @@ type kycCase struct {
 	// changes or the next deadline.
 	tick                             int
 	roomsBusy, recordingBusy, saving bool
-	// locals counts the 100ms and storage calls running as local
-	// activities: saves wait for them, so that a change and the outcome of
-	// the call it asked for are saved together.
+	// locals counts the local calls the saves wait for, so that a change
+	// and the outcome of the call it asked for are saved together: the
+	// room's creation and the recording's check, which no request waits on
+	// (closing a room is not waited for: the agent's decision and a cancel
+	// must not wait on 100ms).
 	locals    int
 	published published
 	// timer fires at timerAt. A later deadline keeps it: it wakes the loop
@@ -357,29 +359,42 @@ var acts *activities.Activities
 // startWork starts the room and the recording work the case calls for,
 // each in a coroutine that ends with it, so that a case at rest holds no
 // coroutine of its own for them (revision 0 runs runRooms and runRecording
-// throughout). A work's coroutine first holds the saves: it runs later in
-// this task than the save loop, and its local call's outcome belongs in the
-// same save as the change that asked for it.
+// throughout). A work whose local call the saves wait for holds them from
+// here: its coroutine runs later in this task than the save loop.
 func (c *kycCase) startWork(work workflow.Context) {
 	if w, ok := c.s.NextRoomWork(); ok && !c.roomsBusy {
+		_, hold := w.(core.CreateRoom)
 		c.roomsBusy = true
-		c.locals++
+		c.holdSaves(hold)
 		workflow.Go(work, func(ctx workflow.Context) {
-			c.locals--
+			c.releaseSaves(hold)
 			c.roomWork(ctx, w)
 			c.roomsBusy = false
 			c.tick++
 		})
 	}
 	if w, ok := c.s.NextRecordingWork(); ok && !c.recordingBusy {
+		_, hold := w.(core.VerifyRecording)
 		c.recordingBusy = true
-		c.locals++
+		c.holdSaves(hold)
 		workflow.Go(work, func(ctx workflow.Context) {
-			c.locals--
+			c.releaseSaves(hold)
 			c.recordingWork(ctx, w)
 			c.recordingBusy = false
 			c.tick++
 		})
+	}
+}
+
+func (c *kycCase) holdSaves(hold bool) {
+	if hold {
+		c.locals++
+	}
+}
+
+func (c *kycCase) releaseSaves(hold bool) {
+	if hold {
+		c.locals--
 	}
 }
 
@@ -399,7 +414,7 @@ func (c *kycCase) roomWork(ctx workflow.Context, work core.Effect) {
 	switch w := work.(type) {
 	case core.CreateRoom:
 		var room activities.RoomInfo
-		err := c.callHMS(ctx, acts.CreateRoom, activities.CreateRoomInput{CaseID: c.s.CaseID, Attempt: w.Attempt}, &room)
+		err := c.callHMS(ctx, true, acts.CreateRoom, activities.CreateRoomInput{CaseID: c.s.CaseID, Attempt: w.Attempt}, &room)
 		if err != nil {
 			c.logger.Error("create room failed", "attempt", w.Attempt, "error", err)
 			c.apply(ctx, core.RoomNotCreated{Attempt: w.Attempt, Error: errorText(err)})
@@ -416,12 +431,13 @@ func (c *kycCase) roomWork(ctx workflow.Context, work core.Effect) {
 // three history events and a task fewer); should 100ms not answer within
 // its few tries, the call goes on as a regular activity with the full
 // retry policy, so that an outage holds neither the task nor the worker.
-func (c *kycCase) callHMS(ctx workflow.Context, activity, in, out any) error {
+// hold says whether the saves wait for the local call.
+func (c *kycCase) callHMS(ctx workflow.Context, hold bool, activity, in, out any) error {
 	if c.in.Revision >= 1 {
-		c.locals++
+		c.holdSaves(hold)
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, activities.HMSLocalOptions()), activity, in).
 			Get(ctx, out)
-		c.locals--
+		c.releaseSaves(hold)
 		if err == nil || errorType(err) == activities.ErrHMSPermanent {
 			return err
 		}
@@ -438,7 +454,7 @@ func (c *kycCase) closeRoom(ctx workflow.Context, op core.RoomOp) core.RoomClose
 	if done.RoomID == "" {
 		return done // the room was never created, so nobody can be in it
 	}
-	err := c.callHMS(ctx, acts.CloseRoom, activities.CloseRoomInput{
+	err := c.callHMS(ctx, false, acts.CloseRoom, activities.CloseRoomInput{
 		RoomID: done.RoomID, Reason: "kyc attempt closed: " + op.Reason, End: op.End,
 	}, nil)
 	if err != nil {
