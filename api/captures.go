@@ -48,9 +48,13 @@ func sniff(head []byte) string {
 }
 
 // uploadCapture streams an image of the call into object storage and
-// registers it in the workflow. The form must send the field "kind" before
-// the field "file": the file is streamed as it arrives, never buffered, so
-// its kind (part of the object key) must be known when it starts.
+// registers it in the workflow. It takes the image either as the body itself
+// (its own Content-Type and Content-Length, the kind in the query), which
+// goes to storage in one streaming PUT, or as a multipart form, whose file's
+// length is unknown until its end, so it goes up in parts when it is larger
+// than one. The form must send the field "kind" before the field "file": the
+// file is streamed as it arrives, never buffered, so its kind (part of the
+// object key) must be known when it starts.
 func (s *Server) uploadCapture(c *gin.Context) {
 	if !s.allow(c, kyc.RoleAgent) {
 		return
@@ -61,7 +65,8 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		s.abort(c, e)
 		return
 	}
-	if e := requireMediaType(c, "multipart/form-data"); e != nil {
+	raw, e := uploadShape(c)
+	if e != nil {
 		s.abort(c, e)
 		return
 	}
@@ -71,7 +76,13 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		return
 	}
 	limit := s.d.Config.Capture.MaxBytes
-	if c.Request.ContentLength > limit+multipartOverhead {
+	var rawKind kyc.CaptureKind
+	if raw != "" {
+		if rawKind, e = rawUploadKind(c, limit); e != nil {
+			s.abort(c, e)
+			return
+		}
+	} else if c.Request.ContentLength > limit+multipartOverhead {
 		s.abort(c, tooLarge(limit))
 		return
 	}
@@ -120,22 +131,24 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		return
 	}
 
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit+multipartOverhead)
-	mr, release, err := multipartReader(c.Request)
-	if err != nil {
-		s.abort(c, malformed("the body is not a multipart form: %v", err))
-		return
-	}
-	defer release()
-	kind, e := readKind(mr, limit)
-	if e != nil {
-		s.abort(c, e)
-		return
-	}
-	file, e := nextFile(mr, limit)
-	if e != nil {
-		s.abort(c, e)
-		return
+	kind, file, size := rawKind, io.Reader(c.Request.Body), c.Request.ContentLength
+	if raw == "" {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit+multipartOverhead)
+		mr, release, err := multipartReader(c.Request)
+		if err != nil {
+			s.abort(c, malformed("the body is not a multipart form: %v", err))
+			return
+		}
+		defer release()
+		if kind, e = readKind(mr, limit); e != nil {
+			s.abort(c, e)
+			return
+		}
+		if file, e = nextFile(mr, limit); e != nil {
+			s.abort(c, e)
+			return
+		}
+		size = -1 // the form does not say how long its file is
 	}
 	// More than the sniffer needs: checkImage reads the image's header.
 	headp := headBuffers.Get().(*[]byte)
@@ -157,6 +170,10 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		s.abort(c, newError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "file: is %s; send a JPEG, PNG or WebP image", contentType))
 		return
 	}
+	if raw != "" && raw != contentType {
+		s.abort(c, newError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "file: is %s, but Content-Type says %s; send the image's own type", contentType, raw))
+		return
+	}
 	if err := checkImage(contentType, head, n < len(head)); err != nil {
 		s.abort(c, newError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "file: %v; send a JPEG, PNG or WebP image", err))
 		return
@@ -165,7 +182,7 @@ func (s *Server) uploadCapture(c *gin.Context) {
 
 	u := captureUpload{
 		rec: rec, p: p, key: key, kind: kind, attempt: view.Attempt, contentType: contentType,
-		captureID: uuid.NewString(), scope: scope,
+		captureID: uuid.NewString(), scope: scope, size: size,
 	}
 	u.objectKey = blob.CaptureKey(rec.ID, u.attempt, kind, u.captureID, ext)
 	if key != "" {
@@ -196,6 +213,7 @@ type captureUpload struct {
 	objectKey   string
 	keyPrefix   string // with an Idempotency-Key: the prefix of the key's objects
 	contentType string
+	size        int64 // of a raw upload (its Content-Length); -1 for a form
 }
 
 // uploadSuffix tells apart the objects of uploads that share an
@@ -337,20 +355,22 @@ func (s *Server) putCapture(ctx context.Context, u *captureUpload, body io.Reade
 			return blob.Object{}, false, keyReused()
 		}
 	}
-	if wantSHA != "" {
-		// The bytes stream once, straight to the object's key, either way;
-		// an announced digest is checked before the object appears.
-		obj, err := s.d.Blob.PutVerified(ctx, u.objectKey, body, limit, u.contentType, wantSHA)
-		var mismatch *blob.ChecksumMismatchError
-		if errors.As(err, &mismatch) {
-			return blob.Object{Key: u.objectKey, SHA256: mismatch.Got}, false, nil
-		}
-		if err != nil {
-			return blob.Object{}, false, putFailure(err, limit)
-		}
-		return obj, true, nil
+	// The bytes stream once, straight to the object's key; an announced
+	// digest is checked before the object appears.
+	var obj blob.Object
+	var err error
+	switch {
+	case u.size > 0:
+		obj, err = s.d.Blob.PutSized(ctx, u.objectKey, body, u.size, u.contentType, wantSHA)
+	case wantSHA != "":
+		obj, err = s.d.Blob.PutVerified(ctx, u.objectKey, body, limit, u.contentType, wantSHA)
+	default:
+		obj, err = s.d.Blob.Put(ctx, u.objectKey, body, limit, u.contentType)
 	}
-	obj, err := s.d.Blob.Put(ctx, u.objectKey, body, limit, u.contentType)
+	var mismatch *blob.ChecksumMismatchError
+	if errors.As(err, &mismatch) {
+		return blob.Object{Key: u.objectKey, SHA256: mismatch.Got}, false, nil
+	}
 	if err != nil {
 		return blob.Object{}, false, putFailure(err, limit)
 	}
@@ -369,7 +389,7 @@ func putFailure(err error, limit int64) *apiError {
 		return tooLarge(limit)
 	case errors.As(err, &mpErr):
 		return malformed("the multipart body is broken: %v", mpErr.err)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.Canceled):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, blob.ErrShortBody), errors.Is(err, context.Canceled):
 		return malformed("the upload ended early")
 	}
 	return unavailable("object storage", err)
@@ -453,6 +473,46 @@ func multipartReader(r *http.Request) (*multipart.Reader, func(), error) {
 		br.Reset(nil)
 		bodyBuffers.Put(br)
 	}, nil
+}
+
+// uploadShape tells a raw upload (the image itself as the body, its type
+// returned) from a multipart form (""), and refuses anything else.
+func uploadShape(c *gin.Context) (string, *apiError) {
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err == nil {
+		mt = strings.ToLower(mt)
+		if _, ok := imageTypes[mt]; ok {
+			return mt, nil
+		}
+		if mt == "multipart/form-data" {
+			return "", nil
+		}
+	}
+	return "", newError(http.StatusUnsupportedMediaType, codeUnsupportedMedia,
+		"Content-Type must be multipart/form-data (fields kind, then file), or the image's own type (image/jpeg, image/png or image/webp) with ?kind=")
+}
+
+// rawUploadKind checks a raw upload's length and reads its kind from the
+// query. The length must be announced: the bytes go to storage in one PUT
+// as they arrive, which needs it up front.
+func rawUploadKind(c *gin.Context, limit int64) (kyc.CaptureKind, *apiError) {
+	switch n := c.Request.ContentLength; {
+	case n < 0:
+		return "", newError(http.StatusLengthRequired, codeLengthRequired, "send the image with a Content-Length (or as a multipart form)")
+	case n == 0:
+		return "", newError(http.StatusUnprocessableEntity, codeEmptyFile, "file: is empty")
+	case n > limit:
+		return "", tooLarge(limit)
+	}
+	q, ok := c.GetQuery("kind")
+	if !ok {
+		return "", invalidField("kind", "is required in the query (?kind=) of a raw upload")
+	}
+	k := kyc.CaptureKind(strings.TrimSpace(q))
+	if len(q) > 64 || !k.Valid() {
+		return "", invalidField("kind", "must be one of %s", kindList(kyc.AllCaptureKinds))
+	}
+	return k, nil
 }
 
 func readKind(mr *multipart.Reader, limit int64) (kyc.CaptureKind, *apiError) {

@@ -119,17 +119,107 @@ func TestCaptureUploads(t *testing.T) {
 	})
 }
 
+// TestRawCaptureUploads sends captures as the image itself: stored in one
+// PUT under the same key scheme as a form's, with the same refusals.
+func TestRawCaptureUploads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1", kyc.CaptureFace)
+	prefix := "cases/" + v.ID + "/"
+	agent := e.agent("agent-1")
+
+	for _, tt := range []struct {
+		name, ct, ext string
+		data          []byte
+	}{
+		{"png", "image/png", ".png", pngImage(t, 4, 4)},
+		{"jpeg", "image/jpeg", ".jpg", jpegImage(t)},
+		{"webp", "image/webp", ".webp", webpImage()},
+	} {
+		r := e.uploadRaw(v.ID, agent, kyc.CaptureOther, tt.data, map[string]string{"X-Content-SHA256": sha(tt.data)})
+		wantStatus(t, r, http.StatusCreated)
+		var c kyc.Capture
+		r.decode(t, &c)
+		if c.ContentType != tt.ct || c.SHA256 != sha(tt.data) || c.Size != int64(len(tt.data)) || c.Kind != kyc.CaptureOther {
+			t.Fatalf("%s capture %+v", tt.name, c)
+		}
+		if want := prefix + "attempt-1/other-" + c.ID + tt.ext; c.ObjectKey != want {
+			t.Fatalf("object key %q, want %q", c.ObjectKey, want)
+		}
+		got, err := e.s3.GetObject(context.Background(), e.bucket, c.ObjectKey, minioGet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := io.ReadAll(got)
+		if !bytes.Equal(stored, tt.data) {
+			t.Fatalf("%s: the stored object differs from the upload", tt.name)
+		}
+	}
+	// Without an announced digest the API computes it on the way through.
+	img := pngImage(t, 3, 3)
+	r := e.uploadRaw(v.ID, agent, kyc.CaptureFace, img, nil)
+	wantStatus(t, r, http.StatusCreated)
+	var c kyc.Capture
+	r.decode(t, &c)
+	if c.SHA256 != sha(img) || c.Size != int64(len(img)) {
+		t.Fatalf("capture without a digest: %+v", c)
+	}
+
+	before := len(e.objects(prefix))
+	png := pngImage(t, 2, 2)
+	path := casePath(v.ID, "/captures")
+	for _, tt := range []struct {
+		name    string
+		r       req
+		status  int
+		code    string
+		message string
+	}{
+		{"no kind", req{path: path, raw: png, contentType: "image/png"}, 422, "invalid_field", "kind"},
+		{"unknown kind", req{path: path + "?kind=selfie", raw: png, contentType: "image/png"}, 422, "invalid_field", "kind"},
+		{"type other than the bytes'", req{path: path + "?kind=face", raw: png, contentType: "image/jpeg"}, 415, "unsupported_media_type", "image/png"},
+		{"not an image", req{path: path + "?kind=face", raw: []byte("%PDF-1.7 not an image"), contentType: "image/jpeg"}, 415, "unsupported_media_type", ""},
+		{"other media type", req{path: path + "?kind=face", raw: png, contentType: "application/octet-stream"}, 415, "unsupported_media_type", "multipart/form-data"},
+		{"too large", req{path: path + "?kind=face", raw: pngImage(t, 200, 200), contentType: "image/png"}, 413, "payload_too_large", ""},
+		{"empty", req{path: path + "?kind=face", raw: []byte{}, contentType: "image/png"}, 422, "empty_file", ""},
+		{"no length", req{path: path + "?kind=face", raw: png, contentType: "image/png", chunked: true}, 411, "length_required", "Content-Length"},
+		{"checksum mismatch", req{path: path + "?kind=face", raw: png, contentType: "image/png",
+			headers: map[string]string{"X-Content-SHA256": sha([]byte("other"))}}, 422, "checksum_mismatch", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.r.method, tt.r.token = "POST", agent
+			r := e.call(tt.r)
+			wantError(t, r, tt.status, tt.code)
+			if !strings.Contains(string(r.body), tt.message) {
+				t.Fatalf("the error does not say %q: %s", tt.message, r.body)
+			}
+			if n := len(e.objects(prefix)); n != before {
+				t.Fatalf("a refused upload left objects: %d, before %d: %v", n, before, e.objects(prefix))
+			}
+		})
+	}
+	if n := len(e.view(v.ID).Captures); n != 4 {
+		t.Fatalf("%d captures registered, want the 4 accepted ones", n)
+	}
+}
+
 func TestCaptureIdempotentRetry(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
+	for _, shape := range uploadShapes(e) {
+		t.Run(shape.name, func(t *testing.T) { testCaptureIdempotentRetry(t, e, shape.up) })
+	}
+}
+
+func testCaptureIdempotentRetry(t *testing.T, e *env, up uploadFunc) {
 	v := e.inCall("agent-1")
 	agent := e.agent("agent-1")
 	img := pngImage(t, 5, 5)
 	key := map[string]string{"Idempotency-Key": "cap-" + uuid.NewString()}
 
-	first := e.upload(v.ID, agent, kyc.CaptureFace, img, key)
+	first := up(v.ID, agent, kyc.CaptureFace, img, key)
 	wantStatus(t, first, http.StatusCreated)
-	second := e.upload(v.ID, agent, kyc.CaptureFace, img, key)
+	second := up(v.ID, agent, kyc.CaptureFace, img, key)
 	wantStatus(t, second, http.StatusCreated)
 	var c1, c2 kyc.Capture
 	first.decode(t, &c1)
@@ -139,7 +229,7 @@ func TestCaptureIdempotentRetry(t *testing.T) {
 	}
 	// Other content under the same key is refused and changes nothing.
 	other := pngImage(t, 6, 6)
-	wantError(t, e.upload(v.ID, agent, kyc.CaptureFace, other, key), http.StatusConflict, "idempotency_key_reused")
+	wantError(t, up(v.ID, agent, kyc.CaptureFace, other, key), http.StatusConflict, "idempotency_key_reused")
 	if caps := e.view(v.ID).Captures; len(caps) != 1 || caps[0].SHA256 != sha(img) {
 		t.Fatalf("captures after retries: %+v", caps)
 	}
@@ -162,7 +252,7 @@ func TestCaptureIdempotentRetry(t *testing.T) {
 	if _, err := e.st.PurgeIdempotentResponses(context.Background(), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	r := e.upload(v.ID, agent, kyc.CaptureFace, img, key)
+	r := up(v.ID, agent, kyc.CaptureFace, img, key)
 	wantStatus(t, r, http.StatusCreated)
 	var c3 kyc.Capture
 	r.decode(t, &c3)
@@ -173,7 +263,7 @@ func TestCaptureIdempotentRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Other bytes under that key never overwrite the registered object.
-	wantError(t, e.upload(v.ID, agent, kyc.CaptureFace, other, key), http.StatusConflict, "idempotency_key_reused")
+	wantError(t, up(v.ID, agent, kyc.CaptureFace, other, key), http.StatusConflict, "idempotency_key_reused")
 	if caps := e.view(v.ID).Captures; len(caps) != 1 {
 		t.Fatalf("captures: %+v", caps)
 	}
@@ -189,12 +279,12 @@ func TestCaptureIdempotentRetry(t *testing.T) {
 	// A keyed retry is answered even after the case moved on.
 	key2 := map[string]string{"Idempotency-Key": "cap-" + uuid.NewString()}
 	img2 := pngImage(t, 7, 7)
-	r = e.upload(v.ID, agent, kyc.CaptureIDFront, img2, key2)
+	r = up(v.ID, agent, kyc.CaptureIDFront, img2, key2)
 	wantStatus(t, r, http.StatusCreated)
 	var c4 kyc.Capture
 	r.decode(t, &c4)
 	wantStatus(t, e.post(v.ID, "/decision", agent, map[string]string{"outcome": "reject", "reason": "blurred"}, nil), http.StatusOK)
-	r = e.upload(v.ID, agent, kyc.CaptureIDFront, img2, key2)
+	r = up(v.ID, agent, kyc.CaptureIDFront, img2, key2)
 	wantStatus(t, r, http.StatusCreated)
 	var c5 kyc.Capture
 	r.decode(t, &c5)
@@ -202,7 +292,7 @@ func TestCaptureIdempotentRetry(t *testing.T) {
 		t.Fatalf("late retry answered %s, want %s", c5.ID, c4.ID)
 	}
 	// Without the key, the same upload now is refused: captures are closed.
-	wantError(t, e.upload(v.ID, agent, kyc.CaptureIDFront, img2, nil), http.StatusConflict, "invalid_state")
+	wantError(t, up(v.ID, agent, kyc.CaptureIDFront, img2, nil), http.StatusConflict, "invalid_state")
 }
 
 // TestCaptureRefusedByTheWorkflowIsDeleted fills the attempt to the

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -408,6 +409,7 @@ type req struct {
 	raw          []byte // the body as is
 	contentType  string
 	headers      map[string]string
+	chunked      bool // send raw without a Content-Length
 }
 
 func (e *env) call(r req) response {
@@ -415,6 +417,8 @@ func (e *env) call(r req) response {
 	var body io.Reader
 	ct := r.contentType
 	switch {
+	case r.raw != nil && r.chunked:
+		body = io.MultiReader(bytes.NewReader(r.raw)) // hides the length
 	case r.raw != nil:
 		body = bytes.NewReader(r.raw)
 	case r.json != nil:
@@ -628,6 +632,27 @@ func (e *env) upload(id, token string, kind kyc.CaptureKind, data []byte, header
 	e.t.Helper()
 	body, ct := captureForm(e.t, kind, data)
 	return e.call(req{method: "POST", path: casePath(id, "/captures"), token: token, raw: body, contentType: ct, headers: headers})
+}
+
+// uploadRaw posts a capture as the image itself, its kind in the query.
+func (e *env) uploadRaw(id, token string, kind kyc.CaptureKind, data []byte, headers map[string]string) response {
+	e.t.Helper()
+	return e.call(req{method: "POST", path: casePath(id, "/captures") + "?kind=" + url.QueryEscape(string(kind)), token: token,
+		raw: data, contentType: http.DetectContentType(data), headers: headers})
+}
+
+// uploadFunc is one way to upload a capture.
+type uploadFunc func(id, token string, kind kyc.CaptureKind, data []byte, headers map[string]string) response
+
+// uploadShapes are the API's two ways of taking a capture.
+func uploadShapes(e *env) []struct {
+	name string
+	up   uploadFunc
+} {
+	return []struct {
+		name string
+		up   uploadFunc
+	}{{"form", e.upload}, {"raw", e.uploadRaw}}
 }
 
 // logBuffer collects the service's log for failed tests and for checks that

@@ -35,6 +35,7 @@ const (
 	codeUnknownField       = "unknown_field"
 	codeChecksumMismatch   = "checksum_mismatch"
 	codeEmptyFile          = "empty_file"
+	codeLengthRequired     = "length_required"
 	codeUnavailable        = "unavailable"
 	codeRoomNotReady       = "room_not_ready"
 	codeWorkflowNotRunning = "case_not_running"

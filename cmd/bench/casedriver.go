@@ -18,7 +18,7 @@ import (
 // approves. It times each step.
 type caseDriver struct {
 	c        *apiClient
-	captures []*apiclient.Form
+	captures []*apiclient.CaptureUpload
 	poll     time.Duration // how often a wait re-reads the case
 	timeout  time.Duration // longest wait for one state
 	// hooks, when set, is asked when each webhook was answered, to time
@@ -63,7 +63,7 @@ func (d *caseDriver) run(ctx context.Context, agent, auditor string) caseResult 
 	// When each join and the recording first showed in a read of the case.
 	var agentSeen, customerSeen, recordingSeen time.Time
 	var room string
-	dr := &apiclient.Driver{Client: c.Client, Forms: d.captures, Poll: d.poll, Wait: d.timeout,
+	dr := &apiclient.Driver{Client: c.Client, Uploads: d.captures, Poll: d.poll, Wait: d.timeout,
 		Tokens: apiclient.Tokens{Service: c.service(), Agent: c.token(agent, kyc.RoleAgent), Auditor: c.token(auditor, kyc.RoleAuditor)},
 		Script: apiclient.Script{
 			Customer:       kyc.Customer{Reference: "BENCH-" + randomHex(8), Name: "Bench Customer", Email: "bench.customer@example.com", Phone: "+910000000000"},

@@ -164,7 +164,7 @@ func (b *bench) profileLoad(ctx context.Context, scenario, hint string, until <-
 		if err != nil {
 			return err.Error()
 		}
-		f, err := apiclient.NewForm(sample)
+		f, err := apiclient.NewCaptureUpload(sample)
 		if err != nil {
 			return err.Error()
 		}

@@ -351,12 +351,15 @@ const methodNotes = `
    interval bounds its resolution. **Baseline:** during the same window a probe sends a signal to a bare workflow and
    queries it at the same interval until the signal shows, and sends it an update waiting for completion.
 4. **Capture upload.** Cases brought to ` + "`in_call`" + `, then uploads of one image size at the given concurrency,
-   each checked (size and SHA-256 in the answer). **Baseline:** minio-go PutObject of the same bytes to the same
+   each checked (size and SHA-256 in the answer), sent as the agent's console sends them: the image as the body with
+   its Content-Type, Content-Length, ` + "`?kind=`" + `, X-Content-SHA256 and an Idempotency-Key. **Baseline:** the
+   same bytes posted at the same concurrency to a bare streaming proxy in the bench process (an HTTP handler passing
+   the request body to PutObject with its Content-Length; no auth, hashing, content check, database row or
+   workflow): the best a design that passes the bytes through an HTTP service can expect on this machine, since any
+   API does this work and more on the same cores. **Reference:** minio-go PutObject of the same bytes to the same
    bucket at the same concurrency. The API's peak RSS growth is VmHWM (reset through clear_refs) minus VmRSS before.
-   **Reference:** the same bytes posted at the same concurrency to a bare streaming proxy in the bench process (an
-   HTTP handler passing the request body to PutObject with its Content-Length; no auth, multipart form, hashing,
-   content check, database row or workflow): the best a design that passes the bytes through an HTTP service can
-   expect on this machine, since any API does this work and more on the same cores.
+   The CPU row divides each process's CPU-seconds over the batch by the uploads: what Temporal and the worker spend
+   is the workflow's acceptance of the capture (its update, save and answer), a fixed cost whatever the size.
 5. **Open cases at rest.** Cases created through the API and left waiting for participants (each has its room).
    Worker RSS is read once the worker is idle. **Baselines:** bare workflows of scenario 1's script started directly
    (they run their leading activities and wait for a signal) on the bare worker, whose RSS is read the same way;

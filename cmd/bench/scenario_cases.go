@@ -86,7 +86,7 @@ func (b *bench) newCaseDriver(poll time.Duration, hooks *hookProxy) (*caseDriver
 	}
 	d := &caseDriver{c: b.client, poll: poll, timeout: 2 * time.Minute, hooks: hooks}
 	for _, s := range set {
-		f, err := apiclient.NewForm(s)
+		f, err := apiclient.NewCaptureUpload(s)
 		if err != nil {
 			return nil, err
 		}

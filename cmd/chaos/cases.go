@@ -173,7 +173,7 @@ func (c *caseRun) step(s apiclient.Step) {
 }
 
 // uploaded records one upload try.
-func (c *caseRun) uploaded(f *apiclient.Form, key string, status int, got *kyc.Capture) {
+func (c *caseRun) uploaded(f *apiclient.CaptureUpload, key string, status int, got *kyc.Capture) {
 	c.mu.Lock()
 	u := c.uploads[f.Sample.Kind]
 	if u == nil {

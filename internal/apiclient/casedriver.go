@@ -88,20 +88,20 @@ type Hooks struct {
 	BeforeCaptures func(ctx context.Context, caseID string) kyc.Status
 	// Upload is told of every upload try: its Idempotency-Key, the answer's
 	// status (0 for none) and, on success, the stored capture.
-	Upload func(f *Form, key string, status int, c *kyc.Capture)
+	Upload func(f *CaptureUpload, key string, status int, c *kyc.Capture)
 }
 
 // Driver drives cases over HTTP as the bank's backend, the agent, the
 // customer (through the simulator) and the auditor: create → join →
 // capture → decide → audit, with the variations of Script and Hooks.
 type Driver struct {
-	Client *Client
-	Tokens Tokens
-	Script Script
-	Hooks  Hooks
-	Forms  []*Form       // the captures (default the bundled samples)
-	Poll   time.Duration // how often a wait reads the case (default 200 ms)
-	Wait   time.Duration // longest wait for one state or retried request (default 2 min)
+	Client  *Client
+	Tokens  Tokens
+	Script  Script
+	Hooks   Hooks
+	Uploads []*CaptureUpload // the captures (default the bundled samples)
+	Poll    time.Duration    // how often a wait reads the case (default 200 ms)
+	Wait    time.Duration    // longest wait for one state or retried request (default 2 min)
 	// Deadline, when set, bounds every wait and retry instead of Wait.
 	Deadline time.Time
 }
@@ -142,10 +142,10 @@ func (r *run) step(name, detail string, v *kyc.CaseView, since time.Time) {
 
 func (r *run) steps(ctx context.Context) error {
 	d, s, t := r.d, r.d.Script, r.d.Tokens
-	forms := d.Forms
-	if len(forms) == 0 {
+	uploads := d.Uploads
+	if len(uploads) == 0 {
 		var err error
-		if forms, err = SampleForms(); err != nil {
+		if uploads, err = SampleUploads(); err != nil {
 			return err
 		}
 	}
@@ -207,7 +207,7 @@ func (r *run) steps(ctx context.Context) error {
 			return r.end(ctx, status, nil)
 		}
 	}
-	for _, f := range forms {
+	for _, f := range uploads {
 		if err := r.capture(ctx, f); err != nil {
 			return err
 		}
@@ -307,7 +307,7 @@ func (r *run) join(ctx context.Context, who, name, token, step string) (string, 
 	return p.PeerID, nil
 }
 
-func (r *run) capture(ctx context.Context, f *Form) error {
+func (r *run) capture(ctx context.Context, f *CaptureUpload) error {
 	start := time.Now()
 	var c kyc.Capture
 	err := r.retry(ctx, "capture "+string(f.Sample.Kind), nil, func(key string) error {

@@ -7,9 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -125,15 +123,17 @@ func (c *Client) Events(ctx context.Context, token, caseID string, out any) erro
 	return err
 }
 
-// Upload posts a capture as the agent's browser does, with its SHA-256 for
-// the API to check; it returns the answer's status (0 for none) and the
-// stored capture, checked against what was sent.
-func (c *Client) Upload(ctx context.Context, token, caseID, key string, f *Form) (kyc.Capture, int, error) {
+// Upload posts a capture as the agent's console does (the image itself, its
+// kind in the query), with its SHA-256 for the API to check; it returns the
+// answer's status (0 for none) and the stored capture, checked against what
+// was sent.
+func (c *Client) Upload(ctx context.Context, token, caseID, key string, f *CaptureUpload) (kyc.Capture, int, error) {
 	// The digest is computed per upload, as a client that has the image
 	// only now does (the benchmark times it with the upload).
 	sum := f.Sample.SHA256()
-	q := Request{Method: http.MethodPost, URL: c.API + CasePath(caseID, "/captures"), Token: token,
-		Body: bytes.NewReader(f.Body), ContentType: f.ContentType, Header: map[string]string{"X-Content-SHA256": sum}}
+	q := Request{Method: http.MethodPost, URL: c.API + CasePath(caseID, "/captures") + "?kind=" + url.QueryEscape(string(f.Sample.Kind)),
+		Token: token, Body: bytes.NewReader(f.Sample.Data), ContentType: f.Sample.ContentType,
+		Header: map[string]string{"X-Content-SHA256": sum}}
 	if key != "" {
 		q.Header["Idempotency-Key"] = key
 	}
@@ -152,47 +152,29 @@ func (c *Client) Upload(ctx context.Context, token, caseID, key string, f *Form)
 // errStoredDiffers: the API stored something else than was sent.
 var errStoredDiffers = errors.New("the API stored a different capture")
 
-// Form is a capture upload built once: the multipart form an agent's
-// browser posts (the field kind and the file with its own media type).
-// The same bytes go out on every upload of it.
-type Form struct {
-	Sample      Sample
-	Body        []byte
-	ContentType string
+// CaptureUpload is a capture to upload, checked once: the same bytes go out
+// on every upload of it.
+type CaptureUpload struct {
+	Sample Sample
 }
 
-// NewForm builds the upload of a sample.
-func NewForm(s Sample) (*Form, error) {
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if err := w.WriteField("kind", string(s.Kind)); err != nil {
-		return nil, fmt.Errorf("form field kind: %w", err)
+// NewCaptureUpload checks that a sample can be uploaded as it is.
+func NewCaptureUpload(s Sample) (*CaptureUpload, error) {
+	if !s.Kind.Valid() || len(s.Data) == 0 || s.ContentType == "" {
+		return nil, fmt.Errorf("sample %q: needs a capture kind, bytes and a media type", s.FileName)
 	}
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename=%q`, s.FileName))
-	h.Set("Content-Type", s.ContentType)
-	part, err := w.CreatePart(h)
-	if err != nil {
-		return nil, fmt.Errorf("form file: %w", err)
-	}
-	if _, err := part.Write(s.Data); err != nil {
-		return nil, fmt.Errorf("form file: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("form: %w", err)
-	}
-	return &Form{Sample: s, Body: buf.Bytes(), ContentType: w.FormDataContentType()}, nil
+	return &CaptureUpload{Sample: s}, nil
 }
 
-// SampleForms are the uploads of the bundled samples.
-func SampleForms() ([]*Form, error) {
+// SampleUploads are the uploads of the bundled samples.
+func SampleUploads() ([]*CaptureUpload, error) {
 	samples, err := Samples()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Form, 0, len(samples))
+	out := make([]*CaptureUpload, 0, len(samples))
 	for _, s := range samples {
-		f, err := NewForm(s)
+		f, err := NewCaptureUpload(s)
 		if err != nil {
 			return nil, err
 		}

@@ -360,7 +360,7 @@ func wholeCase(t *testing.T, s *e2e.Stack, b *bank, customerBrowser, staffBrowse
 		}()
 	})
 	run(t, agent, 10*time.Second, "intercept uploads", fetch.Enable().WithPatterns([]*fetch.RequestPattern{
-		{URLPattern: "*/v1/cases/*/captures", RequestStage: fetch.RequestStageResponse},
+		{URLPattern: "*/v1/cases/*/captures?*", RequestStage: fetch.RequestStageResponse},
 	}))
 
 	click(t, agent, "Take next case")

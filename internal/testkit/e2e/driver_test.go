@@ -107,11 +107,11 @@ func (d *driver) joinBoth(attempt int) (string, string, string) {
 
 func (d *driver) captureAll() {
 	d.t.Helper()
-	forms, err := apiclient.SampleForms()
+	uploads, err := apiclient.SampleUploads()
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	for _, f := range forms {
+	for _, f := range uploads {
 		if _, _, err := d.c.Upload(d.ctx, d.agent, d.caseID, apiclient.NewKey(), f); err != nil {
 			d.t.Fatalf("capture %s: %v", f.Sample.Kind, err)
 		}

@@ -272,7 +272,10 @@ async function sha256Hex(b: Blob): Promise<string> {
 function send(p: Pending, sha: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/v1/cases/" + current!.id + "/captures");
+    // The image itself as the body (its type, length and kind said up
+    // front): the API streams it to storage in one PUT.
+    xhr.open("POST", "/v1/cases/" + current!.id + "/captures?kind=" + encodeURIComponent(p.kind));
+    xhr.setRequestHeader("Content-Type", p.blob.type);
     xhr.setRequestHeader("Authorization", "Bearer " + token());
     xhr.setRequestHeader("X-Content-SHA256", sha);
     xhr.setRequestHeader("Idempotency-Key", p.key);
@@ -284,10 +287,7 @@ function send(p: Pending, sha: string): Promise<{ status: number; body: string }
     };
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText });
     xhr.onerror = () => reject(new Error("network"));
-    const form = new FormData();
-    form.append("kind", p.kind); // the API needs kind before file
-    form.append("file", p.blob, p.kind + ".jpg");
-    xhr.send(form);
+    xhr.send(p.blob);
   });
 }
 
