@@ -181,11 +181,7 @@ func (s *Store) putParts(ctx context.Context, key string, src io.Reader, buf []b
 		if err := s.tagSHA256(ctx, key, sum); err != nil {
 			// An object without its recorded digest is not what Put
 			// promises: remove it, and let the caller retry.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			if rerr := s.core.RemoveObject(cctx, s.bucket, key, minio.RemoveObjectOptions{}); rerr != nil {
-				s.log.Warn("could not remove an object whose checksum tag failed", "key", key, "error", rerr)
-			}
+			s.remove(ctx, key, "an object whose checksum tag failed")
 			return Object{}, fmt.Errorf("blob: put %q: tag its sha256: %w", key, err)
 		}
 	}
