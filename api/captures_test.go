@@ -23,30 +23,7 @@ func TestCaptureUploads(t *testing.T) {
 	prefix := "cases/" + v.ID + "/"
 	agent := e.agent("agent-1")
 
-	t.Run("formats", func(t *testing.T) {
-		for _, tt := range []struct {
-			name, ct, ext string
-			data          []byte
-		}{
-			{"png", "image/png", ".png", pngImage(t, 4, 4)},
-			{"jpeg", "image/jpeg", ".jpg", jpegImage(t)},
-			{"webp", "image/webp", ".webp", webpImage()},
-		} {
-			r := e.upload(v.ID, agent, kyc.CaptureOther, tt.data, nil)
-			wantStatus(t, r, http.StatusCreated)
-			var c kyc.Capture
-			r.decode(t, &c)
-			if c.ContentType != tt.ct || c.SHA256 != sha(tt.data) || c.Size != int64(len(tt.data)) || c.Kind != kyc.CaptureOther {
-				t.Fatalf("%s capture %+v", tt.name, c)
-			}
-			if want := prefix + "attempt-1/other-" + c.ID + tt.ext; c.ObjectKey != want {
-				t.Fatalf("object key %q, want %q", c.ObjectKey, want)
-			}
-			if r.header.Get("Location") != casePath(v.ID, "/captures/", c.ID) {
-				t.Fatalf("Location %q", r.header.Get("Location"))
-			}
-		}
-	})
+	t.Run("formats", func(t *testing.T) { uploadEachFormat(t, e, v.ID, agent, e.upload, false) })
 
 	before := len(e.objects(prefix))
 	big := pngImage(t, 200, 200) // far above the 64 KiB test limit
@@ -119,15 +96,11 @@ func TestCaptureUploads(t *testing.T) {
 	})
 }
 
-// TestRawCaptureUploads sends captures as the image itself: stored in one
-// PUT under the same key scheme as a form's, with the same refusals.
-func TestRawCaptureUploads(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	v := e.inCall("agent-1", kyc.CaptureFace)
-	prefix := "cases/" + v.ID + "/"
-	agent := e.agent("agent-1")
-
+// uploadEachFormat uploads a JPEG, a PNG and a WebP image (announcing their
+// SHA-256 if asked) and checks what each became: its type, digest, size, key,
+// Location and stored bytes.
+func uploadEachFormat(t *testing.T, e *env, caseID, agent string, up uploadFunc, announce bool) {
+	t.Helper()
 	for _, tt := range []struct {
 		name, ct, ext string
 		data          []byte
@@ -136,15 +109,22 @@ func TestRawCaptureUploads(t *testing.T) {
 		{"jpeg", "image/jpeg", ".jpg", jpegImage(t)},
 		{"webp", "image/webp", ".webp", webpImage()},
 	} {
-		r := e.uploadRaw(v.ID, agent, kyc.CaptureOther, tt.data, map[string]string{"X-Content-SHA256": sha(tt.data)})
+		var headers map[string]string
+		if announce {
+			headers = map[string]string{"X-Content-SHA256": sha(tt.data)}
+		}
+		r := up(caseID, agent, kyc.CaptureOther, tt.data, headers)
 		wantStatus(t, r, http.StatusCreated)
 		var c kyc.Capture
 		r.decode(t, &c)
 		if c.ContentType != tt.ct || c.SHA256 != sha(tt.data) || c.Size != int64(len(tt.data)) || c.Kind != kyc.CaptureOther {
 			t.Fatalf("%s capture %+v", tt.name, c)
 		}
-		if want := prefix + "attempt-1/other-" + c.ID + tt.ext; c.ObjectKey != want {
+		if want := "cases/" + caseID + "/attempt-1/other-" + c.ID + tt.ext; c.ObjectKey != want {
 			t.Fatalf("object key %q, want %q", c.ObjectKey, want)
+		}
+		if r.header.Get("Location") != casePath(caseID, "/captures/", c.ID) {
+			t.Fatalf("Location %q", r.header.Get("Location"))
 		}
 		got, err := e.s3.GetObject(context.Background(), e.bucket, c.ObjectKey, minioGet())
 		if err != nil {
@@ -155,6 +135,18 @@ func TestRawCaptureUploads(t *testing.T) {
 			t.Fatalf("%s: the stored object differs from the upload", tt.name)
 		}
 	}
+}
+
+// TestRawCaptureUploads sends captures as the image itself: stored in one
+// PUT under the same key scheme as a form's, with the same refusals.
+func TestRawCaptureUploads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	v := e.inCall("agent-1", kyc.CaptureFace)
+	prefix := "cases/" + v.ID + "/"
+	agent := e.agent("agent-1")
+
+	uploadEachFormat(t, e, v.ID, agent, e.uploadRaw, true)
 	// Without an announced digest the API computes it on the way through.
 	img := pngImage(t, 3, 3)
 	r := e.uploadRaw(v.ID, agent, kyc.CaptureFace, img, nil)

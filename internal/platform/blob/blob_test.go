@@ -23,6 +23,7 @@ import (
 // hashing what it hands out so tests know the expected SHA-256 independently
 // of the code under test.
 type patternReader struct {
+	size  int64 // in all
 	left  int64
 	state uint64
 	read  int64
@@ -30,7 +31,7 @@ type patternReader struct {
 }
 
 func newPattern(size int64, seed uint64) *patternReader {
-	return &patternReader{left: size, state: seed | 1, h: sha256.New()}
+	return &patternReader{size: size, left: size, state: seed | 1, h: sha256.New()}
 }
 
 func (p *patternReader) Read(b []byte) (int, error) {

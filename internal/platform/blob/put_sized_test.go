@@ -41,32 +41,8 @@ func TestPutSizedStreamsOnePut(t *testing.T) {
 			}
 			src := newPattern(tc.size, uint64(i+1))
 			obj, err := s.PutSized(ctx, key, src, tc.announce, "image/jpeg", want)
-			if tc.err != nil {
-				if !errors.Is(err, tc.err) {
-					t.Fatalf("%s: error = %v, want %v", tc.name, err, tc.err)
-				}
-				var mm *ChecksumMismatchError
-				if errors.As(err, &mm) && (mm.Got != src.sum() || mm.Want != want) {
-					t.Fatalf("%s: mismatch names %s/%s, want %s/%s", tc.name, mm.Want, mm.Got, want, src.sum())
-				}
-				if _, err := s.Stat(ctx, key); !errors.Is(err, ErrNotFound) {
-					t.Fatalf("%s: Stat after a refusal = %v, want ErrNotFound", tc.name, err)
-				}
+			if !checkPut(t, s, tc.name, key, obj, err, tc.err, src, want) {
 				continue
-			}
-			if err != nil {
-				t.Fatalf("%s: PutSized: %v", tc.name, err)
-			}
-			if obj.Key != key || obj.Size != tc.size || obj.SHA256 != src.sum() || obj.ETag == "" || obj.ContentType != "image/jpeg" {
-				t.Fatalf("%s: PutSized returned %+v, want size %d sha256 %s", tc.name, obj, tc.size, src.sum())
-			}
-			info, err := s.Stat(ctx, key)
-			if err != nil || info.Size != tc.size || info.SHA256 != src.sum() || info.ContentType != "image/jpeg" {
-				t.Fatalf("%s: Stat = %+v, %v", tc.name, info, err)
-			}
-			sum, n, err := s.Checksum(ctx, key)
-			if err != nil || sum != src.sum() || n != tc.size {
-				t.Fatalf("%s: Checksum = %s/%d, %v", tc.name, sum, n, err)
 			}
 			stored = append(stored, key)
 		}

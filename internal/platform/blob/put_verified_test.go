@@ -39,29 +39,12 @@ func TestPutVerifiedStoresOnlyTheAnnouncedContent(t *testing.T) {
 			}
 			src := newPattern(tc.size, uint64(i+1))
 			obj, err := s.PutVerified(ctx, key, src, tc.limit, "image/jpeg", announce.sum())
+			var wantErr error
 			if tc.wrongSum {
-				var mm *ChecksumMismatchError
-				if !errors.Is(err, ErrChecksumMismatch) || !errors.As(err, &mm) || mm.Got != src.sum() || mm.Want != announce.sum() {
-					t.Fatalf("%s: PutVerified error = %v, want a mismatch naming both digests", tc.name, err)
-				}
-				if _, err := s.Stat(ctx, key); !errors.Is(err, ErrNotFound) {
-					t.Fatalf("%s: Stat after a mismatch = %v, want ErrNotFound", tc.name, err)
-				}
+				wantErr = ErrChecksumMismatch
+			}
+			if !checkPut(t, s, tc.name, key, obj, err, wantErr, src, announce.sum()) {
 				continue
-			}
-			if err != nil {
-				t.Fatalf("%s: PutVerified: %v", tc.name, err)
-			}
-			if obj.Key != key || obj.Size != tc.size || obj.SHA256 != src.sum() || obj.ETag == "" || obj.ContentType != "image/jpeg" {
-				t.Fatalf("%s: PutVerified returned %+v, want size %d sha256 %s", tc.name, obj, tc.size, src.sum())
-			}
-			info, err := s.Stat(ctx, key)
-			if err != nil || info.Size != tc.size || info.SHA256 != src.sum() || info.ContentType != "image/jpeg" {
-				t.Fatalf("%s: Stat = %+v, %v", tc.name, info, err)
-			}
-			sum, n, err := s.Checksum(ctx, key)
-			if err != nil || sum != src.sum() || n != tc.size {
-				t.Fatalf("%s: Checksum = %s/%d, %v", tc.name, sum, n, err)
 			}
 			want = append(want, key)
 		}
@@ -96,4 +79,41 @@ func TestPutVerifiedRefusesABadDigest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkPut checks what a put of src under key returned and left behind: a
+// refusal (wantErr) leaves no object, and a mismatch names both digests; a
+// stored object is src's bytes with its size, digest and type, which it
+// reports (true).
+func checkPut(t *testing.T, s *Store, name, key string, obj Object, err, wantErr error, src *patternReader, announced string) bool {
+	t.Helper()
+	ctx := testContext(t)
+	if wantErr != nil {
+		if !errors.Is(err, wantErr) {
+			t.Fatalf("%s: error = %v, want %v", name, err, wantErr)
+		}
+		var mm *ChecksumMismatchError
+		if errors.As(err, &mm) && (mm.Got != src.sum() || mm.Want != announced) {
+			t.Fatalf("%s: the mismatch names %s/%s, want %s/%s", name, mm.Want, mm.Got, announced, src.sum())
+		}
+		if _, err := s.Stat(ctx, key); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("%s: Stat after a refusal = %v, want ErrNotFound", name, err)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatalf("%s: put: %v", name, err)
+	}
+	if obj.Key != key || obj.Size != src.size || obj.SHA256 != src.sum() || obj.ETag == "" || obj.ContentType != "image/jpeg" {
+		t.Fatalf("%s: put returned %+v, want size %d sha256 %s", name, obj, src.size, src.sum())
+	}
+	info, err := s.Stat(ctx, key)
+	if err != nil || info.Size != src.size || info.SHA256 != src.sum() || info.ContentType != "image/jpeg" {
+		t.Fatalf("%s: Stat = %+v, %v", name, info, err)
+	}
+	sum, n, err := s.Checksum(ctx, key)
+	if err != nil || sum != src.sum() || n != src.size {
+		t.Fatalf("%s: Checksum = %s/%d, %v", name, sum, n, err)
+	}
+	return true
 }
