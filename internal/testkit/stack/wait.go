@@ -22,21 +22,18 @@ import (
 // were then told to listen on the same port.
 var handedOut sync.Map
 
-// FreeAddr asks the kernel for a free loopback host:port that this process
-// has not handed out before.
+// FreeAddr returns a free loopback host:port that this process has not
+// handed out before, below the kernel's ephemeral range (LowPorts): a port
+// the kernel offers for :0 is an ephemeral one, which any outgoing
+// connection may take as its source port before the program that was told
+// to listen on it binds it (a second API replica, started a minute after its
+// port was chosen, once found it taken).
 func FreeAddr() (string, error) {
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", fmt.Errorf("find a free port: %w", err)
-		}
-		addr := ln.Addr().String()
-		_ = ln.Close()
-		if _, dup := handedOut.LoadOrStore(addr, true); !dup {
-			return addr, nil
-		}
+	p, err := LowPorts(1)
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
 	}
-	return "", errors.New("find a free port: the kernel kept offering ports handed out before")
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p[0])), nil
 }
 
 // LowPorts returns n distinct free loopback ports between 20000 and the
