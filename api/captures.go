@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -131,7 +132,7 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		return
 	}
 
-	kind, file, size := rawKind, io.Reader(c.Request.Body), c.Request.ContentLength
+	kind, file, size := rawKind, io.Reader(clientBody{c.Request.Body, "the upload could not be read"}), c.Request.ContentLength
 	if raw == "" {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit+multipartOverhead)
 		mr, release, err := multipartReader(c.Request)
@@ -155,7 +156,11 @@ func (s *Server) uploadCapture(c *gin.Context) {
 	defer headBuffers.Put(headp)
 	head := (*headp)[:min(headerWindow, limit+1)]
 	n, err := io.ReadFull(file, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+	switch {
+	case size > 0 && int64(n) < min(int64(len(head)), size):
+		s.abort(c, malformed("the upload ended after %d of its %d bytes", n, size))
+		return
+	case err != nil && err != io.EOF && err != io.ErrUnexpectedEOF:
 		s.abort(c, readFailure(err, limit))
 		return
 	}
@@ -183,6 +188,10 @@ func (s *Server) uploadCapture(c *gin.Context) {
 	u := captureUpload{
 		rec: rec, p: p, key: key, kind: kind, attempt: view.Attempt, contentType: contentType,
 		captureID: uuid.NewString(), scope: scope, size: size,
+		// A failed PUT can be answered while its body is still being
+		// read: unblock that read, so the answer does not wait for the
+		// client's next bytes.
+		interrupt: func() { _ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now()) },
 	}
 	u.objectKey = blob.CaptureKey(rec.ID, u.attempt, kind, u.captureID, ext)
 	if key != "" {
@@ -214,6 +223,7 @@ type captureUpload struct {
 	keyPrefix   string // with an Idempotency-Key: the prefix of the key's objects
 	contentType string
 	size        int64 // of a raw upload (its Content-Length); -1 for a form
+	interrupt   func()
 }
 
 // uploadSuffix tells apart the objects of uploads that share an
@@ -361,7 +371,7 @@ func (s *Server) putCapture(ctx context.Context, u *captureUpload, body io.Reade
 	var err error
 	switch {
 	case u.size > 0:
-		obj, err = s.d.Blob.PutSized(ctx, u.objectKey, body, u.size, u.contentType, wantSHA)
+		obj, err = s.d.Blob.PutSized(ctx, u.objectKey, body, u.size, u.contentType, wantSHA, u.interrupt)
 	case wantSHA != "":
 		obj, err = s.d.Blob.PutVerified(ctx, u.objectKey, body, limit, u.contentType, wantSHA)
 	default:
@@ -383,12 +393,12 @@ func keyReused() *apiError {
 
 func putFailure(err error, limit int64) *apiError {
 	var tooBig *http.MaxBytesError
-	var mpErr multipartError
+	var clientErr clientError
 	switch {
 	case errors.Is(err, blob.ErrTooLarge), errors.As(err, &tooBig):
 		return tooLarge(limit)
-	case errors.As(err, &mpErr):
-		return malformed("the multipart body is broken: %v", mpErr.err)
+	case errors.As(err, &clientErr):
+		return malformed("%s: %v", clientErr.what, clientErr.err)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, blob.ErrShortBody), errors.Is(err, context.Canceled):
 		return malformed("the upload ended early")
 	}
@@ -408,8 +418,12 @@ func tooLarge(limit int64) *apiError {
 
 func readFailure(err error, limit int64) *apiError {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	var clientErr clientError
+	switch {
+	case errors.As(err, &tooBig):
 		return tooLarge(limit)
+	case errors.As(err, &clientErr):
+		return malformed("%s: %v", clientErr.what, clientErr.err)
 	}
 	return malformed("the multipart body could not be read")
 }
@@ -428,25 +442,32 @@ func hashStream(r io.Reader, limit int64) (string, int64, *apiError) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// multipartError marks a broken form (as opposed to a storage failure) when
-// it surfaces from inside blob.Put.
-type multipartError struct{ err error }
+// clientError marks a failure to read the request (a broken form, a
+// connection cut or stalled), as opposed to a storage failure, when it
+// surfaces from inside the blob store.
+type clientError struct {
+	err  error
+	what string
+}
 
-func (e multipartError) Error() string { return "multipart: " + e.err.Error() }
-func (e multipartError) Unwrap() error { return e.err }
+func (e clientError) Error() string { return e.what + ": " + e.err.Error() }
+func (e clientError) Unwrap() error { return e.err }
 
-// formPart wraps a part so read errors other than EOF are marked as the
-// client's.
-type formPart struct{ p *multipart.Part }
+// clientBody reads the request's upload and marks read errors other than EOF
+// (and the size limit's) as the client's.
+type clientBody struct {
+	r    io.Reader
+	what string
+}
 
-func (f formPart) Read(b []byte) (int, error) {
-	n, err := f.p.Read(b)
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return n, err
 		}
-		return n, multipartError{err}
+		return n, clientError{err, b.what}
 	}
 	return n, err
 }
@@ -504,10 +525,15 @@ func rawUploadKind(c *gin.Context, limit int64) (kyc.CaptureKind, *apiError) {
 	case n > limit:
 		return "", tooLarge(limit)
 	}
-	q, ok := c.GetQuery("kind")
-	if !ok {
+	qs := c.QueryArray("kind")
+	switch len(qs) {
+	case 0:
 		return "", invalidField("kind", "is required in the query (?kind=) of a raw upload")
+	case 1:
+	default:
+		return "", invalidField("kind", "is given %d times; give it once", len(qs))
 	}
+	q := qs[0]
 	k := kyc.CaptureKind(strings.TrimSpace(q))
 	if len(q) > 64 || !k.Valid() {
 		return "", invalidField("kind", "must be one of %s", kindList(kyc.AllCaptureKinds))
@@ -552,7 +578,7 @@ func nextFile(mr *multipart.Reader, limit int64) (io.Reader, *apiError) {
 	if part.FormName() != "file" {
 		return nil, malformed("unexpected form field %q; send kind, then file", truncate(part.FormName(), 40))
 	}
-	return formPart{part}, nil
+	return clientBody{part, "the multipart body is broken"}, nil
 }
 
 func isSHA256Hex(s string) bool {

@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -168,6 +170,7 @@ func TestRawCaptureUploads(t *testing.T) {
 		message string
 	}{
 		{"no kind", req{path: path, raw: png, contentType: "image/png"}, 422, "invalid_field", "kind"},
+		{"kind twice", req{path: path + "?kind=face&kind=id_front", raw: png, contentType: "image/png"}, 422, "invalid_field", "once"},
 		{"unknown kind", req{path: path + "?kind=selfie", raw: png, contentType: "image/png"}, 422, "invalid_field", "kind"},
 		{"type other than the bytes'", req{path: path + "?kind=face", raw: png, contentType: "image/jpeg"}, 415, "unsupported_media_type", "image/png"},
 		{"not an image", req{path: path + "?kind=face", raw: []byte("%PDF-1.7 not an image"), contentType: "image/jpeg"}, 415, "unsupported_media_type", ""},
@@ -193,6 +196,40 @@ func TestRawCaptureUploads(t *testing.T) {
 	if n := len(e.view(v.ID).Captures); n != 4 {
 		t.Fatalf("%d captures registered, want the 4 accepted ones", n)
 	}
+
+	t.Run("body shorter than its length", func(t *testing.T) {
+		// Go's client refuses to send this; an agent's dropped connection
+		// does it: the length announced, part of the image, then the end.
+		host := strings.TrimPrefix(e.url, "http://")
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		img := pngImage(t, 8, 8)
+		fmt.Fprintf(conn, "POST %s?kind=face HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n",
+			path, host, agent, len(img)+500)
+		if _, err := conn.Write(img); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		wantError(t, response{status: resp.StatusCode, header: resp.Header, body: body}, http.StatusBadRequest, "malformed_request")
+		if !strings.Contains(string(body), "ended after") {
+			t.Fatalf("the error does not say the upload ended early: %s", body)
+		}
+		if n := len(e.objects(prefix)); n != before {
+			t.Fatalf("a cut upload left objects: %d, before %d", n, before)
+		}
+	})
 }
 
 func TestCaptureIdempotentRetry(t *testing.T) {

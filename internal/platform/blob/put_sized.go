@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -16,21 +17,30 @@ import (
 // ErrShortBody means the source ended before the length its caller announced.
 var ErrShortBody = errors.New("the content ended before its announced length")
 
+// errPutOver is what a read of a finished PutSized's source gets.
+var errPutOver = errors.New("blob: the put is over")
+
 // PutSized stores exactly size bytes read from r under key, in one PUT that
 // streams them as they arrive: with the length known (a raw upload's
 // Content-Length), nothing is buffered and nothing goes up in parts. The
 // SHA-256 is computed on the way through.
 //
-// With want (a lower-case hex SHA-256) announced, the object carries it as
-// metadata from the start, the PUT is signed with it (the store verifies the
-// whole payload against it) and the last byte is sent only once the bytes
-// read are known to match, so a mismatch stores nothing and comes back as a
-// *ChecksumMismatchError. Without want, the chunks are signed as they stream
-// and the digest is tagged on afterwards, as for a multipart upload.
+// The last byte is sent only once the source has shown its end (no byte
+// more) and, with want (a lower-case hex SHA-256) announced, once the bytes
+// read are known to have that digest; otherwise the PUT fails unfinished and
+// stores nothing. With want, the object also carries it as metadata from the
+// start and the PUT is signed with it, so the store checks every byte too;
+// without it, the chunks are signed as they stream and the digest is tagged
+// on afterwards, as for a multipart upload.
+//
+// The HTTP client may answer a PUT the store refused early while it is still
+// reading r: interrupt, if not nil, unblocks a read of r waiting for its
+// source (an API sets its connection's read deadline), and PutSized returns
+// only once nothing reads r any more.
 //
 // A source with fewer than size bytes fails with ErrShortBody and one with
-// more with ErrTooLarge; neither leaves an object behind.
-func (s *Store) PutSized(ctx context.Context, key string, r io.Reader, size int64, contentType, want string) (Object, error) {
+// more with ErrTooLarge.
+func (s *Store) PutSized(ctx context.Context, key string, r io.Reader, size int64, contentType, want string, interrupt func()) (Object, error) {
 	if err := validKey(key); err != nil {
 		return Object{}, fmt.Errorf("blob: put %q: %w", key, err)
 	}
@@ -52,18 +62,21 @@ func (s *Store) PutSized(ctx context.Context, key string, r io.Reader, size int6
 		opts.DisableContentSha256 = true
 	}
 	info, err := s.core.PutObject(ctx, s.bucket, key, src, size, "", want, opts)
-	if src.err != nil {
-		// The source's failure, not the transport's echo of it.
-		return Object{}, fmt.Errorf("blob: put %q: %w", key, src.err)
-	}
 	if err != nil {
+		// The source's failure, if it came first, not the transport's
+		// echo of it; a read failing once interrupted is no news.
+		if serr := src.failure(); serr != nil {
+			err = serr
+		} else if interrupt != nil {
+			interrupt()
+		}
+		_ = src.finish() // err stands: a read failing after the interrupt is its echo
 		return Object{}, fmt.Errorf("blob: put %q: %w", key, err)
+	}
+	if serr := src.finish(); serr != nil {
+		return Object{}, fmt.Errorf("blob: put %q: %w", key, serr)
 	}
 	sum := hex.EncodeToString(src.h.Sum(nil))
-	if err := src.drained(); err != nil {
-		s.remove(ctx, key, "an upload longer than announced")
-		return Object{}, fmt.Errorf("blob: put %q: %w", key, err)
-	}
 	if want == "" {
 		if err := s.tagSHA256(ctx, key, sum); err != nil {
 			s.remove(ctx, key, "an object whose checksum tag failed")
@@ -83,34 +96,55 @@ func (s *Store) remove(ctx context.Context, key, what string) {
 	}
 }
 
-// checkedReader passes exactly left bytes through h. With want set it holds
-// back the last byte until the digest of all of them is known, and fails
-// instead of sending it when they do not match: the PUT then never completes.
+// checkedReader passes exactly left bytes through h. It holds back the last
+// byte until the source has shown its end and, with want set, the digest of
+// all of them matches, and fails instead of sending it otherwise: the PUT
+// then never completes. Its reads are serialised with finish, after which
+// every read fails.
 type checkedReader struct {
+	mu   sync.Mutex // held through each read
 	r    io.Reader
 	left int64
 	h    hash.Hash
 	want string
-	err  error // the first failure of the source or of the check
+	over bool
+
+	errMu sync.Mutex // err is read while a read may be blocked
+	err   error      // the first failure of the source or of the checks
+}
+
+func (c *checkedReader) fail(err error) error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+	return err
+}
+
+// failure is the source's or the checks' failure so far, if any.
+func (c *checkedReader) failure() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.err
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.failure(); err != nil {
+		return 0, err
 	}
-	if c.left == 0 {
+	switch {
+	case c.over:
+		return 0, errPutOver
+	case c.left == 0:
 		return 0, io.EOF
-	}
-	if len(p) == 0 {
+	case len(p) == 0:
 		return 0, nil
-	}
-	hold := int64(0)
-	if c.want != "" {
-		hold = 1
-	}
-	if c.left > hold {
-		if int64(len(p)) > c.left-hold {
-			p = p[:c.left-hold]
+	case c.left > 1:
+		if int64(len(p)) > c.left-1 {
+			p = p[:c.left-1]
 		}
 		n, err := c.r.Read(p)
 		c.h.Write(p[:n])
@@ -118,34 +152,43 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		if err == io.EOF {
 			err = ErrShortBody
 		}
-		if err != nil && (c.left > 0 || err != ErrShortBody) {
-			c.err = err
-			return n, err
+		if err != nil {
+			return n, c.fail(err)
 		}
 		return n, nil
 	}
-	// The last byte, with a digest to check first.
+	// The last byte: it goes only with the checks passed.
 	if _, err := io.ReadFull(c.r, p[:1]); err != nil {
 		if err == io.EOF {
 			err = ErrShortBody
 		}
-		c.err = err
-		return 0, err
+		return 0, c.fail(err)
 	}
 	c.h.Write(p[:1])
-	c.left = 0
-	if got := hex.EncodeToString(c.h.Sum(nil)); got != c.want {
-		c.err = &ChecksumMismatchError{Want: c.want, Got: got}
-		return 0, c.err
+	if err := atEnd(c.r); err != nil {
+		return 0, c.fail(err)
 	}
+	if got := hex.EncodeToString(c.h.Sum(nil)); c.want != "" && got != c.want {
+		return 0, c.fail(&ChecksumMismatchError{Want: c.want, Got: got})
+	}
+	c.left = 0
 	return 1, nil
 }
 
-// drained confirms the source had nothing beyond the announced length.
-func (c *checkedReader) drained() error {
+// finish ends the reads (waiting for one in progress) and returns the
+// source's or the checks' failure, if any.
+func (c *checkedReader) finish() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.over = true
+	return c.failure()
+}
+
+// atEnd confirms r has nothing more to give.
+func atEnd(r io.Reader) error {
 	var probe [1]byte
 	for {
-		n, err := c.r.Read(probe[:])
+		n, err := r.Read(probe[:])
 		if n > 0 {
 			return ErrTooLarge
 		}
