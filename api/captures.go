@@ -391,7 +391,9 @@ func keyReused() *apiError {
 	return newError(http.StatusConflict, codeIdempotencyReused, "this Idempotency-Key was used for a different upload; use a new key for a new capture")
 }
 
-func putFailure(err error, limit int64) *apiError {
+// clientFailure answers a failure to take the upload that is the client's
+// (too large, a broken or cut body), or is nil.
+func clientFailure(err error, limit int64) *apiError {
 	var tooBig *http.MaxBytesError
 	var clientErr clientError
 	switch {
@@ -399,6 +401,15 @@ func putFailure(err error, limit int64) *apiError {
 		return tooLarge(limit)
 	case errors.As(err, &clientErr):
 		return malformed("%s: %v", clientErr.what, clientErr.err)
+	}
+	return nil
+}
+
+func putFailure(err error, limit int64) *apiError {
+	if e := clientFailure(err, limit); e != nil {
+		return e
+	}
+	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, blob.ErrShortBody), errors.Is(err, context.Canceled):
 		return malformed("the upload ended early")
 	}
@@ -417,13 +428,8 @@ func tooLarge(limit int64) *apiError {
 }
 
 func readFailure(err error, limit int64) *apiError {
-	var tooBig *http.MaxBytesError
-	var clientErr clientError
-	switch {
-	case errors.As(err, &tooBig):
-		return tooLarge(limit)
-	case errors.As(err, &clientErr):
-		return malformed("%s: %v", clientErr.what, clientErr.err)
+	if e := clientFailure(err, limit); e != nil {
+		return e
 	}
 	return malformed("the multipart body could not be read")
 }
@@ -533,9 +539,13 @@ func rawUploadKind(c *gin.Context, limit int64) (kyc.CaptureKind, *apiError) {
 	default:
 		return "", invalidField("kind", "is given %d times; give it once", len(qs))
 	}
-	q := qs[0]
-	k := kyc.CaptureKind(strings.TrimSpace(q))
-	if len(q) > 64 || !k.Valid() {
+	return parseKind(qs[0])
+}
+
+// parseKind reads a capture kind as the form field or the query gives it.
+func parseKind(s string) (kyc.CaptureKind, *apiError) {
+	k := kyc.CaptureKind(strings.TrimSpace(s))
+	if len(s) > 64 || !k.Valid() {
 		return "", invalidField("kind", "must be one of %s", kindList(kyc.AllCaptureKinds))
 	}
 	return k, nil
@@ -560,11 +570,7 @@ func readKind(mr *multipart.Reader, limit int64) (kyc.CaptureKind, *apiError) {
 	if err != nil {
 		return "", readFailure(err, limit)
 	}
-	k := kyc.CaptureKind(strings.TrimSpace(string(b)))
-	if len(b) > 64 || !k.Valid() {
-		return "", invalidField("kind", "must be one of %s", kindList(kyc.AllCaptureKinds))
-	}
-	return k, nil
+	return parseKind(string(b))
 }
 
 func nextFile(mr *multipart.Reader, limit int64) (io.Reader, *apiError) {

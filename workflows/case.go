@@ -362,28 +362,30 @@ var acts *activities.Activities
 // throughout). A work whose local call the saves wait for holds them from
 // here: its coroutine runs later in this task than the save loop.
 func (c *kycCase) startWork(work workflow.Context) {
-	if w, ok := c.s.NextRoomWork(); ok && !c.roomsBusy {
+	if w, ok := c.s.NextRoomWork(); ok {
 		_, hold := w.(core.CreateRoom)
-		c.roomsBusy = true
-		c.holdSaves(hold)
-		workflow.Go(work, func(ctx workflow.Context) {
-			c.releaseSaves(hold)
-			c.roomWork(ctx, w)
-			c.roomsBusy = false
-			c.tick++
-		})
+		c.goWork(work, &c.roomsBusy, hold, func(ctx workflow.Context) { c.roomWork(ctx, w) })
 	}
-	if w, ok := c.s.NextRecordingWork(); ok && !c.recordingBusy {
+	if w, ok := c.s.NextRecordingWork(); ok {
 		_, hold := w.(core.VerifyRecording)
-		c.recordingBusy = true
-		c.holdSaves(hold)
-		workflow.Go(work, func(ctx workflow.Context) {
-			c.releaseSaves(hold)
-			c.recordingWork(ctx, w)
-			c.recordingBusy = false
-			c.tick++
-		})
+		c.goWork(work, &c.recordingBusy, hold, func(ctx workflow.Context) { c.recordingWork(ctx, w) })
 	}
+}
+
+// goWork runs one work in a coroutine of its own unless work of its kind
+// is running (busy); hold says whether the saves wait for its local call.
+func (c *kycCase) goWork(work workflow.Context, busy *bool, hold bool, run func(workflow.Context)) {
+	if *busy {
+		return
+	}
+	*busy = true
+	c.holdSaves(hold)
+	workflow.Go(work, func(ctx workflow.Context) {
+		c.releaseSaves(hold)
+		run(ctx)
+		*busy = false
+		c.tick++
+	})
 }
 
 func (c *kycCase) holdSaves(hold bool) {

@@ -47,10 +47,8 @@ func (s *Store) PutSized(ctx context.Context, key string, r io.Reader, size int6
 	if size <= 0 || size > maxPutSize {
 		return Object{}, fmt.Errorf("blob: put %q: size %d out of range (1 to %d bytes)", key, size, int64(maxPutSize))
 	}
-	if want != "" {
-		if b, err := hex.DecodeString(want); err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != want {
-			return Object{}, fmt.Errorf("blob: put %q: %q is not a lower-case hex SHA-256", key, want)
-		}
+	if want != "" && !isSHA256Hex(want) {
+		return Object{}, fmt.Errorf("blob: put %q: %q is not a lower-case hex SHA-256", key, want)
 	}
 	if contentType == "" {
 		contentType = "application/octet-stream"
