@@ -82,14 +82,28 @@ func TestWorkerMetricsAndHealth(t *testing.T) {
 		strings.Contains(body, failing.Error()) {
 		t.Fatalf("/readyz %d %s", code, body)
 	}
-	code, body = get(t, base+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics %d", code)
-	}
-	for _, want := range []string{"temporal_workflow_completed", "temporal_workflow_task_execution_latency", "temporal_request", `task_queue="` + queue + `"`, "go_goroutines"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %s", want)
+	// The SDK counts a completed workflow after the server has accepted the
+	// completion, so run.Get can return before the counter moves: read
+	// /metrics until every series is there or the deadline passes.
+	wants := []string{"temporal_workflow_completed", "temporal_workflow_task_execution_latency", "temporal_request", `task_queue="` + queue + `"`, "go_goroutines"}
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		code, body = get(t, base+"/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("/metrics %d", code)
 		}
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %s", want)
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
