@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver of rawDB
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"go.temporal.io/api/workflowservice/v1"
@@ -356,6 +358,18 @@ func (e *env) emptyBucket() {
 		}
 	}
 	_ = e.s3.RemoveBucket(ctx, e.bucket)
+}
+
+// rawDB opens the env's database past the store, for tests that write
+// behind its back (tampering, stale rows) or read every table.
+func (e *env) rawDB() *sql.DB {
+	e.t.Helper()
+	db, err := sql.Open("pgx", e.dsn)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 // objects lists the keys under prefix.

@@ -2,12 +2,9 @@ package api_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to tamper with the log
 
 	"github.com/vkyc-engine/vkyc/api"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
@@ -64,11 +61,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 func TestMetricsCountEveryCase(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{noWorker: true, noDispatcher: true})
-	db, err := sql.Open("pgx", e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := e.rawDB()
 	if _, err := db.Exec(`INSERT INTO cases (id, customer_reference, customer_name, status, created_at, updated_at)
 		SELECT gen_random_uuid()::text, 'REF-' || g, 'Asha', 'failed', now(), now() FROM generate_series(1, 5100) g`); err != nil {
 		t.Fatal(err)
@@ -141,11 +134,7 @@ func TestEventLog(t *testing.T) {
 	wantError(t, e.call(req{method: "GET", path: casePath(v.ID, "/events"), token: e.auditor("aud-1")}), http.StatusForbidden, "forbidden")
 
 	// Someone edits a stored event in the database: the chain says so.
-	db, err := sql.Open("pgx", e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := e.rawDB()
 	if _, err := db.ExecContext(context.Background(),
 		`UPDATE case_events SET data = '{"customer_ref":"someone-else"}' WHERE case_id = $1 AND seq = 1`, v.ID); err != nil {
 		t.Fatal(err)

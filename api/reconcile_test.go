@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -135,11 +134,7 @@ func TestReconcilerEndsStrayRoom(t *testing.T) {
 	if err := e.tc.TerminateWorkflow(ctx, kyc.WorkflowID(v.ID), "", "test"); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("pgx", e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := e.rawDB()
 	if _, err := e.hc.GetActiveRoom(ctx, room); err != nil {
 		t.Fatalf("the room is not active before the round: %v", err)
 	}

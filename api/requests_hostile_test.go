@@ -338,12 +338,7 @@ type snapshot struct {
 
 func newFingerprint(t *testing.T, e *env) *fingerprint {
 	t.Helper()
-	db, err := sql.Open("pgx", e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return &fingerprint{t: t, e: e, db: db}
+	return &fingerprint{t: t, e: e, db: e.rawDB()}
 }
 
 func (f *fingerprint) take(caseIDs ...string) snapshot {

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,11 +17,7 @@ import (
 func TestEventLogTamperEvidence(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	db, err := sql.Open("pgx", e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := e.rawDB()
 	ctx := context.Background()
 	exec := func(q string, args ...any) {
 		t.Helper()
