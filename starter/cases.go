@@ -27,10 +27,16 @@ type apiTarget struct {
 
 func addAPIFlags(fs *flag.FlagSet) *apiTarget {
 	return &apiTarget{
-		base:  fs.String("api", "", "base URL of the API (default PUBLIC_BASE_URL)"),
+		base:  addAPIBaseFlag(fs),
 		token: fs.String("token", "", "bearer token (default: a service token minted from API_JWT_SECRET)"),
 		http:  &http.Client{Timeout: 30 * time.Second},
 	}
+}
+
+// addAPIBaseFlag declares --api, the API's base URL, for every command that
+// calls the API.
+func addAPIBaseFlag(fs *flag.FlagSet) *string {
+	return fs.String("api", "", "base URL of the API (default PUBLIC_BASE_URL)")
 }
 
 // starterSubject is who the API sees behind a minted service token.

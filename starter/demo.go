@@ -16,7 +16,7 @@ const defaultTemporalUI = "http://127.0.0.1:8233"
 
 func (c *cli) demo(ctx context.Context, args []string) error {
 	fs := c.newFlags("demo", "[flags]")
-	api := fs.String("api", "", "base URL of the API (default PUBLIC_BASE_URL)")
+	api := addAPIBaseFlag(fs)
 	sim := fs.String("sim", "", "base URL of the 100ms simulator (default: HMS_BASE_URL without /v2)")
 	ui := fs.String("ui", defaultTemporalUI, "Temporal Web UI, for the link to the case's workflow (empty: no link)")
 	wait := fs.Duration("wait", 2*time.Minute, "longest wait for any one step (the recording takes the longest)")

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/vkyc-engine/vkyc/internal/apiclient"
 	"github.com/vkyc-engine/vkyc/internal/bank/devoidc"
 	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
@@ -24,7 +22,7 @@ func (c *cli) ssoToken(ctx context.Context, args []string) error {
 	user := fs.String("user", "", "who signs in, e.g. agent-7 (required)")
 	password := fs.String("password", devoidc.DevPassword, "their password at the development provider")
 	page := fs.String("page", "agent", "the page whose sign-in to run: agent or audit")
-	base := fs.String("api", "", "base URL of the API (default PUBLIC_BASE_URL)")
+	base := addAPIBaseFlag(fs)
 	if err := parseNone(fs, args); err != nil {
 		return err
 	}
@@ -71,23 +69,6 @@ func (c *cli) ssoToken(ctx context.Context, args []string) error {
 }
 
 func postJSON(ctx context.Context, url string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req) // #nosec G704 -- the API the operator names
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, bytes.TrimSpace(data))
-	}
-	return json.Unmarshal(data, out)
+	_, err := apiclient.Do(ctx, http.DefaultClient, apiclient.Request{Method: http.MethodPost, URL: url, JSON: body}, out)
+	return err
 }
