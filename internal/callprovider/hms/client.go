@@ -255,6 +255,21 @@ func doAs[T any](ctx context.Context, c *Client, method, path string, in any) (*
 	return &out, nil
 }
 
+// setFilter adds a list filter to q when it is set; 100ms reads a missing
+// filter as "any".
+func setFilter(q url.Values, name, value string) {
+	if value != "" {
+		q.Set(name, value)
+	}
+}
+
+// setFlagFilter adds a boolean list filter to q when it is set.
+func setFlagFilter(q url.Values, name string, flag *bool) {
+	if flag != nil {
+		q.Set(name, strconv.FormatBool(*flag))
+	}
+}
+
 // listAll follows the start/last cursor until a short page or an empty cursor.
 func listAll[T any](ctx context.Context, c *Client, path string, query url.Values) ([]T, error) {
 	q := url.Values{}

@@ -119,15 +119,9 @@ func (c *Client) GetRecording(ctx context.Context, id string) (*Recording, error
 // ListRecordings returns every recording matching f, following all pages.
 func (c *Client) ListRecordings(ctx context.Context, f RecordingFilter) ([]Recording, error) {
 	q := url.Values{}
-	if f.RoomID != "" {
-		q.Set("room_id", f.RoomID)
-	}
-	if f.SessionID != "" {
-		q.Set("session_id", f.SessionID)
-	}
-	if f.Status != "" {
-		q.Set("status", f.Status)
-	}
+	setFilter(q, "room_id", f.RoomID)
+	setFilter(q, "session_id", f.SessionID)
+	setFilter(q, "status", f.Status)
 	return listAll[Recording](ctx, c, "/recordings", q)
 }
 

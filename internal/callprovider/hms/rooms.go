@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -123,12 +122,8 @@ func (c *Client) DisableRoom(ctx context.Context, id string) (*Room, error) {
 // ListRooms returns every room matching f, following all pages.
 func (c *Client) ListRooms(ctx context.Context, f RoomFilter) ([]Room, error) {
 	q := url.Values{}
-	if f.Name != "" {
-		q.Set("name", f.Name)
-	}
-	if f.Enabled != nil {
-		q.Set("enabled", strconv.FormatBool(*f.Enabled))
-	}
+	setFilter(q, "name", f.Name)
+	setFlagFilter(q, "enabled", f.Enabled)
 	return listAll[Room](ctx, c, "/rooms", q)
 }
 

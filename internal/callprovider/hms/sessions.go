@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -41,12 +40,8 @@ type SessionFilter struct {
 // ListSessions returns every session matching f, following all pages.
 func (c *Client) ListSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
 	q := url.Values{}
-	if f.RoomID != "" {
-		q.Set("room_id", f.RoomID)
-	}
-	if f.Active != nil {
-		q.Set("active", strconv.FormatBool(*f.Active))
-	}
+	setFilter(q, "room_id", f.RoomID)
+	setFlagFilter(q, "active", f.Active)
 	return listAll[Session](ctx, c, "/sessions", q)
 }
 

@@ -18,23 +18,16 @@ type joinRequest struct {
 // handleJoin validates the peer auth token as 100ms would: 401 for a bad
 // token, 404 for an unknown room, 403 for a disabled room or a role the
 // room's template does not have.
-func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleJoin(r *http.Request) (any, error) {
 	var req joinRequest
 	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	claims, err := s.checkPeerToken(req.Token)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	res, err := s.join(claims, req.Name, req.Metadata)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	return s.join(claims, req.Name, req.Metadata)
 }
 
 type leaveRequest struct {
@@ -43,48 +36,43 @@ type leaveRequest struct {
 }
 
 // handleLeave takes a peer out; the reason defaults to "client request".
-func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLeave(r *http.Request) (any, error) {
 	var req leaveRequest
 	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	if req.PeerID == "" {
-		writeError(w, errorf(http.StatusBadRequest, "peer_id is required"))
-		return
+		return nil, errorf(http.StatusBadRequest, "peer_id is required")
 	}
 	if req.Reason == "" {
 		req.Reason = ReasonClientRequest
 	}
 	if err := s.leave(req.PeerID, req.Reason); err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"peer_id": req.PeerID, "reason": req.Reason})
+	return map[string]string{"peer_id": req.PeerID, "reason": req.Reason}, nil
 }
 
-func (s *Server) handleGetFaults(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.currentFaults())
+func (s *Server) handleGetFaults(*http.Request) (any, error) {
+	return s.currentFaults(), nil
 }
 
-func (s *Server) handleSetFaults(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleSetFaults(r *http.Request) (any, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
-		writeError(w, errorf(http.StatusBadRequest, "invalid request body", err.Error()))
-		return
+		return nil, errorf(http.StatusBadRequest, "invalid request body", err.Error())
 	}
 	f, err := ParseFaults(b)
 	if err != nil {
-		writeError(w, errorf(http.StatusBadRequest, "invalid faults", err.Error()))
-		return
+		return nil, errorf(http.StatusBadRequest, "invalid faults", err.Error())
 	}
 	s.SetFaults(f)
 	s.log.Info("hmssim faults set", "endpoints", len(f.Endpoints), "seed", f.Seed)
-	writeJSON(w, http.StatusOK, f)
+	return f, nil
 }
 
-func (s *Server) handleDeliveries(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": s.Deliveries()})
+func (s *Server) handleDeliveries(*http.Request) (any, error) {
+	return map[string]any{"deliveries": s.Deliveries()}, nil
 }
 
 // State is a summary of the simulator's contents.
@@ -186,6 +174,6 @@ func (s *Server) State() State {
 	return st
 }
 
-func (s *Server) handleState(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.State())
+func (s *Server) handleState(*http.Request) (any, error) {
+	return s.State(), nil
 }

@@ -42,6 +42,15 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, ae.Code, ae)
 }
 
+// respond writes a handler's answer: the error, or 200 with the body.
+func respond(w http.ResponseWriter, body any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
 const maxBody = 1 << 20
 
 // decodeBody reads an optional JSON object; an empty body leaves v untouched.

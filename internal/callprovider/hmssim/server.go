@@ -188,19 +188,19 @@ func (s *Server) routes() {
 		return nil, errorf(http.StatusNotFound, "route not found")
 	}))
 
-	s.mux.HandleFunc("POST /sim/v1/join", cors(s.handleJoin))
+	s.mux.HandleFunc("POST /sim/v1/join", cors(simAPI(s.handleJoin)))
 	s.mux.HandleFunc("OPTIONS /sim/v1/join", cors(nil))
-	s.mux.HandleFunc("POST /sim/v1/leave", cors(s.handleLeave))
+	s.mux.HandleFunc("POST /sim/v1/leave", cors(simAPI(s.handleLeave)))
 	s.mux.HandleFunc("OPTIONS /sim/v1/leave", cors(nil))
 	s.mux.HandleFunc("GET /sim/v1/signal", s.handleSignal)
-	s.mux.HandleFunc("POST /sim/v1/drop", s.handleDrop)
-	s.mux.HandleFunc("GET /sim/v1/faults", s.handleGetFaults)
-	s.mux.HandleFunc("POST /sim/v1/faults", s.handleSetFaults)
-	s.mux.HandleFunc("GET /sim/v1/state", s.handleState)
-	s.mux.HandleFunc("GET /sim/v1/deliveries", s.handleDeliveries)
+	s.mux.HandleFunc("POST /sim/v1/drop", simAPI(s.handleDrop))
+	s.mux.HandleFunc("GET /sim/v1/faults", simAPI(s.handleGetFaults))
+	s.mux.HandleFunc("POST /sim/v1/faults", simAPI(s.handleSetFaults))
+	s.mux.HandleFunc("GET /sim/v1/state", simAPI(s.handleState))
+	s.mux.HandleFunc("GET /sim/v1/deliveries", simAPI(s.handleDeliveries))
 }
 
-// apiHandler answers a /v2 call with a 200 body or an *apiError.
+// apiHandler answers a /v2 or /sim/v1 call with a 200 body or an *apiError.
 type apiHandler func(r *http.Request) (any, error)
 
 // api wraps a /v2 handler: injected faults first (they stand for the load
@@ -234,11 +234,19 @@ func (s *Server) api(h apiHandler) http.Handler {
 				status = http.StatusInternalServerError
 				s.log.Error("hmssim api handler failed", "pattern", r.Pattern, "err", err)
 			}
-			writeError(w, err)
-			return
 		}
-		writeJSON(w, http.StatusOK, body)
+		respond(w, body, err)
 	})
+}
+
+// simAPI answers a /sim/v1 call as api answers a /v2 one, without injected
+// faults or the management token: these endpoints are the simulator's own
+// (participants authorized by their peer token, and test controls).
+func simAPI(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := h(r)
+		respond(w, body, err)
+	}
 }
 
 type injectedFault struct {

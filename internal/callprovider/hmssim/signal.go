@@ -284,19 +284,17 @@ func (s *Server) signalWriter(ctx context.Context, ws *websocket.Conn, c *signal
 // the browser sees its connection go and tries to reconnect; the peer leaves
 // with "websocket closed" unless the reconnect comes within
 // AbnormalLeaveDelay.
-func (s *Server) handleDrop(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleDrop(r *http.Request) (any, error) {
 	var req struct {
 		PeerID string `json:"peer_id"`
 	}
 	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
 	if !s.signals.drop(req.PeerID) {
-		writeError(w, errorf(http.StatusNotFound, "peer has no signalling connection", "peer_id "+req.PeerID))
-		return
+		return nil, errorf(http.StatusNotFound, "peer has no signalling connection", "peer_id "+req.PeerID)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"peer_id": req.PeerID})
+	return map[string]string{"peer_id": req.PeerID}, nil
 }
 
 // cors lets the engine's pages (another origin) call the participant API.
