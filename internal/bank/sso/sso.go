@@ -23,6 +23,7 @@ import (
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 
+	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 	"github.com/vkyc-engine/vkyc/internal/platform/config"
 )
@@ -40,12 +41,9 @@ var (
 	ErrUnavailable = errors.New("the identity provider is unavailable")
 )
 
-// Identity is who a valid token names.
-type Identity struct {
-	Subject   string
-	Role      kyc.Role
-	ExpiresAt time.Time
-}
+// Identity is who a valid token names: what the API also learns from one of
+// the engine's own tokens.
+type Identity = auth.Claims
 
 // Provider checks tokens of one issuer. Discovery happens on first use and
 // is retried (at most every retryAfter) while it fails, so that the API

@@ -26,13 +26,10 @@ type PurgeReport struct {
 
 // Purge is the workflow the purge schedule starts: one round.
 func Purge(ctx workflow.Context) (PurgeReport, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return oneRound[PurgeReport](ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumAttempts: 5},
-	})
-	var r PurgeReport
-	err := workflow.ExecuteActivity(ctx, (*Activities).PurgeExpired).Get(ctx, &r)
-	return r, err
+	}, (*Activities).PurgeExpired)
 }
 
 // PurgeExpired deletes idempotency records and empties webhook bodies past

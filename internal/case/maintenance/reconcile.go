@@ -77,15 +77,12 @@ type ReconcileReport struct {
 
 // Reconcile is the workflow the reconcile schedule starts: one round.
 func Reconcile(ctx workflow.Context) (ReconcileReport, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return oneRound[ReconcileReport](ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		HeartbeatTimeout:    time.Minute,
 		// The next scheduled round retries anything left.
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumAttempts: 3},
-	})
-	var r ReconcileReport
-	err := workflow.ExecuteActivity(ctx, (*Activities).ReconcileCases).Get(ctx, &r)
-	return r, err
+	}, (*Activities).ReconcileCases)
 }
 
 // ReconcileCases brings cases whose workflow ended outside the engine, or

@@ -31,6 +31,13 @@ func ScheduleID(base, taskQueue string) string {
 	return base + "-" + taskQueue
 }
 
+// oneRound runs a schedule's round: its one activity, with opts.
+func oneRound[R any](ctx workflow.Context, opts workflow.ActivityOptions, activity any) (R, error) {
+	var r R
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity).Get(ctx, &r)
+	return r, err
+}
+
 // Registry is the part of a Temporal worker Register needs.
 type Registry interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)

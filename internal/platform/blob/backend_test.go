@@ -71,6 +71,16 @@ func newTestStore(t *testing.T, b backend) (*Store, Config) {
 	return s, cfg
 }
 
+// eachStore runs fn, on each backend, with a Store on a fresh bucket, the
+// bucket's Config and the test's context.
+func eachStore(t *testing.T, fn func(t *testing.T, ctx context.Context, s *Store, cfg Config)) {
+	t.Helper()
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, cfg := newTestStore(t, b)
+		fn(t, testContext(t), s, cfg)
+	})
+}
+
 // rawClient is a plain minio client on cfg's server, used by tests to look at
 // the bucket independently of Store.
 func rawClient(t *testing.T, cfg Config) *minio.Client {

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -55,6 +56,31 @@ func (p *patternReader) Read(b []byte) (int, error) {
 
 func (p *patternReader) sum() string { return hex.EncodeToString(p.h.Sum(nil)) }
 
+func drainedSum(t *testing.T, p *patternReader) string {
+	t.Helper()
+	if _, err := io.Copy(io.Discard, p); err != nil {
+		t.Fatal(err)
+	}
+	return p.sum()
+}
+
+// announcedSum is the digest announced for the pattern of test case i,
+// computed from an independent read of the same pattern (or, with other, of
+// another one).
+func announcedSum(t *testing.T, size int64, i int, other bool) string {
+	t.Helper()
+	seed := uint64(i + 1)
+	if other {
+		seed = uint64(i + 100)
+	}
+	return drainedSum(t, newPattern(size, seed))
+}
+
+// faceKey is the key of a face capture named after a test case.
+func faceKey(name, ext string) string {
+	return "cases/c1/attempt-1/face-" + strings.ReplaceAll(name, " ", "-") + ext
+}
+
 func TestPutStatChecksumRoundTrip(t *testing.T) {
 	cases := []struct {
 		name        string
@@ -68,12 +94,10 @@ func TestPutStatChecksumRoundTrip(t *testing.T) {
 		{"three parts", 2*partSize + 17, 3 * partSize, "video/mp4"},
 		{"no content type", 10, 100, ""},
 	}
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		var want []string
 		for i, tc := range cases {
-			key := "cases/c1/attempt-1/face-" + strings.ReplaceAll(tc.name, " ", "-") + ".bin"
+			key := faceKey(tc.name, ".bin")
 			src := newPattern(tc.size, uint64(i+1))
 			obj, err := s.Put(ctx, key, src, tc.limit, tc.contentType)
 			if err != nil {
@@ -117,9 +141,7 @@ func TestPutOverLimitLeavesNothing(t *testing.T) {
 		{"over after several parts", 3 * partSize, partSize + 10},
 		{"a huge stream is not read to its end", 1 << 40, 1 << 10},
 	}
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		for i, tc := range cases {
 			key := "cases/c1/attempt-1/face-over-" + string(rune('a'+i)) + ".jpg"
 			src := newPattern(tc.size, 7)
@@ -139,9 +161,7 @@ func TestPutOverLimitLeavesNothing(t *testing.T) {
 }
 
 func TestPutZeroBytes(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, _ := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, _ Config) {
 		key := "cases/c1/attempt-1/other-empty.bin"
 		obj, err := s.Put(ctx, key, strings.NewReader(""), 1024, "application/octet-stream")
 		if err != nil {
@@ -226,9 +246,7 @@ func TestPutStreamsWithBoundedMemory(t *testing.T) {
 }
 
 func TestPresignGet(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, _ := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, _ Config) {
 		key := "cases/c1/attempt-1/id_front-x.jpg"
 		content := []byte("a picture of an identity document")
 		if _, err := s.Put(ctx, key, bytes.NewReader(content), 1024, "image/jpeg"); err != nil {
@@ -287,9 +305,7 @@ func TestPresignForThePublicEndpoint(t *testing.T) {
 }
 
 func TestObjectsAreNotPublic(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		key := "cases/c1/attempt-1/face-y.jpg"
 		if _, err := s.Put(ctx, key, strings.NewReader("face"), 1024, "image/jpeg"); err != nil {
 			t.Fatalf("Put: %v", err)
@@ -306,9 +322,7 @@ func TestObjectsAreNotPublic(t *testing.T) {
 }
 
 func TestPublicBucketIsRefused(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},` +
 			`"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + cfg.Bucket + `/*"]}]}`
 		err := rawClient(t, cfg).SetBucketPolicy(ctx, cfg.Bucket, policy)
@@ -327,9 +341,7 @@ func TestPublicBucketIsRefused(t *testing.T) {
 }
 
 func TestDeleteIsIdempotent(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, _ := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, _ Config) {
 		key := "cases/c1/attempt-1/pan-z.jpg"
 		if _, err := s.Put(ctx, key, strings.NewReader("pan"), 1024, "image/jpeg"); err != nil {
 			t.Fatalf("Put: %v", err)
@@ -349,9 +361,7 @@ func TestDeleteIsIdempotent(t *testing.T) {
 }
 
 func TestMissingObject(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, _ := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, _ Config) {
 		key := "recordings/none.mp4"
 		if _, err := s.Stat(ctx, key); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Stat = %v, want ErrNotFound", err)
@@ -365,9 +375,7 @@ func TestMissingObject(t *testing.T) {
 func TestChecksumOfForeignObject(t *testing.T) {
 	// Recordings are written by 100ms, without our sha256 metadata: Stat
 	// reports no checksum and Checksum computes it from the content.
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		content := bytes.Repeat([]byte("recording"), 1000)
 		key := "recordings/kyc-c1-a1/room.mp4"
 		if _, err := rawClient(t, cfg).PutObject(ctx, cfg.Bucket, key, bytes.NewReader(content), int64(len(content)),
@@ -506,9 +514,7 @@ func httpGet(t *testing.T, u string) (int, []byte) {
 // apart from a missing object, so that verification stops retrying and
 // alerts instead of waiting for an object that is there.
 func TestAccessDeniedIsItsOwnError(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		cfg.SecretKey = "not-the-secret-key-at-all"
 		for _, key := range []string{"cases/c1/attempt-1/face-x.jpg", "recordings/beam/r1/missing.mp4"} {
 			_, err := rawClient(t, cfg).StatObject(ctx, cfg.Bucket, key, minio.StatObjectOptions{})

@@ -51,7 +51,7 @@ func (d DevStore) Start(ctx context.Context) (stop func(), err error) {
 		return nil, errors.New("blob: the development store needs a directory")
 	}
 	for _, b := range d.Buckets {
-		if err := validBucketName(b); err != nil {
+		if err := ValidBucketName(b); err != nil {
 			return nil, fmt.Errorf("blob: development store: %w", err)
 		}
 	}

@@ -71,7 +71,7 @@ func ParseS3URL(u string) (bucket, key string, err error) {
 	if !found || bucket == "" || key == "" {
 		return "", "", fmt.Errorf("blob: %q: want s3://bucket/key", u)
 	}
-	if err := validBucketName(bucket); err != nil {
+	if err := ValidBucketName(bucket); err != nil {
 		return "", "", fmt.Errorf("blob: %q: %w", u, err)
 	}
 	if err := validKey(key); err != nil {
@@ -113,10 +113,10 @@ func validKey(key string) error {
 	return nil
 }
 
-// validBucketName applies the S3 naming rules: 3-63 characters of lower-case
+// ValidBucketName applies the S3 naming rules: 3-63 characters of lower-case
 // letters, digits, '.' and '-', starting and ending with a letter or digit,
 // no "..", and not shaped like an IP address.
-func validBucketName(name string) error {
+func ValidBucketName(name string) error {
 	if len(name) < 3 || len(name) > 63 {
 		return fmt.Errorf("bucket name %q must be 3 to 63 characters", name)
 	}

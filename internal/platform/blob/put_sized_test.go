@@ -1,8 +1,8 @@
 package blob
 
 import (
+	"context"
 	"errors"
-	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,18 +30,13 @@ func TestPutSizedStreamsOnePut(t *testing.T) {
 		{"longer than announced", 102, 101, "", ErrTooLarge},
 		{"longer than announced, digest announced", 102, 101, "same", ErrTooLarge},
 	}
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		var stored []string
 		for i, tc := range cases {
-			key := "cases/c1/attempt-1/face-" + strings.ReplaceAll(tc.name, " ", "-") + ".jpg"
+			key := faceKey(tc.name, ".jpg")
 			want := ""
-			switch tc.digest {
-			case "same":
-				want = drainedSum(t, newPattern(tc.size, uint64(i+1)))
-			case "other":
-				want = drainedSum(t, newPattern(tc.size, uint64(i+100)))
+			if tc.digest != "" {
+				want = announcedSum(t, tc.size, i, tc.digest == "other")
 			}
 			src := newPattern(tc.size, uint64(i+1))
 			obj, err := s.PutSized(ctx, key, src, tc.announce, "image/jpeg", want, nil)
@@ -59,9 +54,7 @@ func TestPutSizedStreamsOnePut(t *testing.T) {
 }
 
 func TestPutSizedRefusesBadArguments(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, _ := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, _ Config) {
 		for _, tc := range []struct {
 			name, sum string
 			size      int64
@@ -83,9 +76,7 @@ func TestPutSizedRefusesBadArguments(t *testing.T) {
 // is stalled mid-body (a slow client): PutSized interrupts the source and
 // returns the store's refusal only once nothing reads the source any more.
 func TestPutSizedWaitsForItsSource(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		// The bucket goes: the store refuses the PUT without its body.
 		if err := rawClient(t, cfg).RemoveBucket(ctx, cfg.Bucket); err != nil {
 			t.Fatal(err)
@@ -136,12 +127,4 @@ func (r *stallingReader) Read(p []byte) (int, error) {
 	}
 	<-r.unblock
 	return 0, errSourceInterrupted
-}
-
-func drainedSum(t *testing.T, p *patternReader) string {
-	t.Helper()
-	if _, err := io.Copy(io.Discard, p); err != nil {
-		t.Fatal(err)
-	}
-	return p.sum()
 }

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,30 +21,18 @@ func TestPutVerifiedStoresOnlyTheAnnouncedContent(t *testing.T) {
 		{"small image, other content", 1234, 10 << 20, true},
 		{"two parts, other content", partSize + 99, 10 << 20, true},
 	}
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		var want []string
 		for i, tc := range cases {
-			key := "cases/c1/attempt-1/face-" + strings.ReplaceAll(tc.name, " ", "-") + ".jpg"
-			// The announced digest comes from an independent read of the
-			// same pattern (or of another one).
-			announce := newPattern(tc.size, uint64(i+1))
-			if tc.wrongSum {
-				announce = newPattern(tc.size, uint64(i+100))
-			}
-			for announce.read < tc.size {
-				if _, err := announce.Read(make([]byte, 1<<20)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			key := faceKey(tc.name, ".jpg")
+			announced := announcedSum(t, tc.size, i, tc.wrongSum)
 			src := newPattern(tc.size, uint64(i+1))
-			obj, err := s.PutVerified(ctx, key, src, tc.limit, "image/jpeg", announce.sum())
+			obj, err := s.PutVerified(ctx, key, src, tc.limit, "image/jpeg", announced)
 			var wantErr error
 			if tc.wrongSum {
 				wantErr = ErrChecksumMismatch
 			}
-			if !checkPut(t, s, tc.name, key, obj, err, wantErr, src, announce.sum()) {
+			if !checkPut(t, s, tc.name, key, obj, err, wantErr, src, announced) {
 				continue
 			}
 			want = append(want, key)
@@ -54,9 +43,7 @@ func TestPutVerifiedStoresOnlyTheAnnouncedContent(t *testing.T) {
 }
 
 func TestPutVerifiedOverLimitLeavesNothing(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, cfg := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, cfg Config) {
 		for i, size := range []int64{101, 3 * partSize} {
 			key := fmt.Sprintf("cases/c1/attempt-1/face-over-%d.jpg", i)
 			src := newPattern(size, 3)
@@ -70,9 +57,7 @@ func TestPutVerifiedOverLimitLeavesNothing(t *testing.T) {
 }
 
 func TestPutVerifiedRefusesABadDigest(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		s, _ := newTestStore(t, b)
-		ctx := testContext(t)
+	eachStore(t, func(t *testing.T, ctx context.Context, s *Store, _ Config) {
 		for _, sum := range []string{"", "abc", strings.ToUpper(emptySHA256), emptySHA256[:62] + "zz"} {
 			if _, err := s.PutVerified(ctx, "cases/c1/attempt-1/face-x.jpg", strings.NewReader("x"), 10, "image/jpeg", sum); err == nil || errors.Is(err, ErrChecksumMismatch) {
 				t.Fatalf("digest %q: error = %v, want an argument error", sum, err)

@@ -86,7 +86,7 @@ func (c Config) Validate() error {
 	} else if err := checkHostPort(c.S3.Endpoint); err != nil {
 		fail(EnvS3Endpoint, "%v", err)
 	}
-	if err := checkBucketName(c.S3.Bucket); err != nil {
+	if err := blob.ValidBucketName(c.S3.Bucket); err != nil {
 		fail(EnvS3Bucket, "%v", err)
 	}
 	if c.S3.DevStore {
@@ -234,30 +234,6 @@ func checkDatabaseURL(dsn string) error {
 		return nil
 	}
 	return errors.New("want a postgres://…, postgresql://… or sqlite://<path> URL, or sqlite::memory: for a database in memory")
-}
-
-// checkBucketName applies the S3 bucket naming rules.
-func checkBucketName(name string) error {
-	if len(name) < 3 || len(name) > 63 {
-		return fmt.Errorf("%q must be 3 to 63 characters", name)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if !alnum && c != '.' && c != '-' {
-			return fmt.Errorf("%q: only lower-case letters, digits, '.' and '-'", name)
-		}
-		if !alnum && (i == 0 || i == len(name)-1) {
-			return fmt.Errorf("%q must start and end with a letter or digit", name)
-		}
-	}
-	if strings.Contains(name, "..") {
-		return fmt.Errorf("%q must not contain \"..\"", name)
-	}
-	if net.ParseIP(name) != nil {
-		return fmt.Errorf("%q must not be an IP address", name)
-	}
-	return nil
 }
 
 func isHeaderName(s string) bool {

@@ -126,12 +126,8 @@ func createError(id string, err error) error {
 // GetCase returns the case with id, or ErrNotFound.
 func (s *Store) GetCase(ctx context.Context, id string) (*CaseRecord, error) {
 	var row caseRow
-	err := s.read.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("store: case %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: get case %s: %w", id, err)
+	if err := take(s.read.WithContext(ctx).Where("id = ?", id), &row); err != nil {
+		return nil, fmt.Errorf("store: case %s: %w", id, err)
 	}
 	return row.record()
 }

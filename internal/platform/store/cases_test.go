@@ -268,12 +268,12 @@ func testSaveProjectionConcurrentVersions(t *testing.T, s *Store) {
 }
 
 func TestCases(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, s *Store) {
-		t.Run("create", func(t *testing.T) { testCreateCase(t, s) })
-		t.Run("concurrent creates with one key", func(t *testing.T) { testCreateCaseConcurrentSameKey(t, s) })
-		t.Run("get", func(t *testing.T) { testGetCase(t, s) })
-		t.Run("projection", func(t *testing.T) { testSaveProjection(t, s) })
-		t.Run("projection without case row", func(t *testing.T) { testSaveProjectionWithoutCaseRow(t, s) })
-		t.Run("concurrent projections", func(t *testing.T) { testSaveProjectionConcurrentVersions(t, s) })
-	})
+	forEachDialectInTurn(t,
+		storeTest{"create", testCreateCase},
+		storeTest{"concurrent creates with one key", testCreateCaseConcurrentSameKey},
+		storeTest{"get", testGetCase},
+		storeTest{"projection", testSaveProjection},
+		storeTest{"projection without case row", testSaveProjectionWithoutCaseRow},
+		storeTest{"concurrent projections", testSaveProjectionConcurrentVersions},
+	)
 }

@@ -290,12 +290,8 @@ func (s *Store) VerifyChain(ctx context.Context, caseID string) (ChainReport, er
 	var report ChainReport
 	err := s.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var head caseRow
-		err := tx.Select("id", "events_head_seq", "events_head_hash").Where("id = ?", caseID).Take(&head).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("case %s: %w", caseID, ErrNotFound)
-		}
-		if err != nil {
-			return err
+		if err := take(tx.Select("id", "events_head_seq", "events_head_hash").Where("id = ?", caseID), &head); err != nil {
+			return fmt.Errorf("case %s: %w", caseID, err)
 		}
 		var rows []eventRow
 		if err := tx.Where("case_id = ?", caseID).Order("seq").Find(&rows).Error; err != nil {

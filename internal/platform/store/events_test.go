@@ -269,10 +269,10 @@ func testVerifyChainDetectsTampering(t *testing.T, s *Store) {
 }
 
 func TestEventLog(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, s *Store) {
-		t.Run("append", func(t *testing.T) { testAppendEvents(t, s) })
-		t.Run("concurrent appenders", func(t *testing.T) { testAppendEventsConcurrent(t, s) })
-		t.Run("verify while appending", func(t *testing.T) { testVerifyWhileAppending(t, s) })
-		t.Run("tampering", func(t *testing.T) { testVerifyChainDetectsTampering(t, s) })
-	})
+	forEachDialectInTurn(t,
+		storeTest{"append", testAppendEvents},
+		storeTest{"concurrent appenders", testAppendEventsConcurrent},
+		storeTest{"verify while appending", testVerifyWhileAppending},
+		storeTest{"tampering", testVerifyChainDetectsTampering},
+	)
 }

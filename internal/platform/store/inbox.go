@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -183,11 +182,7 @@ func (s *Store) inboxUpdate(ctx context.Context, op, eventID string, updates map
 // InboxGet returns one inbox row, or ErrNotFound.
 func (s *Store) InboxGet(ctx context.Context, eventID string) (*InboxRow, error) {
 	var r inboxRow
-	err := s.db.WithContext(ctx).Where("event_id = ?", eventID).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("store: inbox %s: %w", eventID, ErrNotFound)
-	}
-	if err != nil {
+	if err := take(s.db.WithContext(ctx).Where("event_id = ?", eventID), &r); err != nil {
 		return nil, fmt.Errorf("store: inbox %s: %w", eventID, err)
 	}
 	row := r.public()

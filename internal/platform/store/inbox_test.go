@@ -183,13 +183,13 @@ func testInboxStatsEmpty(t *testing.T, s *Store) {
 // The subtests share one inbox, in this order: stats of the empty inbox, the
 // lifecycle (which checks exact stats), then insert semantics.
 func TestInbox(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, s *Store) {
-		t.Run("empty stats", func(t *testing.T) { testInboxStatsEmpty(t, s) })
-		t.Run("dispatch lifecycle", func(t *testing.T) { testInboxDispatchLifecycle(t, s) })
-		t.Run("insert", func(t *testing.T) { testInboxInsert(t, s) })
-		t.Run("concurrent inserts", func(t *testing.T) { testInboxConcurrentInserts(t, s) })
-		t.Run("a refused row in a batch", func(t *testing.T) { testInboxBatchWithRefusedRow(t, s) })
-	})
+	forEachDialectInTurn(t,
+		storeTest{"empty stats", testInboxStatsEmpty},
+		storeTest{"dispatch lifecycle", testInboxDispatchLifecycle},
+		storeTest{"insert", testInboxInsert},
+		storeTest{"concurrent inserts", testInboxConcurrentInserts},
+		storeTest{"a refused row in a batch", testInboxBatchWithRefusedRow},
+	)
 }
 
 // Concurrent inserts are written in shared statements; each caller must

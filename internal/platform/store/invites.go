@@ -52,11 +52,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv Invite) error {
 // ErrNotFound. Expiry and revocation are the caller's to judge.
 func (s *Store) InviteByTokenHash(ctx context.Context, tokenHash string) (*Invite, error) {
 	var row inviteRow
-	err := s.read.WithContext(ctx).Where("token_hash = ?", tokenHash).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("store: invite: %w", ErrNotFound)
-	}
-	if err != nil {
+	if err := take(s.read.WithContext(ctx).Where("token_hash = ?", tokenHash), &row); err != nil {
 		return nil, fmt.Errorf("store: invite: %w", err)
 	}
 	return row.invite(), nil
@@ -72,12 +68,8 @@ func (s *Store) RevokeInvite(ctx context.Context, caseID, id string, at time.Tim
 		return nil, fmt.Errorf("store: revoke invite %s: %w", id, err)
 	}
 	var row inviteRow
-	err := db.Where("id = ? AND case_id = ?", id, caseID).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("store: invite %s of case %s: %w", id, caseID, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: revoke invite %s: %w", id, err)
+	if err := take(db.Where("id = ? AND case_id = ?", id, caseID), &row); err != nil {
+		return nil, fmt.Errorf("store: revoke invite %s of case %s: %w", id, caseID, err)
 	}
 	return row.invite(), nil
 }

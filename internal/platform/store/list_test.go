@@ -90,10 +90,10 @@ func pageThrough(t *testing.T, s *Store, f CaseFilter) (ids []string, pages int)
 }
 
 func TestListCases(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, s *Store) {
-		t.Run("bad cursor", func(t *testing.T) { testListCasesBadCursor(t, s) })
-		t.Run("paging and filters", func(t *testing.T) { testListCases(t, s) })
-	})
+	forEachDialectInTurn(t,
+		storeTest{"bad cursor", testListCasesBadCursor},
+		storeTest{"paging and filters", testListCases},
+	)
 }
 
 func testListCases(t *testing.T, s *Store) {

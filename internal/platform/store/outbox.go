@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -321,11 +320,7 @@ func (s *Store) Redeliver(ctx context.Context, id string) (Delivery, error) {
 // GetDelivery returns one delivery.
 func (s *Store) GetDelivery(ctx context.Context, id string) (Delivery, error) {
 	var r deliveryRow
-	err := s.read.WithContext(ctx).Where("id = ?", id).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Delivery{}, fmt.Errorf("store: delivery %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
+	if err := take(s.read.WithContext(ctx).Where("id = ?", id), &r); err != nil {
 		return Delivery{}, fmt.Errorf("store: delivery %s: %w", id, err)
 	}
 	return r.delivery(), nil

@@ -266,6 +266,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// take reads the one row q selects into row; a missing row is ErrNotFound.
+func take(q *gorm.DB, row any) error {
+	err := q.Take(row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
 // Dialect returns DialectPostgres or DialectSQLite.
 func (s *Store) Dialect() string { return s.dialect }
 

@@ -37,6 +37,23 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, s *Store)) {
 	}
 }
 
+// storeTest is a subtest that runs on a store the subtests before it wrote to.
+type storeTest struct {
+	name string
+	run  func(t *testing.T, s *Store)
+}
+
+// forEachDialectInTurn runs tests one after the other on one store of each
+// dialect.
+func forEachDialectInTurn(t *testing.T, tests ...storeTest) {
+	t.Helper()
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) { tt.run(t, s) })
+		}
+	})
+}
+
 // forEachDSN is forEachDialect for tests that open stores themselves.
 func forEachDSN(t *testing.T, fn func(t *testing.T, d dialect, dsn string)) {
 	t.Helper()

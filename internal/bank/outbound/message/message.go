@@ -104,26 +104,12 @@ type Data struct {
 	DurationSeconds int64  `json:"duration_seconds,omitempty"`
 }
 
-// logData is the part of a case event's data that messages use.
-type logData struct {
-	Attempt     int             `json:"attempt"`
-	From        kyc.Status      `json:"from"`
-	To          kyc.Status      `json:"to"`
-	Reason      string          `json:"reason"`
-	CaptureID   string          `json:"capture_id"`
-	Kind        kyc.CaptureKind `json:"kind"`
-	Size        int64           `json:"size"`
-	SHA256      string          `json:"sha256"`
-	RecordingID string          `json:"recording_id"`
-	Duration    int64           `json:"duration"`
-}
-
 var reasonCode = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // StatusAfter returns the status a status_changed event's data moves to, or
 // "" if data is not one.
 func StatusAfter(data json.RawMessage) kyc.Status {
-	var d logData
+	var d core.EventData
 	if json.Unmarshal(data, &d) != nil {
 		return ""
 	}
@@ -140,7 +126,7 @@ func Build(customerRef string, status kyc.Status, events []LogEvent) ([]Message,
 		if !ok {
 			continue
 		}
-		var d logData
+		var d core.EventData
 		if err := json.Unmarshal(e.Data, &d); err != nil {
 			return nil, fmt.Errorf("message: event %d of case %s: %w", e.Seq, e.CaseID, err)
 		}
