@@ -112,10 +112,7 @@ func TestFindAndVerifySimulatedRecording(t *testing.T) {
 		RecordingStartDelay: 10 * time.Millisecond, RecordingReadyDelay: 10 * time.Millisecond})
 	a := &activities.Activities{HMS: s.client, Blob: b.blob}
 	ctx := context.Background()
-	room, err := a.CreateRoom(ctx, activities.CreateRoomInput{CaseID: caseID, Attempt: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(ctx, t, a, 1)
 	if found, err := a.FindRecording(ctx, activities.FindRecordingInput{RoomID: room.ID}); err != nil || found.Found {
 		t.Fatalf("before any call: %+v, %v", found, err)
 	}

@@ -22,14 +22,8 @@ func TestCreateRoomIsIdempotent(t *testing.T) {
 	a := &activities.Activities{HMS: s.client}
 	ctx := context.Background()
 
-	first, err := a.CreateRoom(ctx, activities.CreateRoomInput{CaseID: caseID, Attempt: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := a.CreateRoom(ctx, activities.CreateRoomInput{CaseID: caseID, Attempt: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustCreateRoom(ctx, t, a, 2)
+	again := mustCreateRoom(ctx, t, a, 2)
 	if first.ID == "" || again != first || first.Name != kyc.RoomName(caseID, 2) {
 		t.Fatalf("first %+v, again %+v", first, again)
 	}
@@ -50,10 +44,7 @@ func TestEndAndDisableRoom(t *testing.T) {
 	s := newSim(t, hmssim.Config{})
 	a := &activities.Activities{HMS: s.client}
 	ctx := context.Background()
-	room, err := a.CreateRoom(ctx, activities.CreateRoomInput{CaseID: caseID, Attempt: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := mustCreateRoom(ctx, t, a, 1)
 
 	// No session yet: nothing to end, and that is not an error.
 	if err := a.EndRoom(ctx, activities.EndRoomInput{RoomID: room.ID, Reason: "kyc attempt closed", Lock: true}); err != nil {
@@ -75,10 +66,7 @@ func TestEndAndDisableRoom(t *testing.T) {
 		t.Fatalf("second end room: %v", err)
 	}
 
-	other, err := a.CreateRoom(ctx, activities.CreateRoomInput{CaseID: caseID, Attempt: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := mustCreateRoom(ctx, t, a, 2)
 	for range 2 { // idempotent
 		if err := a.DisableRoom(ctx, other.ID); err != nil {
 			t.Fatal(err)
@@ -92,6 +80,16 @@ func TestEndAndDisableRoom(t *testing.T) {
 	if err := a.DisableRoom(ctx, "0123456789abcdef01234567"); err != nil {
 		t.Fatalf("disable unknown room: %v", err)
 	}
+}
+
+// mustCreateRoom creates the room of the case's attempt or fails t.
+func mustCreateRoom(ctx context.Context, t *testing.T, a *activities.Activities, attempt int) activities.RoomInfo {
+	t.Helper()
+	room, err := a.CreateRoom(ctx, activities.CreateRoomInput{CaseID: caseID, Attempt: attempt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return room
 }
 
 func appError(t *testing.T, err error) *temporal.ApplicationError {

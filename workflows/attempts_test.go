@@ -15,8 +15,7 @@ import (
 // finishApproved schedules, from d, the decision, the recording and the
 // audit of an attempt whose call is complete.
 func (h *harness) finishApproved(d time.Duration, attempt int) {
-	h.update(d, UpdateAgentDecision, "decide-"+itoa(attempt), approve(""))
-	h.signal(d+time.Minute, h.recorded(attempt))
+	h.approveAndRecord(d, "decide-"+itoa(attempt), attempt)
 	h.update(d+2*time.Minute, UpdateAuditDecision, "audit-"+itoa(attempt), audit(kyc.OutcomeApprove, ""))
 }
 
@@ -245,8 +244,7 @@ func TestUnverifiableRecordingStartsNewAttempt(t *testing.T) {
 	}
 	h.assign()
 	end := h.callWithCaptures(time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide", approve(""))
-	h.signal(end+time.Minute, h.recorded(1))
+	h.approveAndRecord(end, "decide", 1)
 	h.snapshot(end+2*time.Minute, "after")
 	h.update(end+3*time.Minute, UpdateCancel, "cancel", CancelRequest{By: "ops", Role: "admin", Reason: "test over"})
 
@@ -263,8 +261,7 @@ func TestAuditRecaptureStartsNewAttempt(t *testing.T) {
 	h := newHarness(t)
 	h.assign()
 	end := h.callWithCaptures(time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide-1", approve(""))
-	h.signal(end+time.Minute, h.recorded(1))
+	h.approveAndRecord(end, "decide-1", 1)
 	h.update(end+time.Hour, UpdateAuditDecision, "recapture-no-reason", audit(kyc.OutcomeRecapture, ""))
 	h.update(end+time.Hour+time.Second, UpdateAuditDecision, "recapture", audit(kyc.OutcomeRecapture, "face is blurred"))
 	start2 := end + time.Hour + 5*time.Minute
@@ -302,8 +299,7 @@ func TestRoomCallOutlastsItsLocalTries(t *testing.T) {
 	h.createFails = 12
 	h.assign()
 	end := h.callWithCaptures(5*time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide", approve(""))
-	h.signal(end+time.Minute, h.recorded(1))
+	h.approveAndRecord(end, "decide", 1)
 	h.update(end+2*time.Minute, UpdateAuditDecision, "audit", audit(kyc.OutcomeApprove, ""))
 
 	v := h.run(input())

@@ -400,16 +400,24 @@ func (c *kycCase) releaseSaves(hold bool) {
 	}
 }
 
+// runWork is revision 0's coroutine for one kind of work, alive for the
+// whole run: it waits for the work next finds due and does it, one at a
+// time, with busy set meanwhile.
+func (c *kycCase) runWork(ctx workflow.Context, next func(*core.State) (core.Effect, bool), busy *bool,
+	do func(workflow.Context, core.Effect)) {
+	for {
+		_ = workflow.Await(ctx, func() bool { _, ok := next(c.s); return ok })
+		work, _ := next(c.s)
+		*busy = true
+		do(ctx, work)
+		*busy = false
+	}
+}
+
 // runRooms closes rooms (oldest first) and creates the current attempt's,
 // in revision 0.
 func (c *kycCase) runRooms(ctx workflow.Context) {
-	for {
-		_ = workflow.Await(ctx, func() bool { _, ok := c.s.NextRoomWork(); return ok })
-		work, _ := c.s.NextRoomWork()
-		c.roomsBusy = true
-		c.roomWork(ctx, work)
-		c.roomsBusy = false
-	}
+	c.runWork(ctx, (*core.State).NextRoomWork, &c.roomsBusy, c.roomWork)
 }
 
 func (c *kycCase) roomWork(ctx workflow.Context, work core.Effect) {
@@ -471,13 +479,7 @@ func (c *kycCase) closeRoom(ctx workflow.Context, op core.RoomOp) core.RoomClose
 // runRecording verifies announced recordings and asks 100ms for late ones,
 // in revision 0.
 func (c *kycCase) runRecording(ctx workflow.Context) {
-	for {
-		_ = workflow.Await(ctx, func() bool { _, ok := c.s.NextRecordingWork(); return ok })
-		work, _ := c.s.NextRecordingWork()
-		c.recordingBusy = true
-		c.recordingWork(ctx, work)
-		c.recordingBusy = false
-	}
+	c.runWork(ctx, (*core.State).NextRecordingWork, &c.recordingBusy, c.recordingWork)
 }
 
 func (c *kycCase) recordingWork(ctx workflow.Context, work core.Effect) {

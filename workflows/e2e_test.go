@@ -56,9 +56,7 @@ const (
 // serialization, the search attributes exist on the server, the local
 // activity resolves, and the database ends with a valid chain.
 func TestEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e := newE2E(ctx, t, "e2e0")
+	ctx, e := newE2E(t, "e2e0")
 	run, u, _ := e.startCall(ctx)
 	e.captureAll(ctx, u, 1)
 	time.Sleep(1100 * time.Millisecond) // a recording of at least a second
@@ -79,9 +77,7 @@ func TestEndToEnd(t *testing.T) {
 // recording) reach the workflow after the second attempt began, so the
 // recorded history also covers events of a room that is no longer current.
 func TestEndToEndDroppedCall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e := newE2E(ctx, t, "e2e1")
+	ctx, e := newE2E(t, "e2e1")
 	run, u, first := e.startCall(ctx)
 	// A capture taken before the drop stays on record but must not count
 	// towards the second attempt.
@@ -138,9 +134,7 @@ func TestEndToEndDroppedCall(t *testing.T) {
 // and disabled at 100ms, its log saved and verified, and the workflow must
 // complete instead of failing its tasks.
 func TestEndToEndOperatorCancel(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e := newE2E(ctx, t, "e2e2")
+	ctx, e := newE2E(t, "e2e2")
 	run, _, call := e.startCall(ctx)
 	roomID := call.RoomID
 
@@ -202,9 +196,7 @@ func TestEndToEndOperatorCancel(t *testing.T) {
 // against the new run's witness, and the projection must follow the new
 // run to the end of the case.
 func TestEndToEndOperatorReset(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e := newE2E(ctx, t, "e2e3")
+	ctx, e := newE2E(t, "e2e3")
 	run, u, _ := e.startCall(ctx)
 	e.capture(ctx, u, 1, kyc.CaptureFace)
 	before, err := e.st.Events(ctx, e.caseID)
@@ -368,10 +360,13 @@ type e2e struct {
 	queue  string
 }
 
-// newE2E sets up the services; tag makes the case id recognisable in the
-// Temporal UI and must be four hex digits.
-func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
+// newE2E sets up the services, and gives the test two minutes in all (the
+// context it returns); tag makes the case id recognisable in the Temporal
+// UI and must be four hex digits.
+func newE2E(t *testing.T, tag string) (context.Context, *e2e) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
 	// Payloads sealed as in production (the development key), so recorded
 	// histories hold sealed payloads and the Reset test resolves its fork
 	// through the codec.
@@ -427,7 +422,7 @@ func newE2E(ctx context.Context, t *testing.T, tag string) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	return &e2e{t: t, tc: tc, st: st, hc: hc, simURL: simSrv.URL, hook: hook, caseID: caseID, bucket: bucket, queue: queue}
+	return ctx, &e2e{t: t, tc: tc, st: st, hc: hc, simURL: simSrv.URL, hook: hook, caseID: caseID, bucket: bucket, queue: queue}
 }
 
 // start creates the case as the API does, in the database and then on
@@ -704,9 +699,7 @@ func emptyBucket(s3 testenv.S3, name string) {
 // room's work ran in a coroutine that ended with it), as its stack trace
 // in the Web UI shows. A worker keeps thousands of such cases cached.
 func TestEndToEndCaseAtRest(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	e := newE2E(ctx, t, "e2e5")
+	ctx, e := newE2E(t, "e2e5")
 	run, u := e.start(ctx)
 	u.waitFor(ctx, "room of attempt 1", func(v kyc.CaseView) bool { return v.Attempts[0].RoomID != "" })
 	var trace string

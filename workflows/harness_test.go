@@ -120,20 +120,8 @@ func (h *harness) mockActivities() {
 			h.disabled = append(h.disabled, in.RoomID)
 			return nil
 		})
-	h.env.OnActivity(acts.VerifyRecording, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.VerifyRecordingInput) (activities.RecordingCheck, error) {
-			h.mu.Lock()
-			h.verified = append(h.verified, in)
-			h.mu.Unlock()
-			return h.verify(in)
-		})
-	h.env.OnActivity(acts.FindRecording, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FindRecordingInput) (activities.FoundRecording, error) {
-			h.mu.Lock()
-			h.finds = append(h.finds, in)
-			h.mu.Unlock()
-			return h.find(in)
-		})
+	h.env.OnActivity(acts.VerifyRecording, mock.Anything, mock.Anything).Return(recordCall(h, &h.verified, &h.verify))
+	h.env.OnActivity(acts.FindRecording, mock.Anything, mock.Anything).Return(recordCall(h, &h.finds, &h.find))
 	h.env.OnActivity(acts.CancelRequest, mock.Anything).Return(
 		func(context.Context) (activities.CancelRequestInfo, error) {
 			return activities.CancelRequestInfo{Identity: "ops-7@bank (temporal-ui)", Reason: "opened twice by mistake"}, nil
@@ -155,6 +143,18 @@ func (h *harness) mockActivities() {
 			h.saves = append(h.saves, in)
 			return activities.SaveCaseResult{}, nil
 		})
+}
+
+// recordCall mocks an activity that keeps its input in calls and answers
+// with answer as it is at the call, so that a test may set it after
+// newHarness.
+func recordCall[In, Out any](h *harness, calls *[]In, answer *func(In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(_ context.Context, in In) (Out, error) {
+		h.mu.Lock()
+		*calls = append(*calls, in)
+		h.mu.Unlock()
+		return (*answer)(in)
+	}
 }
 
 func roomID(attempt int) string { return fmt.Sprintf("66a0c0ffee00000000000a%02d", attempt) }
@@ -501,6 +501,13 @@ func (h *harness) callWithCaptures(d time.Duration, attempt int) time.Duration {
 			fmt.Sprintf("cap-%d-%s", attempt, k), capture(attempt, k))
 	}
 	return d + 3*time.Minute
+}
+
+// approveAndRecord schedules the agent's approval of an attempt at start+d
+// (update id) and the attempt's recording a minute later.
+func (h *harness) approveAndRecord(d time.Duration, id string, attempt int) {
+	h.update(d, UpdateAgentDecision, id, approve(""))
+	h.signal(d+time.Minute, h.recorded(attempt))
 }
 
 func approve(reason string) AgentDecisionRequest {

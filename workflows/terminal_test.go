@@ -74,8 +74,7 @@ func activeStatusSteps() []activeStatus {
 		}},
 		{kyc.StatusAwaitingAudit, func(h *harness) time.Duration {
 			end := h.callWithCaptures(time.Minute, 1)
-			h.update(end, UpdateAgentDecision, "decide", approve(""))
-			h.signal(end+time.Minute, h.recorded(1))
+			h.approveAndRecord(end, "decide", 1)
 			return end + 2*time.Minute
 		}},
 	}
@@ -171,8 +170,7 @@ func TestCaseTTLDoesNotExpireDecidedCase(t *testing.T) {
 	in.Timeouts = Timeouts{CaseTTL: time.Hour}
 	h.assign()
 	end := h.callWithCaptures(time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide", approve(""))
-	h.signal(end+time.Minute, h.recorded(1))
+	h.approveAndRecord(end, "decide", 1)
 	h.update(3*time.Hour, UpdateAuditDecision, "recapture", audit(kyc.OutcomeRecapture, "try again"))
 	h.update(5*time.Hour, UpdateAuditDecision, "audit", audit(kyc.OutcomeApprove, ""))
 
@@ -188,8 +186,7 @@ func TestAuditSLAMarksOverdue(t *testing.T) {
 	h := newHarness(t)
 	h.assign()
 	end := h.callWithCaptures(time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide", approve(""))
-	h.signal(end+time.Minute, h.recorded(1)) // awaiting_audit from end+1m
+	h.approveAndRecord(end, "decide", 1) // awaiting_audit from end+1m
 	var overdueSearch any
 	h.snapshot(end+time.Minute+24*time.Hour-time.Second, "before")
 	h.snapshot(end+time.Minute+24*time.Hour+time.Second, "after")

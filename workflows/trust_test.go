@@ -113,8 +113,7 @@ func TestRecordingWaitIsBounded(t *testing.T) {
 			}
 			h.assign()
 			end := h.callWithCaptures(time.Minute, 1)
-			h.update(end, UpdateAgentDecision, "decide", approve(""))
-			h.signal(end+time.Minute, h.recorded(1))
+			h.approveAndRecord(end, "decide", 1)
 			h.snapshot(end+tc.wantAfter-time.Second, "before")
 			h.snapshot(end+tc.wantAfter+time.Second, "after")
 			h.update(end+tc.wantAfter+time.Minute, UpdateCancel, "cancel", CancelRequest{By: "ops", Role: "admin", Reason: "test over"})
@@ -162,8 +161,7 @@ func TestOperatorSignalsCannotBreakACase(t *testing.T) {
 	})
 	h.snapshot(2*time.Minute, "after signals")
 	end := h.callWithCaptures(3*time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide", approve(""))
-	h.signal(end+time.Minute, h.recorded(1))
+	h.approveAndRecord(end, "decide", 1)
 	h.update(end+2*time.Minute, UpdateAuditDecision, "audit", audit(kyc.OutcomeApprove, ""))
 
 	v := h.run(input())

@@ -103,8 +103,7 @@ func TestAuditorMustDifferFromAgent(t *testing.T) {
 	h := newHarness(t)
 	h.assign()
 	end := h.callWithCaptures(time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide", approve(""))
-	h.signal(end+time.Minute, h.recorded(1))
+	h.approveAndRecord(end, "decide", 1)
 	h.update(end+2*time.Minute, UpdateAuditDecision, "self-audit",
 		AuditDecisionRequest{AuditorID: testAgent, Outcome: kyc.OutcomeApprove})
 	h.snapshot(end+3*time.Minute, "after")
