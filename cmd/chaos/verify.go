@@ -59,7 +59,7 @@ type verifier struct {
 	mc  *minio.Client
 	tc  client.Client
 	// logs and views are the cases' event logs and views as last read.
-	logs  map[string]eventLog
+	logs  map[string]apiclient.EventLog
 	views map[string]kyc.CaseView
 	// workerLog is the worker's output, read once, for evidence.
 	workerLog []string
@@ -70,7 +70,7 @@ func verify(ctx context.Context, r *classRun) (*classResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{r: r, mc: mc, logs: map[string]eventLog{}, views: map[string]kyc.CaseView{},
+	v := &verifier{r: r, mc: mc, logs: map[string]apiclient.EventLog{}, views: map[string]kyc.CaseView{},
 		res: &classResult{Class: r.cls.id, Key: r.cls.key, Title: r.cls.title, Cases: len(r.cases), Continuous: r.cls.continuous}}
 	v.res.Injected = append(v.res.Injected, r.injected...)
 	if r.registered503 > 0 {
@@ -296,26 +296,6 @@ func (v *verifier) inboxStates(ctx context.Context, ids []string) (map[string]st
 		out[id] = st
 	}
 	return out, rows.Err()
-}
-
-type eventLog struct {
-	Events     []eventRow `json:"events"`
-	ChainValid bool       `json:"chain_valid"`
-	Reason     string     `json:"reason"`
-	Witness    struct {
-		Matches bool   `json:"matches"`
-		Problem string `json:"problem"`
-	} `json:"witness"`
-	Projection struct {
-		Matches bool   `json:"matches"`
-		Problem string `json:"problem"`
-	} `json:"projection"`
-}
-
-type eventRow struct {
-	Seq  int64           `json:"seq"`
-	Type string          `json:"type"`
-	Data json.RawMessage `json:"data"`
 }
 
 // checkCase compares one case's end with its script and with what the
@@ -548,19 +528,19 @@ func (v *verifier) checkRecording(ctx context.Context, view kyc.CaseView) error 
 // webhook event may have been applied twice.
 func (v *verifier) checkLog(ctx context.Context, c *caseRun, view kyc.CaseView) error {
 	id := view.ID
-	var log eventLog
+	var log apiclient.EventLog
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		log = eventLog{}
-		err := c.client.Events(ctx, c.tokens.Service, id, &log)
+		var err error
+		log, err = c.client.Events(ctx, c.tokens.Service, id)
 		if err != nil && !apiclient.Retryable(err) {
 			return fmt.Errorf("events of %s: %w", id, err)
 		}
-		if err == nil && (!view.Status.Terminal() || lastStatus(log) == view.Status) {
+		if err == nil && (!view.Status.Terminal() || log.LastStatus() == view.Status) {
 			break
 		}
 		if time.Now().After(deadline) {
-			v.lost("case %s: the event log does not show its status %s (last: %q)", id, view.Status, lastStatus(log))
+			v.lost("case %s: the event log does not show its status %s (last: %q)", id, view.Status, log.LastStatus())
 			break
 		}
 		if err := sleep(ctx, 300*time.Millisecond); err != nil {
@@ -622,22 +602,6 @@ func (v *verifier) checkLog(ctx context.Context, c *caseRun, view kyc.CaseView) 
 		v.lost("case %s: the database says %s at version %d, the log has %d events ending %s", id, status, version, len(log.Events), view.Status)
 	}
 	return nil
-}
-
-// lastStatus is the status the log's last status change moved to.
-func lastStatus(log eventLog) kyc.Status {
-	for i := len(log.Events) - 1; i >= 0; i-- {
-		if log.Events[i].Type != "status_changed" {
-			continue
-		}
-		var d struct {
-			To kyc.Status `json:"to"`
-		}
-		if json.Unmarshal(log.Events[i].Data, &d) == nil {
-			return d.To
-		}
-	}
-	return ""
 }
 
 // slowestRecovery: see classResult.SlowestRecovery.
@@ -727,7 +691,7 @@ func (v *verifier) addEvidence(caseID string) {
 		switch {
 		case e.Type == "hms.beam.started.success" && beam == 0:
 			beam = e.Seq
-		case e.Type == "status_changed" && call == 0 && strings.Contains(string(e.Data), `"to":"in_call"`):
+		case e.Type == core.EventStatusChanged && call == 0 && strings.Contains(string(e.Data), `"to":"in_call"`):
 			call = e.Seq
 		}
 	}

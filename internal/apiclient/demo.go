@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -152,20 +151,11 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) 
 // The log is written by the workflow just after each change, so it is read
 // until it shows the approval.
 func (r *Runner) checkEvents(ctx context.Context, caseID string) error {
-	var log struct {
-		Events     []json.RawMessage `json:"events"`
-		ChainValid *bool             `json:"chain_valid"`
-	}
-	approved := func() bool {
-		return slices.ContainsFunc(log.Events, func(e json.RawMessage) bool {
-			return strings.Contains(string(e), `"`+string(kyc.StatusApproved)+`"`)
-		})
-	}
+	var log EventLog
 	deadline := time.Now().Add(orDuration(r.o.WaitTimeout, 2*time.Minute))
 	var err error
 	for {
-		log.Events, log.ChainValid = nil, nil
-		if err = r.client.Events(ctx, r.tokens.Service, caseID, &log); err != nil || approved() {
+		if log, err = r.client.Events(ctx, r.tokens.Service, caseID); err != nil || log.LastStatus() == kyc.StatusApproved {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -179,10 +169,8 @@ func (r *Runner) checkEvents(ctx context.Context, caseID string) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("event log: %w", err)
-	case log.ChainValid == nil:
-		return errors.New("event log: the answer has no chain_valid")
-	case !*log.ChainValid:
-		return errors.New("event log: the hash chain does not verify")
+	case !log.ChainValid:
+		return fmt.Errorf("event log: the hash chain does not verify (%s)", log.Reason)
 	}
 	r.report("event log verified", fmt.Sprintf("%d events, chain_valid=true", len(log.Events)))
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vkyc-engine/vkyc/internal/bank/auth"
 	"github.com/vkyc-engine/vkyc/internal/case/kyc"
+	"github.com/vkyc-engine/vkyc/workflows/core"
 )
 
 // Client is the engine's API and the simulator's participant API, typed:
@@ -117,10 +119,53 @@ func (c *Client) Case(ctx context.Context, token, caseID string) (kyc.CaseView, 
 	return v, err
 }
 
-// Events reads a case's event log into out.
-func (c *Client) Events(ctx context.Context, token, caseID string, out any) error {
-	_, err := c.Call(ctx, http.MethodGet, CasePath(caseID, "/events"), token, nil, "", out)
-	return err
+// EventLog is GET /v1/cases/{id}/events: the case's hash-chained event log
+// and the API's verdicts on it.
+type EventLog struct {
+	Events     []Event `json:"events"`
+	ChainValid bool    `json:"chain_valid"`
+	Reason     string  `json:"reason"`
+	// Witness compares the log with the chain the workflow computed;
+	// Projection compares the case record with the log.
+	Witness    Verdict `json:"witness"`
+	Projection Verdict `json:"projection"`
+	Verified   bool    `json:"verified"`
+}
+
+// Event is one entry of a case's event log.
+type Event struct {
+	Seq  int64           `json:"seq"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// Verdict is one comparison of the event log with another record of it.
+type Verdict struct {
+	Matches bool   `json:"matches"`
+	Problem string `json:"problem"`
+}
+
+// LastStatus is the status the log's last status change moved to, or "".
+func (l EventLog) LastStatus() kyc.Status {
+	for i := len(l.Events) - 1; i >= 0; i-- {
+		if l.Events[i].Type != core.EventStatusChanged {
+			continue
+		}
+		var d struct {
+			To kyc.Status `json:"to"`
+		}
+		if json.Unmarshal(l.Events[i].Data, &d) == nil {
+			return d.To
+		}
+	}
+	return ""
+}
+
+// Events reads a case's event log.
+func (c *Client) Events(ctx context.Context, token, caseID string) (EventLog, error) {
+	var l EventLog
+	_, err := c.Call(ctx, http.MethodGet, CasePath(caseID, "/events"), token, nil, "", &l)
+	return l, err
 }
 
 // Upload posts a capture as the agent's console does (the image itself, its
