@@ -25,11 +25,15 @@ type apiTarget struct {
 	http        *http.Client
 }
 
+// apiHTTP sends the commands' requests to the API: a command waits at most
+// this long for an answer.
+var apiHTTP = &http.Client{Timeout: 30 * time.Second}
+
 func addAPIFlags(fs *flag.FlagSet) *apiTarget {
 	return &apiTarget{
 		base:  addAPIBaseFlag(fs),
 		token: fs.String("token", "", "bearer token (default: a service token minted from API_JWT_SECRET)"),
-		http:  &http.Client{Timeout: 30 * time.Second},
+		http:  apiHTTP,
 	}
 }
 

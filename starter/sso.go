@@ -69,6 +69,6 @@ func (c *cli) ssoToken(ctx context.Context, args []string) error {
 }
 
 func postJSON(ctx context.Context, url string, body, out any) error {
-	_, err := apiclient.Do(ctx, http.DefaultClient, apiclient.Request{Method: http.MethodPost, URL: url, JSON: body}, out)
+	_, err := apiclient.Do(ctx, apiHTTP, apiclient.Request{Method: http.MethodPost, URL: url, JSON: body}, out)
 	return err
 }
