@@ -282,10 +282,15 @@ func TestFaultsControlEndpoint(t *testing.T) {
 	if status, _ := do(t, http.MethodGet, s.URL+"/v2/rooms", mgmtToken(t), nil); status != 502 {
 		t.Fatalf("fault set at run time not applied: %d", status)
 	}
-	for _, bad := range []string{`{"webhook_reorder":2}`, `{"endpoints":{"*":{"status":42}}}`, `{"endpoints":{"*":{"latency":"soon"}}}`, `[`} {
+	// A body over the limit is refused, not cut to a shorter one that parses.
+	tooLong := `{"seed":7}` + strings.Repeat(" ", 1<<20)
+	for _, bad := range []string{`{"webhook_reorder":2}`, `{"endpoints":{"*":{"status":42}}}`, `{"endpoints":{"*":{"latency":"soon"}}}`, `[`, tooLong} {
 		if status := postFaults(t, s, bad); status != 400 {
-			t.Errorf("faults %s: status %d, want 400", bad, status)
+			t.Errorf("faults %.40q: status %d, want 400", bad, status)
 		}
+	}
+	if _, b := do(t, http.MethodGet, s.URL+"/sim/v1/faults", "", nil); !strings.Contains(string(b), `"seed":5`) {
+		t.Fatalf("a refused body changed the faults: %s", b)
 	}
 }
 

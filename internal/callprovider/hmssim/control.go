@@ -1,7 +1,6 @@
 package hmssim
 
 import (
-	"io"
 	"net/http"
 	"time"
 )
@@ -58,9 +57,9 @@ func (s *Server) handleGetFaults(*http.Request) (any, error) {
 }
 
 func (s *Server) handleSetFaults(r *http.Request) (any, error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	b, err := readBody(r)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "invalid request body", err.Error())
+		return nil, err
 	}
 	f, err := ParseFaults(b)
 	if err != nil {

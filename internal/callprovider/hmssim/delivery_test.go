@@ -1,6 +1,7 @@
 package hmssim_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
@@ -87,6 +88,23 @@ func TestDeliveryRetriedUntilAccepted(t *testing.T) {
 	}
 	if len(log) != 3 || log[0].Status != 500 || log[1].Status != 500 || !log[2].Delivered() || log[2].Attempt != 3 || log[2].GaveUp {
 		t.Fatalf("delivery log: %+v", log)
+	}
+	// The control API serves the same log.
+	status, b := do(t, http.MethodGet, s.URL+"/sim/v1/deliveries", "", nil)
+	var served struct {
+		Deliveries []hmssim.Delivery `json:"deliveries"`
+	}
+	if err := json.Unmarshal(b, &served); err != nil || status != http.StatusOK {
+		t.Fatalf("GET /sim/v1/deliveries: %d %s %v", status, b, err)
+	}
+	var servedLog []hmssim.Delivery
+	for _, d := range served.Deliveries {
+		if d.EventID == tries[0].ID {
+			servedLog = append(servedLog, d)
+		}
+	}
+	if got, want := mustJSON(t, servedLog), mustJSON(t, log); got != want {
+		t.Fatalf("GET /sim/v1/deliveries:\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -300,4 +318,13 @@ func TestRoomWebhookReplacesWorkspaceWebhook(t *testing.T) {
 	if n := len(workspace.requests()); n != 0 {
 		t.Fatalf("workspace webhook got %d events of a room with its own webhook", n)
 	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

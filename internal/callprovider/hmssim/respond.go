@@ -56,12 +56,9 @@ const maxBody = 1 << 20
 // decodeBody reads an optional JSON object; an empty body leaves v untouched.
 // Unknown fields are accepted, as 100ms does.
 func decodeBody(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	b, err := readBody(r)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "invalid request body", err.Error())
-	}
-	if len(b) > maxBody {
-		return errorf(http.StatusBadRequest, "invalid request body", "body too large")
+		return err
 	}
 	if len(b) == 0 {
 		return nil
@@ -70,6 +67,19 @@ func decodeBody(r *http.Request, v any) error {
 		return errorf(http.StatusBadRequest, "invalid request body", err.Error())
 	}
 	return nil
+}
+
+// readBody reads a request's body of at most maxBody bytes, refusing a
+// longer one rather than cutting it.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "invalid request body", err.Error())
+	}
+	if len(b) > maxBody {
+		return nil, errorf(http.StatusBadRequest, "invalid request body", "body too large")
+	}
+	return b, nil
 }
 
 // page is 100ms's list envelope.
