@@ -325,8 +325,8 @@ func TestPreCallSessionRecordingIsIgnored(t *testing.T) {
 	h.signal(2*time.Minute, left, inSession(h.sessionClose(1), "sess-alone"), lonelyRecording,
 		inSession(h.beamFailure(1), "sess-alone"))
 	end := h.callWithCaptures(3*time.Minute, 1)
-	h.update(end, UpdateAgentDecision, "decide", approve(""))
-	h.finishApproved(end+time.Minute, 1)
+	h.approveAndRecord(end, "decide", 1)
+	h.update(end+2*time.Minute, UpdateAuditDecision, "audit", audit(kyc.OutcomeApprove, ""))
 
 	v := h.run(input())
 
