@@ -212,12 +212,12 @@ func (b *bench) scenarioCases(ctx context.Context) error {
 	bareTW := perCase(bare.CPUSeconds["temporal"]+bare.CPUSeconds["bare-worker"], bare.Completed)
 	b.report.add(row{
 		Scenario: "1", Figure: "CPU-seconds per case, all processes",
-		Value: fmt.Sprintf("%.2f (%s)", perEngine, cpuParts(engine.CPUSeconds, engine.Completed)),
+		Value: fmt.Sprintf("%.3f (%s)", perEngine, cpuParts(engine.CPUSeconds, engine.Completed)),
 		met:   yes(perEngine > 0 && perEngine <= 0.35), Target: "≤ 0.35",
 	})
 	b.report.add(row{
 		Scenario: "1", Figure: "CPU-seconds per case, Temporal and the worker",
-		Value: fmt.Sprintf("%.2f", engineTW), Baseline: fmt.Sprintf("%.2f (Temporal and the bare worker)", bareTW),
+		Value: fmt.Sprintf("%.3f", engineTW), Baseline: fmt.Sprintf("%.3f (Temporal and the bare worker)", bareTW),
 		ratio: ratioOf(engineTW, bareTW), need: 1.2, Target: "≤ 1.2 × baseline",
 	})
 	if h := hist["engine_case"]; h != nil {

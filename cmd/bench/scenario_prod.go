@@ -84,9 +84,9 @@ func (b *bench) scenarioProd(ctx context.Context) error {
 	})
 	b.report.add(row{
 		Scenario: "7", Figure: "CPU seconds per case, whole stack (API, worker, simulator, Temporal, PostgreSQL, MinIO)",
-		Value: fmt.Sprintf("%.2f (Temporal %.2f, PostgreSQL %.2f)", real.CPUPerCase,
+		Value: fmt.Sprintf("%.3f (Temporal %.3f, PostgreSQL %.3f)", real.CPUPerCase,
 			perCase(real.CPUSeconds["temporal"], real.Completed), perCase(real.CPUSeconds["postgres"], real.Completed)),
-		Baseline: fmt.Sprintf("dev server: %.2f (Temporal %.2f, PostgreSQL %.2f)", dev.CPUPerCase,
+		Baseline: fmt.Sprintf("dev server: %.3f (Temporal %.3f, PostgreSQL %.3f)", dev.CPUPerCase,
 			perCase(dev.CPUSeconds["temporal"], dev.Completed), perCase(dev.CPUSeconds["postgres"], dev.Completed)),
 		ratio: ratioOf(real.CPUPerCase, dev.CPUPerCase), Target: "—",
 		TemporalStore: "PostgreSQL (real server)",
@@ -98,7 +98,9 @@ func perCase(cpu float64, n int) float64 {
 	if n == 0 {
 		return 0
 	}
-	return round(cpu/float64(n), 2)
+	// Four places: a ratio of two of these must not be a ratio of roundings
+	// (0.083 against 0.044 printed as 0.08 against 0.04 reads as 2.00).
+	return round(cpu/float64(n), 4)
 }
 
 // prodLeg runs warm-up cases, then the measured batch, metering the CPU of
@@ -130,7 +132,7 @@ func (b *bench) prodLeg(ctx context.Context, d *caseDriver, c *apiClient, server
 		Server: server, caseRun: raw.caseRun, StepMeanMS: raw.StepMeanMS,
 		CPUSeconds: cpu, CPUPerCase: perCase(total, raw.Completed), Errors: raw.Errors,
 	}
-	logf("7: %s: %.2f cases/s, %.2f CPU s per case, %d failed", server, out.CasesPerSecond, out.CPUPerCase, out.Failed)
+	logf("7: %s: %.2f cases/s, %.3f CPU s per case, %d failed", server, out.CasesPerSecond, out.CPUPerCase, out.Failed)
 	b.settle(ctx)
 	return out
 }
