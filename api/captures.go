@@ -72,7 +72,7 @@ func (s *Server) uploadCapture(c *gin.Context) {
 		return
 	}
 	wantSHA := strings.ToLower(strings.TrimSpace(c.GetHeader(headerContentSHA)))
-	if wantSHA != "" && !isSHA256Hex(wantSHA) {
+	if wantSHA != "" && !kyc.IsSHA256Hex(wantSHA) {
 		s.abort(c, invalidField(headerContentSHA, "must be the hex SHA-256 of the file (64 characters)"))
 		return
 	}
@@ -585,14 +585,6 @@ func nextFile(mr *multipart.Reader, limit int64) (io.Reader, *apiError) {
 		return nil, malformed("unexpected form field %q; send kind, then file", truncate(part.FormName(), 40))
 	}
 	return clientBody{part, "the multipart body is broken"}, nil
-}
-
-func isSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
 }
 
 // getCapture redirects to a short-lived presigned URL of the image. The URL

@@ -22,7 +22,6 @@ import (
 // apiTarget is where the case commands send requests, and as whom.
 type apiTarget struct {
 	base, token *string
-	http        *http.Client
 }
 
 // apiHTTP sends the commands' requests to the API: a command waits at most
@@ -33,7 +32,6 @@ func addAPIFlags(fs *flag.FlagSet) *apiTarget {
 	return &apiTarget{
 		base:  addAPIBaseFlag(fs),
 		token: fs.String("token", "", "bearer token (default: a service token minted from API_JWT_SECRET)"),
-		http:  apiHTTP,
 	}
 }
 
@@ -72,7 +70,7 @@ func (t *apiTarget) resolve() error {
 func (t *apiTarget) do(ctx context.Context, r apiclient.Request, out any) (int, error) {
 	r.URL = strings.TrimRight(*t.base, "/") + r.URL
 	r.Token = *t.token
-	return apiclient.Do(ctx, t.http, r, out)
+	return apiclient.Do(ctx, apiHTTP, r, out)
 }
 
 func (c *cli) caseCreate(ctx context.Context, args []string) error {

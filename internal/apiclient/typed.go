@@ -151,9 +151,7 @@ func (l EventLog) LastStatus() kyc.Status {
 		if l.Events[i].Type != core.EventStatusChanged {
 			continue
 		}
-		var d struct {
-			To kyc.Status `json:"to"`
-		}
+		var d core.EventData
 		if json.Unmarshal(l.Events[i].Data, &d) == nil {
 			return d.To
 		}

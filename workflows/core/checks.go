@@ -172,7 +172,7 @@ func (s *State) checkCapture(in AddCapture) (bool, *Refusal) {
 		return false, invalidRequest("object key must be under %s", prefix)
 	case in.Size <= 0:
 		return false, invalidRequest("size must be positive")
-	case !IsSHA256Hex(in.SHA256):
+	case !kyc.IsSHA256Hex(in.SHA256):
 		return false, invalidRequest("sha256 must be 64 lower-case hex characters")
 	case !strings.HasPrefix(in.ContentType, "image/"):
 		return false, invalidRequest("content type %q is not an image", in.ContentType)
@@ -180,19 +180,6 @@ func (s *State) checkCapture(in AddCapture) (bool, *Refusal) {
 		return false, invalidState("attempt %d already has %d captures", s.Attempt, MaxCapturesPerAttempt)
 	}
 	return false, nil
-}
-
-// IsSHA256Hex reports whether s is a SHA-256 digest in lower-case hex.
-func IsSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *State) checkDecision(in Decide) (bool, *Refusal) {
@@ -312,7 +299,7 @@ func (s *State) checkEvidence(in GiveEvidence) (bool, *Refusal) {
 		return false, invalidRequest("evidence_id is required")
 	case evidenceEvents[in.Kind] == "":
 		return false, invalidRequest("kind %q is not consent, location or location_refused", in.Kind)
-	case !IsSHA256Hex(in.SHA256):
+	case !kyc.IsSHA256Hex(in.SHA256):
 		return false, invalidRequest("sha256 must be 64 lower-case hex digits")
 	case in.Kind == kyc.EvidenceConsent && in.ConsentVersion == "":
 		return false, invalidRequest("consent_version is required")

@@ -158,6 +158,20 @@ type Capture struct {
 	CreatedAt   time.Time   `json:"created_at"`
 }
 
+// IsSHA256Hex reports whether s is a SHA-256 digest in lower-case hex, as a
+// capture's, a recording's and an announced upload's digest must be.
+func IsSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // Recording is the room-composite recording of the current attempt.
 type Recording struct {
 	Status     string     `json:"status"`

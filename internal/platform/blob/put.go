@@ -15,6 +15,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/tags"
+
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // Object is what Put stored.
@@ -80,17 +82,10 @@ func (e *ChecksumMismatchError) Unwrap() error { return ErrChecksumMismatch }
 // carries it as metadata from the start of its upload, and the upload is
 // completed only if the bytes match.
 func (s *Store) PutVerified(ctx context.Context, key string, r io.Reader, maxSize int64, contentType, sha256Hex string) (Object, error) {
-	if !isSHA256Hex(sha256Hex) {
+	if !kyc.IsSHA256Hex(sha256Hex) {
 		return Object{}, fmt.Errorf("blob: put %q: %q is not a lower-case hex SHA-256", key, sha256Hex)
 	}
 	return s.put(ctx, key, r, maxSize, contentType, sha256Hex)
-}
-
-// isSHA256Hex says whether s is a SHA-256 in lower-case hex, as an announced
-// digest must be.
-func isSHA256Hex(s string) bool {
-	b, err := hex.DecodeString(s)
-	return err == nil && len(b) == sha256.Size && hex.EncodeToString(b) == s
 }
 
 // put is Put, and PutVerified when want is not "".

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/vkyc-engine/vkyc/internal/case/kyc"
 )
 
 // ErrShortBody means the source ended before the length its caller announced.
@@ -47,7 +49,7 @@ func (s *Store) PutSized(ctx context.Context, key string, r io.Reader, size int6
 	if size <= 0 || size > maxPutSize {
 		return Object{}, fmt.Errorf("blob: put %q: size %d out of range (1 to %d bytes)", key, size, int64(maxPutSize))
 	}
-	if want != "" && !isSHA256Hex(want) {
+	if want != "" && !kyc.IsSHA256Hex(want) {
 		return Object{}, fmt.Errorf("blob: put %q: %q is not a lower-case hex SHA-256", key, want)
 	}
 	if contentType == "" {
@@ -74,7 +76,7 @@ func (s *Store) PutSized(ctx context.Context, key string, r io.Reader, size int6
 	if serr := src.finish(); serr != nil {
 		return Object{}, fmt.Errorf("blob: put %q: %w", key, serr)
 	}
-	sum := hex.EncodeToString(src.h.Sum(nil))
+	sum := src.sum
 	if want == "" {
 		if err := s.tagSHA256(ctx, key, sum); err != nil {
 			s.remove(ctx, key, "an object whose checksum tag failed")
@@ -105,6 +107,7 @@ type checkedReader struct {
 	left int64
 	h    hash.Hash
 	want string
+	sum  string // of all the bytes, once the last has passed the checks
 	over bool
 
 	errMu sync.Mutex // err is read while a read may be blocked
@@ -166,8 +169,9 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	if err := atEnd(c.r); err != nil {
 		return 0, c.fail(err)
 	}
-	if got := hex.EncodeToString(c.h.Sum(nil)); c.want != "" && got != c.want {
-		return 0, c.fail(&ChecksumMismatchError{Want: c.want, Got: got})
+	c.sum = hex.EncodeToString(c.h.Sum(nil))
+	if c.want != "" && c.sum != c.want {
+		return 0, c.fail(&ChecksumMismatchError{Want: c.want, Got: c.sum})
 	}
 	c.left = 0
 	return 1, nil
